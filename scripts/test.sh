@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The project's one test command (README, .ci/run): installs what the tests need, then runs
+# formatting, lints and every test. Safe to run repeatedly; installs are skipped when present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo not found: install the Rust toolchain (https://rustup.rs)" >&2
+  exit 2
+fi
+if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
+  rustup component add clippy rustfmt
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --all-targets --locked
+# Benches are compiled above (--all-targets) and run briefly as tests so they cannot rot.

@@ -1,0 +1,492 @@
+//! Ingest: read CloudTrail records from files and fold them into the state's rollups.
+//!
+//! Files are read in parallel (one file per task: inflate, split into records, parse each
+//! record once into a borrowed view that skips unused fields). Each management event is checked
+//! against the eventID fingerprints of its UTC day — those already stored and those seen in this
+//! run — and counted once. Bad files and bad records are counted with their path and reason;
+//! the rest of the input is still ingested.
+
+mod source;
+mod split;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::event::{format_rfc3339, parse_record, EventClass};
+use crate::rollup::{Rollup, Store, StoreError};
+
+pub use source::{discover, parse_trail_key, InputFile, TrailKey};
+use split::DocKind;
+
+/// Runtime limits of one ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Largest decompressed size read from one file; the rest is reported, not read.
+    pub max_file_bytes: u64,
+    /// Largest single record; longer ones are reported as bad records.
+    pub max_record_bytes: usize,
+    /// How many problems are listed individually (all are counted).
+    pub max_listed_problems: usize,
+    /// Compressed bytes per commit: bounds memory whatever the input size.
+    pub batch_bytes: u64,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions { max_file_bytes: 1 << 30, max_record_bytes: 16 << 20, max_listed_problems: 1000, batch_bytes: 256 << 20 }
+    }
+}
+
+/// Stage errors that stop an ingest (bad input never does).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The state directory could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// None of the given paths could be read.
+    #[error("no input could be read: {0}")]
+    NoInput(String),
+}
+
+/// A bad file or record, with where it is and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+pub struct Problem {
+    /// The file.
+    pub path: String,
+    /// 1-based record number in the file (the line for JSON Lines); none for a whole-file problem.
+    pub record: Option<u64>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Non-management events skipped, by class.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// Data events.
+    pub data: u64,
+    /// Insight events.
+    pub insight: u64,
+    /// Network-activity events.
+    pub network_activity: u64,
+}
+
+/// What an ingest did. `--json` prints exactly this.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestSummary {
+    /// Files read.
+    pub files: u64,
+    /// Compressed bytes read.
+    pub input_bytes: u64,
+    /// Records found (good and bad).
+    pub records: u64,
+    /// New unique management events added to the rollups.
+    pub management_events: u64,
+    /// Data, insight and network-activity events skipped.
+    pub skipped_non_management: u64,
+    /// The same, by class.
+    pub skipped: Skipped,
+    /// Management events whose eventID was already stored or seen earlier in this run.
+    pub duplicates: u64,
+    /// Files with a problem (some may still have yielded records).
+    pub bad_files: u64,
+    /// Records that could not be used.
+    pub bad_records: u64,
+    /// Earliest new event (RFC 3339).
+    pub first_event: Option<String>,
+    /// Latest new event (RFC 3339).
+    pub last_event: Option<String>,
+    /// Accounts seen.
+    pub accounts: Vec<String>,
+    /// Regions seen.
+    pub regions: Vec<String>,
+    /// Days of the state that were rewritten.
+    pub days_updated: Vec<String>,
+    /// The first problems, sorted by path and record.
+    pub problems: Vec<Problem>,
+    /// Problems counted but not listed.
+    pub problems_not_listed: u64,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+const SHARDS: usize = 16;
+
+/// eventID fingerprints of one day, sharded so parallel readers rarely contend.
+struct DaySet {
+    shards: Vec<Mutex<HashSet<u128>>>,
+}
+
+/// Seen eventIDs per day, loaded from the state on first touch.
+struct IdSets<'s> {
+    store: &'s Store,
+    days: Mutex<HashMap<i64, Arc<DaySet>>>,
+}
+
+impl IdSets<'_> {
+    fn day(&self, day: i64) -> Result<Arc<DaySet>, StoreError> {
+        let mut days = self.days.lock().expect("id map lock");
+        if let Some(d) = days.get(&day) {
+            return Ok(d.clone());
+        }
+        let stored = self.store.load_ids(day)?;
+        let mut shards: Vec<HashSet<u128>> = (0..SHARDS).map(|_| HashSet::new()).collect();
+        for id in stored {
+            shards[(id as usize) % SHARDS].insert(id);
+        }
+        let set = Arc::new(DaySet { shards: shards.into_iter().map(Mutex::new).collect() });
+        days.insert(day, set.clone());
+        Ok(set)
+    }
+
+    fn into_ids(self) -> BTreeMap<i64, Vec<u128>> {
+        let days = self.days.into_inner().expect("id map lock");
+        days.into_iter()
+            .map(|(d, set)| {
+                let set = Arc::try_unwrap(set).ok().expect("no readers left");
+                let ids = set.shards.into_iter().flat_map(|s| s.into_inner().expect("shard lock")).collect();
+                (d, ids)
+            })
+            .collect()
+    }
+}
+
+/// Per-thread accumulator.
+#[derive(Default)]
+struct Acc {
+    rollup: Rollup,
+    files: u64,
+    input_bytes: u64,
+    records: u64,
+    management: u64,
+    skipped: Skipped,
+    duplicates: u64,
+    bad_files: u64,
+    bad_records: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+    accounts: HashSet<String>,
+    regions: HashSet<String>,
+    problems: Vec<Problem>,
+    problems_not_listed: u64,
+    fatal: Option<StoreError>,
+    pending_ids: BTreeMap<i64, Vec<u128>>,
+}
+
+impl Acc {
+    fn problem(&mut self, opts: &IngestOptions, path: &Path, record: Option<u64>, reason: String) {
+        if self.problems.len() < opts.max_listed_problems {
+            self.problems.push(Problem { path: path.display().to_string(), record, reason });
+        } else {
+            self.problems_not_listed += 1;
+        }
+    }
+
+    fn merge(mut self, o: Acc) -> Acc {
+        self.rollup.merge(o.rollup);
+        self.files += o.files;
+        self.input_bytes += o.input_bytes;
+        self.records += o.records;
+        self.management += o.management;
+        self.skipped.data += o.skipped.data;
+        self.skipped.insight += o.skipped.insight;
+        self.skipped.network_activity += o.skipped.network_activity;
+        self.duplicates += o.duplicates;
+        self.bad_files += o.bad_files;
+        self.bad_records += o.bad_records;
+        self.first = [self.first, o.first].into_iter().flatten().min();
+        self.last = [self.last, o.last].into_iter().flatten().max();
+        self.accounts.extend(o.accounts);
+        self.regions.extend(o.regions);
+        self.problems.extend(o.problems);
+        self.problems_not_listed += o.problems_not_listed;
+        self.fatal = self.fatal.or(o.fatal);
+        self.pending_ids.extend(o.pending_ids);
+        self
+    }
+}
+
+struct Ctx<'a, 's> {
+    opts: &'a IngestOptions,
+    ids: &'a IdSets<'s>,
+}
+
+impl Ctx<'_, '_> {
+    /// One record's text: parse, classify, deduplicate, count.
+    fn record(&self, acc: &mut Acc, path: &Path, n: u64, text: &str) {
+        acc.records += 1;
+        if text.len() > self.opts.max_record_bytes {
+            acc.bad_records += 1;
+            let reason = format!("record of {} bytes exceeds the {} byte limit", text.len(), self.opts.max_record_bytes);
+            acc.problem(self.opts, path, Some(n), reason);
+            return;
+        }
+        if !text.starts_with('{') {
+            acc.bad_records += 1;
+            acc.problem(self.opts, path, Some(n), "record is not a JSON object".into());
+            return;
+        }
+        let c = match parse_record(text) {
+            Ok(c) => c,
+            Err(e) => {
+                acc.bad_records += 1;
+                acc.problem(self.opts, path, Some(n), e.to_string());
+                return;
+            }
+        };
+        match c.class {
+            EventClass::Data => acc.skipped.data += 1,
+            EventClass::Insight => acc.skipped.insight += 1,
+            EventClass::NetworkActivity => acc.skipped.network_activity += 1,
+            EventClass::Management => {
+                let e = c.event;
+                let day = e.time.div_euclid(86_400);
+                let fp = xxhash_rust::xxh3::xxh3_128(e.event_id.as_bytes());
+                let set = match self.ids.day(day) {
+                    Ok(s) => s,
+                    Err(err) => {
+                        acc.fatal.get_or_insert(err);
+                        return;
+                    }
+                };
+                let fresh = set.shards[(fp as usize) % SHARDS].lock().expect("shard lock").insert(fp);
+                if !fresh {
+                    acc.duplicates += 1;
+                    return;
+                }
+                acc.management += 1;
+                acc.rollup.add(&e);
+                acc.first = Some(acc.first.map_or(e.time, |f| f.min(e.time)));
+                acc.last = Some(acc.last.map_or(e.time, |l| l.max(e.time)));
+                if !acc.accounts.contains(e.account.as_ref()) {
+                    acc.accounts.insert(e.account.to_string());
+                }
+                if !acc.regions.contains(e.region.as_ref()) {
+                    acc.regions.insert(e.region.to_string());
+                }
+            }
+        }
+    }
+
+    fn file(&self, acc: &mut Acc, f: &InputFile) {
+        acc.files += 1;
+        acc.input_bytes += f.size;
+        let contents = match source::read_contents(&f.path, self.opts.max_file_bytes) {
+            Ok(c) => c,
+            Err(reason) => {
+                acc.bad_files += 1;
+                acc.problem(self.opts, &f.path, None, reason);
+                return;
+            }
+        };
+        let mut bad_file = contents.problem.clone();
+        let text: std::borrow::Cow<'_, str> = match std::str::from_utf8(&contents.bytes) {
+            Ok(s) => s.into(),
+            Err(e) => {
+                bad_file.get_or_insert(format!("invalid UTF-8 at byte {}; decoded with replacement characters", e.valid_up_to()));
+                String::from_utf8_lossy(&contents.bytes).into_owned().into()
+            }
+        };
+        let split = if contents.is_jsonl_name { None } else { Some(split::split(text.as_bytes())) };
+        match split {
+            Some(s) if s.kind != DocKind::NotADocument => {
+                for (i, r) in s.items.iter().enumerate() {
+                    let item = &text[r.clone()];
+                    let n = i as u64 + 1;
+                    if s.kind == DocKind::Events {
+                        self.lookup_event(acc, &f.path, n, item);
+                    } else {
+                        self.record(acc, &f.path, n, item);
+                    }
+                }
+                if let Some((at, why)) = s.error {
+                    bad_file.get_or_insert(format!("{why} at byte {at}; {} records before it were read", s.items.len()));
+                }
+            }
+            Some(s) if !looks_like_lines(&text) => {
+                // One JSON object that is neither a log document nor JSON Lines: a lone record
+                // (maybe pretty-printed), or not CloudTrail at all.
+                if let Some((at, why)) = s.error {
+                    bad_file.get_or_insert(format!("{why} at byte {at}"));
+                } else if let Err(e) = parse_record(text.trim()) {
+                    bad_file.get_or_insert(format!(
+                        "not a CloudTrail log: a JSON object with no Records or Events array, and not a record ({e})"
+                    ));
+                } else {
+                    self.record(acc, &f.path, 1, text.trim());
+                }
+            }
+            _ => self.lines(acc, &f.path, &text),
+        }
+        if let Some(reason) = bad_file {
+            acc.bad_files += 1;
+            acc.problem(self.opts, &f.path, None, reason);
+        }
+    }
+
+    /// JSON Lines, including CloudWatch Logs exports whose lines carry a timestamp prefix.
+    fn lines(&self, acc: &mut Acc, path: &Path, text: &str) {
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let n = i as u64 + 1;
+            match line.find('{') {
+                Some(at) => self.record(acc, path, n, &line[at..]),
+                None => {
+                    acc.records += 1;
+                    acc.bad_records += 1;
+                    acc.problem(self.opts, path, Some(n), "line holds no JSON object".into());
+                }
+            }
+        }
+    }
+
+    /// One element of LookupEvents output: the record is a JSON string in `CloudTrailEvent`.
+    fn lookup_event(&self, acc: &mut Acc, path: &Path, n: u64, item: &str) {
+        #[derive(Deserialize)]
+        struct Wrapped<'a> {
+            #[serde(borrow, rename = "CloudTrailEvent")]
+            cloudtrail_event: std::borrow::Cow<'a, str>,
+        }
+        match serde_json::from_str::<Wrapped<'_>>(item) {
+            Ok(w) => self.record(acc, path, n, &w.cloudtrail_event),
+            Err(e) => {
+                acc.records += 1;
+                acc.bad_records += 1;
+                acc.problem(self.opts, path, Some(n), format!("LookupEvents entry without a CloudTrailEvent string: {e}"));
+            }
+        }
+    }
+}
+
+/// JSON Lines when the first non-blank line is a whole JSON object on its own.
+fn looks_like_lines(text: &str) -> bool {
+    let first = text.trim_start().lines().next().unwrap_or("").trim();
+    let at = first.find('{').unwrap_or(0);
+    serde_json::from_str::<serde::de::IgnoredAny>(&first[at..]).is_ok()
+}
+
+/// Reads `files` and commits their management events to `store`. `progress` receives the
+/// compressed bytes finished so far (the total is the sum of [`InputFile::size`]).
+///
+/// Files are taken in path order (the S3 layout sorts by date) in batches of about
+/// [`IngestOptions::batch_bytes`]; each batch is one atomic commit. Memory is bounded by a
+/// batch, not by the input, and a run killed between commits is completed by the next run.
+pub fn ingest(
+    store: &mut Store,
+    files: &[InputFile],
+    opts: &IngestOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<IngestSummary, IngestError> {
+    let t0 = Instant::now();
+    let mut sorted: Vec<&InputFile> = files.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let mut total = Acc::default();
+    let mut days_updated = BTreeSet::new();
+    let mut rest = &sorted[..];
+    while !rest.is_empty() {
+        let mut n = 0;
+        let mut bytes = 0u64;
+        while n < rest.len() && (n == 0 || bytes + rest[n].size <= opts.batch_bytes) {
+            bytes += rest[n].size;
+            n += 1;
+        }
+        let (batch, tail) = rest.split_at(n);
+        rest = tail;
+        let mut acc = ingest_batch(store, batch, opts, &done, progress)?;
+        let rollup = std::mem::take(&mut acc.rollup);
+        days_updated.extend(rollup.apis.values().flat_map(|a| a.minutes.keys()).map(|m| (m * 60).div_euclid(86_400)));
+        total = total.merge(acc);
+        if let Some(e) = total.fatal.take() {
+            return Err(e.into());
+        }
+        let ids = std::mem::take(&mut total.pending_ids);
+        if !rollup.apis.is_empty() {
+            store.commit(rollup, ids)?;
+        }
+    }
+    let mut problems = total.problems;
+    problems.sort();
+    let mut accounts: Vec<String> = total.accounts.into_iter().collect();
+    accounts.sort();
+    let mut regions: Vec<String> = total.regions.into_iter().collect();
+    regions.sort();
+    Ok(IngestSummary {
+        files: total.files,
+        input_bytes: total.input_bytes,
+        records: total.records,
+        management_events: total.management,
+        skipped_non_management: total.skipped.data + total.skipped.insight + total.skipped.network_activity,
+        skipped: total.skipped,
+        duplicates: total.duplicates,
+        bad_files: total.bad_files,
+        bad_records: total.bad_records,
+        first_event: total.first.map(format_rfc3339),
+        last_event: total.last.map(format_rfc3339),
+        accounts,
+        regions,
+        days_updated: days_updated.into_iter().map(crate::rollup::store::day_name).collect(),
+        problems,
+        problems_not_listed: total.problems_not_listed,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Reads one batch in parallel; returns its accumulator with the fingerprint sets of the days
+/// that gained events in `pending_ids`.
+fn ingest_batch(
+    store: &Store,
+    batch: &[&InputFile],
+    opts: &IngestOptions,
+    done: &std::sync::atomic::AtomicU64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Acc, IngestError> {
+    let ids = IdSets { store, days: Mutex::new(HashMap::new()) };
+    let ctx = Ctx { opts, ids: &ids };
+    // Largest first, so one big file does not finish last on an idle core.
+    let mut order = batch.to_vec();
+    order.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
+    let mut acc = order
+        .par_iter()
+        .fold(Acc::default, |mut acc, f| {
+            ctx.file(&mut acc, f);
+            let d = done.fetch_add(f.size, std::sync::atomic::Ordering::Relaxed) + f.size;
+            progress(d);
+            acc
+        })
+        .reduce(Acc::default, Acc::merge);
+    let touched: BTreeSet<i64> =
+        acc.rollup.apis.values().flat_map(|a| a.minutes.keys()).map(|m| (m * 60).div_euclid(86_400)).collect();
+    // Only days that gained events are rewritten; the others' fingerprints are unchanged.
+    acc.pending_ids = ids.into_ids().into_iter().filter(|(d, _)| touched.contains(d)).collect();
+    Ok(acc)
+}
+
+/// Discovers files under `paths` and ingests them; unreadable paths become problems.
+pub fn ingest_paths(
+    store: &mut Store,
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<IngestSummary, IngestError> {
+    let (files, errors) = discover(paths);
+    if files.is_empty() && !errors.is_empty() {
+        let msg = errors.iter().map(|(p, e)| format!("{}: {e}", p.display())).collect::<Vec<_>>().join("; ");
+        return Err(IngestError::NoInput(msg));
+    }
+    let total: u64 = files.iter().map(|f| f.size).sum();
+    let mut s = ingest(store, &files, opts, &|d| progress(d, total))?;
+    for (p, e) in errors {
+        s.bad_files += 1;
+        s.problems.push(Problem { path: p.display().to_string(), record: None, reason: e });
+    }
+    s.problems.sort();
+    Ok(s)
+}

@@ -1,0 +1,157 @@
+//! Finding input files and reading them: folders are walked for CloudTrail-looking files,
+//! gzip is detected by its magic bytes and read member by member, and decompression stops at a
+//! size limit so a gzip bomb costs a bounded amount of memory.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+
+/// One file to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Size on disk.
+    pub size: u64,
+}
+
+/// Where an S3-delivered log file sits in the CloudTrail key layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailKey {
+    /// Organization id for organization trails (`o-…`).
+    pub organization: Option<String>,
+    /// Account id.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Delivery date `YYYY-MM-DD`.
+    pub date: String,
+}
+
+/// Parses `…/AWSLogs/[o-xxx/]<acct>/CloudTrail/<region>/YYYY/MM/DD/<file>`, with any prefix.
+pub fn parse_trail_key(path: &str) -> Option<TrailKey> {
+    let parts: Vec<&str> = path.split(['/', '\\']).collect();
+    let i = parts.iter().rposition(|p| *p == "AWSLogs")?;
+    let rest = &parts[i + 1..];
+    let (organization, rest) = match rest.first() {
+        Some(o) if o.starts_with("o-") => (Some((*o).to_string()), &rest[1..]),
+        _ => (None, rest),
+    };
+    if rest.len() < 7 || rest[1] != "CloudTrail" {
+        return None;
+    }
+    let (acct, region, y, m, d) = (rest[0], rest[2], rest[3], rest[4], rest[5]);
+    let num = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !(num(acct, 12) && num(y, 4) && num(m, 2) && num(d, 2)) {
+        return None;
+    }
+    Some(TrailKey {
+        organization,
+        account: acct.to_string(),
+        region: region.to_string(),
+        date: format!("{y}-{m}-{d}"),
+    })
+}
+
+fn looks_like_input(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let s = p.to_string_lossy();
+    // Digest files sign deliveries; they hold no events.
+    if s.contains("CloudTrail-Digest") {
+        return false;
+    }
+    [".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".gz"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}
+
+/// Expands paths into the files to read: folders are walked (files that do not look like
+/// CloudTrail logs are skipped), files named explicitly are always read. Sorted, deduplicated.
+pub fn discover(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<(PathBuf, String)>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match fs::metadata(p) {
+            Err(e) => errors.push((p.clone(), format!("cannot read: {e}"))),
+            Ok(m) if m.is_file() => files.push(InputFile { path: p.clone(), size: m.len() }),
+            Ok(_) => {
+                for entry in walkdir::WalkDir::new(p).follow_links(true) {
+                    match entry {
+                        Err(e) => errors.push((e.path().unwrap_or(p).to_path_buf(), format!("cannot walk: {e}"))),
+                        Ok(e) if e.file_type().is_file() && looks_like_input(e.path()) => {
+                            let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                            files.push(InputFile { path: e.into_path(), size });
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup_by(|a, b| a.path == b.path);
+    (files, errors)
+}
+
+/// The file's contents, decompressed, and anything wrong found on the way.
+#[derive(Debug)]
+pub(crate) struct Contents {
+    pub(crate) bytes: Vec<u8>,
+    /// A problem that still left usable bytes (truncated gzip, size limit, not gzip).
+    pub(crate) problem: Option<String>,
+    pub(crate) is_jsonl_name: bool,
+}
+
+fn name_is_jsonl(p: &Path) -> bool {
+    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    [".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"].iter().any(|e| n.ends_with(e))
+}
+
+/// Reads a whole file, inflating gzip (all members), up to `limit` decompressed bytes.
+pub(crate) fn read_contents(path: &Path, limit: u64) -> Result<Contents, String> {
+    let f = fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let mut r = BufReader::with_capacity(256 * 1024, f);
+    let head = r.fill_buf().map_err(|e| format!("cannot read: {e}"))?;
+    let gz = head.starts_with(&[0x1f, 0x8b]);
+    let named_gz = path.extension().is_some_and(|e| e == "gz");
+    let mut problem = (named_gz && !gz).then(|| "named .gz but not gzip-compressed; read as plain text".to_string());
+    let mut bytes = Vec::new();
+    let res = if gz {
+        MultiGzDecoder::new(r).take(limit + 1).read_to_end(&mut bytes)
+    } else {
+        r.take(limit + 1).read_to_end(&mut bytes)
+    };
+    if let Err(e) = res {
+        let what = if gz { "gzip stream" } else { "file" };
+        if bytes.is_empty() {
+            return Err(format!("unreadable {what}: {e}"));
+        }
+        problem = Some(format!("{what} damaged after {} bytes ({e}); records before the damage were read", bytes.len()));
+    }
+    if bytes.len() as u64 > limit {
+        bytes.truncate(limit as usize);
+        problem = Some(format!(
+            "decompressed size exceeds the {} MiB limit (a gzip bomb, or raise --max-file-mib); records within the limit were read",
+            limit >> 20
+        ));
+    }
+    Ok(Contents { bytes, problem, is_jsonl_name: name_is_jsonl(path) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trail_keys() {
+        let k = parse_trail_key("bucket/prefix/AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/05/x.json.gz").unwrap();
+        assert_eq!((k.account.as_str(), k.region.as_str(), k.date.as_str()), ("111122223333", "us-east-1", "2026-01-05"));
+        assert_eq!(k.organization, None);
+        let k = parse_trail_key("AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2026/01/05/x.json.gz").unwrap();
+        assert_eq!(k.organization.as_deref(), Some("o-abc123"));
+        assert!(parse_trail_key("AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/01/05/x.json.gz").is_none());
+        assert!(parse_trail_key("logs/x.json").is_none());
+    }
+}

@@ -1,0 +1,26 @@
+//! # trailsight
+//!
+//! CloudTrail-Insights-style anomaly detection on your own CloudTrail logs.
+//!
+//! The pipeline, one module per stage; each stage reads the previous stage's types and
+//! nothing reaches back:
+//!
+//! ```text
+//!  logs (S3 trees, .json.gz, JSON Lines, LookupEvents output)
+//!    │  ingest   — find files, inflate, split records, parse, classify, dedup by eventID
+//!    ▼
+//!  event        — the domain vocabulary: Event, EventClass, principal rules
+//!    │  rollup   — per-minute call/error counts and per-principal detail, Parquet per UTC day,
+//!    ▼             committed atomically through one manifest; read back as DataFrames/series
+//!  baseline models → detectors → findings → reports   (the next stages; see the issues)
+//! ```
+//!
+//! `simulate` writes realistic synthetic trails with labelled incidents for the demo, the tests
+//! and fire drills. `app` wires stages together for the CLI; `cli` is its one parse.
+
+pub mod app;
+pub mod cli;
+pub mod event;
+pub mod ingest;
+pub mod rollup;
+pub mod simulate;

@@ -1,0 +1,424 @@
+//! The state directory: rollup files plus one manifest that says which files are current.
+//!
+//! Files are immutable and named by generation; a commit writes the new generation's files,
+//! then atomically replaces `manifest.json`, then deletes the superseded files. A run killed at
+//! any point leaves either the old or the new manifest, both complete; unreferenced files left
+//! behind are removed by the next commit.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::agg::Rollup;
+use super::table::{self, CountSeries, Resolution};
+
+/// Version of the on-disk rollup layout; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+const FORMAT: &str = "trailsight-rollups";
+const IDS_MAGIC: &[u8; 8] = b"TSIDS001";
+
+/// Errors of the state directory, each naming the file involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The manifest is not valid.
+    #[error("{path}: invalid manifest: {reason}")]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The state was written by an incompatible version.
+    #[error("{path}: rollup schema version {found} is not supported by this trailsight (expects {expected}); re-ingest into a new state directory")]
+    Schema {
+        /// The manifest file.
+        path: PathBuf,
+        /// Version found.
+        found: u32,
+        /// Version this build reads.
+        expected: u32,
+    },
+    /// A Parquet table could not be read or written.
+    #[error("{path}: {source}")]
+    Polars {
+        /// The table file.
+        path: PathBuf,
+        /// The cause.
+        source: PolarsError,
+    },
+    /// An eventID fingerprint file is damaged.
+    #[error("{path}: damaged eventID file: {reason}")]
+    Ids {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// No state directory exists yet.
+    #[error("no trailsight state at {0} (run `trailsight ingest --state {0} PATH...` first)")]
+    Missing(PathBuf),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.to_path_buf(), source }
+}
+
+/// The files of one stored UTC day.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DayEntry {
+    /// Increases with every rewrite of the day.
+    pub generation: u64,
+    /// `calls` table, relative to the state directory.
+    pub calls: String,
+    /// `detail` table, relative to the state directory.
+    pub detail: String,
+    /// eventID fingerprints, relative to the state directory.
+    pub ids: String,
+    /// Unique management events of the day.
+    pub events: u64,
+}
+
+/// `manifest.json`: what the state holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always `trailsight-rollups`.
+    pub format: String,
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// trailsight version of the last writer.
+    pub tool_version: String,
+    /// Last commit time.
+    pub updated: Option<DateTime<Utc>>,
+    /// Stored days by `YYYY-MM-DD`.
+    pub days: BTreeMap<String, DayEntry>,
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Manifest {
+            format: FORMAT.into(),
+            schema_version: SCHEMA_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            updated: None,
+            days: BTreeMap::new(),
+        }
+    }
+}
+
+/// A half-open time range `[start, end)` in epoch seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub start: i64,
+    /// Exclusive end.
+    pub end: i64,
+}
+
+impl TimeRange {
+    /// Everything.
+    pub const ALL: TimeRange = TimeRange { start: i64::MIN / 4, end: i64::MAX / 4 };
+}
+
+/// Day number (days since the epoch) → `YYYY-MM-DD`.
+pub fn day_name(day: i64) -> String {
+    DateTime::<Utc>::from_timestamp(day * 86_400, 0)
+        .map(|t| t.date_naive().to_string())
+        .unwrap_or_else(|| format!("day{day}"))
+}
+
+fn day_number(name: &str) -> Option<i64> {
+    let d = NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp().div_euclid(86_400))
+}
+
+/// An opened state directory.
+#[derive(Debug)]
+pub struct Store {
+    root: PathBuf,
+    manifest: Manifest,
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let tmp = tmp_path(path);
+    {
+        let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+impl Store {
+    fn manifest_path(root: &Path) -> PathBuf {
+        root.join("manifest.json")
+    }
+
+    /// Opens an existing state directory.
+    pub fn open(root: &Path) -> Result<Store, StoreError> {
+        let mp = Self::manifest_path(root);
+        if !mp.exists() {
+            return Err(StoreError::Missing(root.to_path_buf()));
+        }
+        let text = fs::read_to_string(&mp).map_err(io(&mp))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Manifest { path: mp.clone(), reason: e.to_string() })?;
+        if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            return Err(StoreError::Manifest { path: mp, reason: format!("not a {FORMAT} manifest") });
+        }
+        let found = v.get("schema_version").and_then(|s| s.as_u64()).unwrap_or(0) as u32;
+        if found != SCHEMA_VERSION {
+            return Err(StoreError::Schema { path: mp, found, expected: SCHEMA_VERSION });
+        }
+        let manifest: Manifest = serde_json::from_value(v)
+            .map_err(|e| StoreError::Manifest { path: mp.clone(), reason: e.to_string() })?;
+        Ok(Store { root: root.to_path_buf(), manifest })
+    }
+
+    /// Opens a state directory, creating an empty one if there is none.
+    pub fn open_or_create(root: &Path) -> Result<Store, StoreError> {
+        if Self::manifest_path(root).exists() {
+            return Self::open(root);
+        }
+        fs::create_dir_all(root).map_err(io(root))?;
+        Ok(Store { root: root.to_path_buf(), manifest: Manifest::default() })
+    }
+
+    /// The state directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The current manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Stored days, oldest first, as days since the epoch.
+    pub fn days(&self) -> Vec<i64> {
+        self.manifest.days.keys().filter_map(|d| day_number(d)).collect()
+    }
+
+    /// Unique management events stored.
+    pub fn total_events(&self) -> u64 {
+        self.manifest.days.values().map(|d| d.events).sum()
+    }
+
+    /// The eventID fingerprints already stored for a day.
+    pub fn load_ids(&self, day: i64) -> Result<HashSet<u128>, StoreError> {
+        let Some(e) = self.manifest.days.get(&day_name(day)) else {
+            return Ok(HashSet::new());
+        };
+        let path = self.root.join(&e.ids);
+        let b = fs::read(&path).map_err(io(&path))?;
+        if b.len() < 16 || &b[..8] != IDS_MAGIC {
+            return Err(StoreError::Ids { path, reason: "bad header" });
+        }
+        let n = u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")) as usize;
+        let body = &b[16..];
+        if body.len() != n.saturating_mul(16) {
+            return Err(StoreError::Ids { path, reason: "length does not match the count" });
+        }
+        Ok(body
+            .chunks_exact(16)
+            .map(|c| u128::from_le_bytes(c.try_into().expect("16 bytes")))
+            .collect())
+    }
+
+    fn read_table(&self, rel: &str) -> Result<DataFrame, StoreError> {
+        let path = self.root.join(rel);
+        let f = fs::File::open(&path).map_err(io(&path))?;
+        ParquetReader::new(f)
+            .finish()
+            .map_err(|source| StoreError::Polars { path, source })
+    }
+
+    fn write_table(&self, rel: &str, df: &mut DataFrame) -> Result<(), StoreError> {
+        let path = self.root.join(rel);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let tmp = tmp_path(&path);
+        let f = fs::File::create(&tmp).map_err(io(&tmp))?;
+        ParquetWriter::new(&f)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(df)
+            .map_err(|source| StoreError::Polars { path: tmp.clone(), source })?;
+        f.sync_all().map_err(io(&tmp))?;
+        fs::rename(&tmp, &path).map_err(io(&path))
+    }
+
+    /// Adds `delta` (deduplicated new events) to the stored rollups and records `ids` (the full
+    /// fingerprint set of each touched day: stored plus new), in one atomic commit.
+    pub fn commit(&mut self, delta: Rollup, ids: BTreeMap<i64, Vec<u128>>) -> Result<(), StoreError> {
+        let mut by_day = delta.split_by_day();
+        for d in ids.keys() {
+            by_day.entry(*d).or_default();
+        }
+        let jobs: Vec<(i64, Rollup, Option<&Vec<u128>>)> =
+            by_day.into_iter().map(|(d, r)| (d, r, ids.get(&d))).collect();
+        let written: Vec<Result<(String, DayEntry), StoreError>> = jobs
+            .into_par_iter()
+            .map(|(day, mut r, day_ids)| self.write_day(day, &mut r, day_ids))
+            .collect();
+        let mut next = self.manifest.clone();
+        let mut superseded = Vec::new();
+        for w in written {
+            let (name, entry) = w?;
+            if let Some(old) = next.days.insert(name, entry) {
+                superseded.extend([old.calls, old.detail, old.ids]);
+            }
+        }
+        next.updated = Some(Utc::now());
+        next.tool_version = env!("CARGO_PKG_VERSION").into();
+        let text = serde_json::to_vec_pretty(&next).expect("manifest serialises");
+        write_atomic(&Self::manifest_path(&self.root), &text)?;
+        self.manifest = next;
+        for rel in superseded {
+            let _ = fs::remove_file(self.root.join(rel));
+        }
+        self.collect_garbage();
+        Ok(())
+    }
+
+    fn write_day(&self, day: i64, r: &mut Rollup, day_ids: Option<&Vec<u128>>) -> Result<(String, DayEntry), StoreError> {
+        let name = day_name(day);
+        let old = self.manifest.days.get(&name);
+        if let Some(old) = old {
+            let calls = self.read_table(&old.calls)?;
+            table::add_calls(r, &calls).map_err(|source| StoreError::Polars { path: self.root.join(&old.calls), source })?;
+            let detail = self.read_table(&old.detail)?;
+            table::add_detail(r, &detail).map_err(|source| StoreError::Polars { path: self.root.join(&old.detail), source })?;
+        }
+        let generation = old.map_or(1, |o| o.generation + 1);
+        let rel = |table: &str, ext: &str| format!("rollups/{table}/day={name}/g{generation:06}.{ext}");
+        let entry = DayEntry {
+            generation,
+            calls: rel("calls", "parquet"),
+            detail: rel("detail", "parquet"),
+            ids: rel("ids", "bin"),
+            events: r.total_calls(),
+        };
+        let mut calls = table::calls_frame(r).map_err(|source| StoreError::Polars { path: self.root.join(&entry.calls), source })?;
+        self.write_table(&entry.calls, &mut calls)?;
+        let mut detail = table::detail_frame(r).map_err(|source| StoreError::Polars { path: self.root.join(&entry.detail), source })?;
+        self.write_table(&entry.detail, &mut detail)?;
+        let mut sorted: Vec<u128> = match day_ids {
+            Some(v) => v.clone(),
+            None => self.load_ids(day)?.into_iter().collect(),
+        };
+        sorted.sort_unstable();
+        let mut buf = Vec::with_capacity(16 + sorted.len() * 16);
+        buf.extend_from_slice(IDS_MAGIC);
+        buf.extend_from_slice(&(sorted.len() as u64).to_le_bytes());
+        for id in &sorted {
+            buf.extend_from_slice(&id.to_le_bytes());
+        }
+        let ids_path = self.root.join(&entry.ids);
+        if let Some(dir) = ids_path.parent() {
+            fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        write_atomic(&ids_path, &buf)?;
+        Ok((name, entry))
+    }
+
+    /// Removes files no manifest references: leftovers of a killed run.
+    fn collect_garbage(&self) {
+        let live: HashSet<PathBuf> = self
+            .manifest
+            .days
+            .values()
+            .flat_map(|e| [&e.calls, &e.detail, &e.ids])
+            .map(|r| self.root.join(r))
+            .collect();
+        for entry in walkdir::WalkDir::new(self.root.join("rollups")).into_iter().flatten() {
+            if entry.file_type().is_file() && !live.contains(entry.path()) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    fn days_in(&self, range: TimeRange) -> impl Iterator<Item = &DayEntry> {
+        self.manifest.days.iter().filter_map(move |(name, e)| {
+            let d = day_number(name)?;
+            (d * 86_400 < range.end && (d + 1) * 86_400 > range.start).then_some(e)
+        })
+    }
+
+    fn concat(&self, range: TimeRange, pick: fn(&DayEntry) -> &String, time_col: &str) -> Result<DataFrame, StoreError> {
+        let mut out: Option<DataFrame> = None;
+        for e in self.days_in(range) {
+            let df = self.read_table(pick(e))?;
+            match &mut out {
+                None => out = Some(df),
+                Some(acc) => {
+                    acc.vstack_mut_owned(df).map_err(|source| StoreError::Polars { path: self.root.join(pick(e)), source })?;
+                }
+            }
+        }
+        let df = match out {
+            Some(df) => df,
+            None => {
+                // An empty table of the right schema, so callers need no special case.
+                let mut empty = if time_col == table::col::MINUTE {
+                    table::calls_frame(&Rollup::default())
+                } else {
+                    table::detail_frame(&Rollup::default())
+                }
+                .map_err(|source| StoreError::Polars { path: self.root.clone(), source })?;
+                empty.rechunk_mut();
+                return Ok(empty);
+            }
+        };
+        let t = col(time_col).cast(DataType::Int64);
+        df.lazy()
+            .filter(t.clone().gt_eq(lit(range.start.saturating_mul(1000))).and(t.lt(lit(range.end.saturating_mul(1000)))))
+            .collect()
+            .map_err(|source| StoreError::Polars { path: self.root.clone(), source })
+    }
+
+    /// The `calls` table over a time range.
+    pub fn calls(&self, range: TimeRange) -> Result<DataFrame, StoreError> {
+        self.concat(range, |e| &e.calls, table::col::MINUTE)
+    }
+
+    /// The `detail` table over a time range.
+    pub fn detail(&self, range: TimeRange) -> Result<DataFrame, StoreError> {
+        self.concat(range, |e| &e.detail, table::col::BUCKET)
+    }
+
+    /// Regular zero-filled count series per API over `[range.start, range.end)`.
+    pub fn series(&self, range: TimeRange, res: Resolution) -> Result<Vec<CountSeries>, StoreError> {
+        let df = self.calls(range)?;
+        table::series_from_calls(&df, range.start, range.end, res)
+            .map_err(|source| StoreError::Polars { path: self.root.clone(), source })
+    }
+
+    /// The span of stored data as a range of whole days, if any.
+    pub fn span(&self) -> Option<TimeRange> {
+        let days = self.days();
+        Some(TimeRange { start: *days.first()? * 86_400, end: (*days.last()? + 1) * 86_400 })
+    }
+}

@@ -1,0 +1,92 @@
+//! The binary end to end: help texts, JSON summary, exit codes.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+use crate::support::*;
+
+fn bin() -> Command {
+    Command::cargo_bin("trailsight").unwrap()
+}
+
+#[test]
+fn every_command_has_help_with_examples() {
+    for cmd in ["ingest", "simulate", "demo"] {
+        bin().args([cmd, "--help"]).assert().success().stdout(predicate::str::contains("Examples:"));
+    }
+    bin().arg("--help").assert().success().stdout(predicate::str::contains("Examples:"));
+}
+
+#[test]
+fn ingest_json_summary_has_the_documented_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(&dir.path().join("in/a.json.gz"), &gz(&records_doc(&records("cli", 7))));
+    let out = bin()
+        .args(["ingest", "--json", "--state"])
+        .arg(dir.path().join("state"))
+        .arg(&f)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    for k in ["files", "records", "management_events", "skipped_non_management", "duplicates", "bad_files", "bad_records", "first_event", "last_event"] {
+        assert!(v.get(k).is_some(), "missing {k} in {v}");
+    }
+    assert_eq!(v["management_events"], 7);
+    assert_eq!(v["first_event"], "2026-01-05T10:00:00Z");
+    // Human summary, and a second run that finds only duplicates.
+    bin()
+        .args(["ingest", "--state"])
+        .arg(dir.path().join("state"))
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("duplicates").and(predicate::str::contains("7")));
+}
+
+#[test]
+fn missing_input_is_a_clear_error_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    bin()
+        .args(["ingest", "--state"])
+        .arg(dir.path().join("state"))
+        .arg(dir.path().join("nope"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nope").and(predicate::str::contains("No such file")));
+}
+
+#[test]
+fn incompatible_state_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("manifest.json"), r#"{"format":"trailsight-rollups","schema_version":999,"tool_version":"9","updated":null,"days":{}}"#).unwrap();
+    let f = write(&dir.path().join("a.json"), &records_doc(&records("x", 1)));
+    bin()
+        .args(["ingest", "--state"])
+        .arg(&state)
+        .arg(&f)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("schema version 999"));
+}
+
+#[test]
+fn simulate_then_ingest_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    bin()
+        .args(["simulate", "--days", "2", "--scale", "0.02", "--seed", "3", "--out"])
+        .arg(&trail)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("labels.json"));
+    let labels: serde_json::Value = serde_json::from_slice(&std::fs::read(trail.join("labels.json")).unwrap()).unwrap();
+    let want = labels["summary"]["management_events"].as_u64().unwrap();
+    let out = bin().args(["ingest", "--json", "--state"]).arg(dir.path().join("s")).arg(&trail).assert().success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["management_events"].as_u64().unwrap(), want);
+}

@@ -1,0 +1,5 @@
+//! The integration suite: the library API and the CLI end to end on small fixtures.
+
+mod cli;
+mod ingest;
+mod support;
