@@ -1,5 +1,6 @@
 //! Criterion benches for the ingest hot path: record parse, rollup add, and a whole ingest of a
 //! small simulated trail (inflate + split + parse + dedup + Parquet commit).
+#![allow(missing_docs)] // criterion_group! generates an undocumented pub fn.
 
 use std::hint::black_box;
 
@@ -14,7 +15,9 @@ const RECORD: &str = r#"{"eventVersion":"1.09","userIdentity":{"type":"AssumedRo
 fn parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("record");
     g.throughput(Throughput::Bytes(RECORD.len() as u64));
-    g.bench_function("parse_record", |b| b.iter(|| parse_record(black_box(RECORD)).unwrap()));
+    g.bench_function("parse_record", |b| {
+        b.iter(|| parse_record(black_box(RECORD)).unwrap())
+    });
     let ev = parse_record(RECORD).unwrap().event;
     g.bench_function("rollup_add", |b| {
         let mut r = Rollup::default();
@@ -26,7 +29,11 @@ fn parse(c: &mut Criterion) {
 fn ingest(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
-    let cfg = SimConfig { days: 1, scale: 0.05, ..SimConfig::default() };
+    let cfg = SimConfig {
+        days: 1,
+        scale: 0.05,
+        ..SimConfig::default()
+    };
     let sim = simulate(&cfg, &trail, &|_, _| {}).unwrap();
     let mut g = c.benchmark_group("ingest");
     g.sample_size(10);
@@ -36,7 +43,13 @@ fn ingest(c: &mut Criterion) {
             || tempfile::tempdir().unwrap(),
             |state| {
                 let mut store = Store::open_or_create(state.path()).unwrap();
-                let s = ingest_paths(&mut store, std::slice::from_ref(&trail), &IngestOptions::default(), &|_, _| {}).unwrap();
+                let s = ingest_paths(
+                    &mut store,
+                    std::slice::from_ref(&trail),
+                    &IngestOptions::default(),
+                    &|_, _| {},
+                )
+                .unwrap();
                 assert_eq!(s.management_events, sim.management_events);
             },
         )

@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// CloudTrail-Insights-style anomaly detection on your own CloudTrail logs.
 #[derive(Debug, Parser)]
 #[command(name = "trailsight", version, about, propagate_version = true)]
-#[command(after_help = "Examples:\n  trailsight demo\n  trailsight simulate --out /tmp/trail --days 35\n  trailsight ingest --state ./state /tmp/trail\n\nExit status: 0 success, 2 an error.")]
+#[command(
+    after_help = "Examples:\n  trailsight demo\n  trailsight simulate --out /tmp/trail --days 35\n  trailsight ingest --state ./state /tmp/trail\n\nExit status: 0 success, 2 an error."
+)]
 pub struct Cli {
     /// Log format on stderr: text on a terminal and json otherwise by default.
     #[arg(long, value_enum, global = true, default_value_t = LogFormat::Auto)]
@@ -43,17 +45,38 @@ pub struct StateArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read CloudTrail logs and fold them into the state's rollups.
-    #[command(after_help = "Inputs: S3-delivery trees (AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz, org trails,\n\
+    #[command(
+        after_help = "Inputs: S3-delivery trees (AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz, org trails,\n\
 any bucket prefix), {\"Records\":[...]} files, bare JSON arrays, JSON Lines (.jsonl[.gz]) and\n\
 LookupEvents output ({\"Events\":[{\"CloudTrailEvent\":...}]}). Folders are walked.\n\n\
 Examples:\n  trailsight ingest --state ./state ./bucket-copy/AWSLogs\n  trailsight ingest --json export.jsonl.gz lookup-events.json\n\n\
-Re-ingesting the same files changes nothing: events are deduplicated by eventID.")]
+Re-ingesting the same files changes nothing: events are deduplicated by eventID."
+    )]
     Ingest(IngestArgs),
     /// Write a realistic synthetic trail with labelled incidents (labels.json).
-    #[command(after_help = "Examples:\n  trailsight simulate --out /tmp/trail\n  trailsight simulate --out /tmp/week --days 7 --scale 1.0 --seed 7 --start 2026-03-02")]
+    #[command(
+        after_help = "Examples:\n  trailsight simulate --out /tmp/trail\n  trailsight simulate --out /tmp/week --days 7 --scale 1.0 --seed 7 --start 2026-03-02"
+    )]
     Simulate(SimulateArgs),
+    /// Fit baselines from the rollups and store them under <state>/models/.
+    #[command(after_help = "The training window is the --days (default 28, from the config) before --until\n\
+(default: the start of the last stored day, so that day can be checked against a baseline that never saw it).\n\n\
+Examples:\n  trailsight baseline --state ./state\n  trailsight baseline --until 2026-02-02 --config trailsight.toml")]
+    Baseline(BaselineArgs),
+    /// Run the detectors over a window and write findings.jsonl and insights.json.
+    #[command(after_help = "Without --from/--to the window is the last stored day.\n\n\
+Examples:\n  trailsight detect --state ./state --out ./findings\n  trailsight detect --from 2026-02-02 --to 2026-02-09 --out ./week --config trailsight.toml")]
+    Detect(DetectArgs),
+    /// Print a finding's full reasoning with the numbers behind it.
+    #[command(after_help = "Examples:\n  trailsight explain 3f2a9c0d1b2e4f56 --findings ./findings/findings.jsonl")]
+    Explain(ExplainArgs),
+    /// Score detection against simulated incidents (labels.json) over several seeds.
+    #[command(after_help = "Examples:\n  trailsight eval\n  trailsight eval --seeds 101,202,303 --scale 0.1 --json")]
+    Eval(EvalArgs),
     /// Simulate 35 days, ingest them, and show what was found.
-    #[command(after_help = "Examples:\n  trailsight demo\n  trailsight demo --out /tmp/demo --scale 0.2")]
+    #[command(
+        after_help = "Examples:\n  trailsight demo\n  trailsight demo --out /tmp/demo --scale 0.2"
+    )]
     Demo(DemoArgs),
 }
 
@@ -92,6 +115,94 @@ pub struct SimulateArgs {
     /// First day (UTC), YYYY-MM-DD.
     #[arg(long, default_value = "2026-01-05")]
     pub start: chrono::NaiveDate,
+}
+
+/// `--config`, shared by the commands that use thresholds.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// Configuration file (TOML); defaults apply without one.
+    #[arg(long, env = "TRAILSIGHT_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// `baseline` arguments.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// State directory.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Config file.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// End of the training window (YYYY-MM-DD or RFC 3339, UTC).
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<i64>,
+}
+
+/// `detect` arguments.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// State directory.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Config file.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Window start (YYYY-MM-DD or RFC 3339, UTC).
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<i64>,
+    /// Window end, exclusive.
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<i64>,
+    /// Output folder for findings.jsonl and insights.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// How many findings to print.
+    #[arg(long, default_value_t = 15)]
+    pub top: usize,
+}
+
+/// `explain` arguments.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Finding id (a unique prefix is enough).
+    pub id: String,
+    /// findings.jsonl written by `detect`.
+    #[arg(long)]
+    pub findings: PathBuf,
+}
+
+/// `eval` arguments.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Seeds to simulate (none of them used to tune the defaults).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![101u64, 202, 303])]
+    pub seeds: Vec<u64>,
+    /// Days per simulated trail.
+    #[arg(long, default_value_t = 35)]
+    pub days: u32,
+    /// Volume multiplier.
+    #[arg(long, default_value_t = 0.05)]
+    pub scale: f64,
+    /// Working folder (trails and states); a temporary one by default.
+    #[arg(long)]
+    pub work: Option<PathBuf>,
+    /// Config file.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses `YYYY-MM-DD` (midnight UTC) or RFC 3339 into epoch seconds.
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp());
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp())
+        .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))
 }
 
 /// `demo` arguments.

@@ -19,8 +19,15 @@
 //! and fire drills. `app` wires stages together for the CLI; `cli` is its one parse.
 
 pub mod app;
+pub mod baseline;
+pub mod catalog;
 pub mod cli;
+pub mod config;
+pub mod detect;
+pub mod eval;
 pub mod event;
+pub mod finding;
 pub mod ingest;
+pub mod pipeline;
 pub mod rollup;
 pub mod simulate;

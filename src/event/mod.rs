@@ -115,7 +115,9 @@ fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, 
         Some(B::Bool(b)) => Ok(Some(b)),
         Some(B::Str(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
         Some(B::Str(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(B::Str(s)) => Err(serde::de::Error::custom(format!("expected a boolean, found the string {s:?}"))),
+        Some(B::Str(s)) => Err(serde::de::Error::custom(format!(
+            "expected a boolean, found the string {s:?}"
+        ))),
     }
 }
 
@@ -209,7 +211,10 @@ const DATA_EVENT_APIS: &[(&str, &[&str])] = &[
             "PutObjectLegalHold",
         ],
     ),
-    ("lambda.amazonaws.com", &["Invoke", "InvokeAsync", "InvokeWithResponseStream"]),
+    (
+        "lambda.amazonaws.com",
+        &["Invoke", "InvokeAsync", "InvokeWithResponseStream"],
+    ),
     (
         "dynamodb.amazonaws.com",
         &[
@@ -235,9 +240,11 @@ fn is_legacy_data_api(source: &str, name: &str) -> bool {
 
 /// Infers `readOnly` for records that predate the field: AWS's own naming convention.
 fn infer_read_only(name: &str) -> bool {
-    ["Describe", "List", "Get", "Head", "Lookup", "BatchGet", "Search", "Query", "Scan"]
-        .iter()
-        .any(|p| name.starts_with(p))
+    [
+        "Describe", "List", "Get", "Head", "Lookup", "BatchGet", "Search", "Query", "Scan",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
 }
 
 fn cut(s: Cow<'_, str>, max: usize) -> Cow<'_, str> {
@@ -401,7 +408,10 @@ mod tests {
         assert_eq!(c.class, EventClass::Management);
         let e = c.event;
         assert_eq!(e.principal, "arn:aws:iam::111122223333:role/Deploy");
-        assert_eq!(e.session_arn.as_deref(), Some("arn:aws:sts::111122223333:assumed-role/Deploy/s1"));
+        assert_eq!(
+            e.session_arn.as_deref(),
+            Some("arn:aws:sts::111122223333:assumed-role/Deploy/s1")
+        );
         assert_eq!(e.access_key_id.as_deref(), Some("ASIAX"));
         assert_eq!(e.principal_type, "AssumedRole");
         assert!(!e.read_only);
@@ -417,21 +427,60 @@ mod tests {
         assert_eq!(e.account, "123");
         assert_eq!(e.principal, "arn:aws:iam::1:user/bob");
         assert!(e.read_only, "readOnly inferred from the List prefix");
-        assert!(e.event_id.starts_with("sha-"), "fingerprint id when eventID is absent");
+        assert!(
+            e.event_id.starts_with("sha-"),
+            "fingerprint id when eventID is absent"
+        );
     }
 
     #[test]
     fn classification_rule() {
         let base = |extra: &str, name: &str, src: &str| {
-            format!(r#"{{"eventTime":"2026-01-05T10:00:00Z","eventSource":"{src}","eventName":"{name}"{extra}}}"#)
+            format!(
+                r#"{{"eventTime":"2026-01-05T10:00:00Z","eventSource":"{src}","eventName":"{name}"{extra}}}"#
+            )
         };
         let class = |s: String| parse_record(&s).unwrap().class;
-        assert_eq!(class(base(r#","eventCategory":"Data""#, "GetObject", "s3.amazonaws.com")), EventClass::Data);
-        assert_eq!(class(base(r#","managementEvent":true"#, "GetObject", "s3.amazonaws.com")), EventClass::Management);
-        assert_eq!(class(base("", "GetObject", "s3.amazonaws.com")), EventClass::Data);
-        assert_eq!(class(base("", "CreateBucket", "s3.amazonaws.com")), EventClass::Management);
-        assert_eq!(class(base(r#","eventType":"AwsCloudTrailInsight""#, "X", "ec2.amazonaws.com")), EventClass::Insight);
-        assert_eq!(class(base(r#","eventCategory":"NetworkActivity""#, "X", "ec2.amazonaws.com")), EventClass::NetworkActivity);
+        assert_eq!(
+            class(base(
+                r#","eventCategory":"Data""#,
+                "GetObject",
+                "s3.amazonaws.com"
+            )),
+            EventClass::Data
+        );
+        assert_eq!(
+            class(base(
+                r#","managementEvent":true"#,
+                "GetObject",
+                "s3.amazonaws.com"
+            )),
+            EventClass::Management
+        );
+        assert_eq!(
+            class(base("", "GetObject", "s3.amazonaws.com")),
+            EventClass::Data
+        );
+        assert_eq!(
+            class(base("", "CreateBucket", "s3.amazonaws.com")),
+            EventClass::Management
+        );
+        assert_eq!(
+            class(base(
+                r#","eventType":"AwsCloudTrailInsight""#,
+                "X",
+                "ec2.amazonaws.com"
+            )),
+            EventClass::Insight
+        );
+        assert_eq!(
+            class(base(
+                r#","eventCategory":"NetworkActivity""#,
+                "X",
+                "ec2.amazonaws.com"
+            )),
+            EventClass::NetworkActivity
+        );
     }
 
     #[test]
@@ -444,13 +493,24 @@ mod tests {
             parse_record(r#"{"eventTime":"yesterday","eventSource":"a","eventName":"b"}"#),
             Err(RecordError::BadTime(_))
         ));
-        let wrong = parse_record(r#"{"eventTime":"2026-01-05T10:00:00Z","eventSource":"a","eventName":"b","readOnly":"maybe"}"#);
-        assert!(matches!(wrong, Err(RecordError::Json(ref m)) if m.contains("expected a boolean")), "{wrong:?}");
-        let num = parse_record(r#"{"eventTime":"2026-01-05T10:00:00Z","eventSource":"a","eventName":"b","readOnly":7}"#);
+        let wrong = parse_record(
+            r#"{"eventTime":"2026-01-05T10:00:00Z","eventSource":"a","eventName":"b","readOnly":"maybe"}"#,
+        );
+        assert!(
+            matches!(wrong, Err(RecordError::Json(ref m)) if m.contains("expected a boolean")),
+            "{wrong:?}"
+        );
+        let num = parse_record(
+            r#"{"eventTime":"2026-01-05T10:00:00Z","eventSource":"a","eventName":"b","readOnly":7}"#,
+        );
         assert!(matches!(num, Err(RecordError::Json(_))));
-        let ok = parse_record(r#"{"eventTime":"2026-01-05T10:00:00Z","eventSource":"a","eventName":"b","readOnly":"True"}"#);
+        let ok = parse_record(
+            r#"{"eventTime":"2026-01-05T10:00:00Z","eventSource":"a","eventName":"b","readOnly":"True"}"#,
+        );
         assert!(ok.unwrap().event.read_only);
-        let src = parse_record(r#"{"eventTime":"2026-01-05T10:00:00Z","eventSource":{"x":1},"eventName":"b"}"#);
+        let src = parse_record(
+            r#"{"eventTime":"2026-01-05T10:00:00Z","eventSource":{"x":1},"eventName":"b"}"#,
+        );
         assert!(matches!(src, Err(RecordError::Json(_))));
     }
 
@@ -464,7 +524,11 @@ mod tests {
             );
             // Either outcome is fine; returning at all is the point.
             let _ = parse_record(&rec);
-            let deep_identity = format!(r#"{{"eventTime":"2026-01-05T10:00:00Z","eventSource":"a","eventName":"b","userIdentity":{}1{}}}"#, "[".repeat(depth), "]".repeat(depth));
+            let deep_identity = format!(
+                r#"{{"eventTime":"2026-01-05T10:00:00Z","eventSource":"a","eventName":"b","userIdentity":{}1{}}}"#,
+                "[".repeat(depth),
+                "]".repeat(depth)
+            );
             assert!(parse_record(&deep_identity).is_err());
         }
     }
@@ -472,7 +536,9 @@ mod tests {
     #[test]
     fn huge_fields_are_cut_on_char_boundaries() {
         let ua = "é".repeat(10_000);
-        let rec = format!(r#"{{"eventTime":"2026-01-05T10:00:00Z","eventSource":"a","eventName":"b","userAgent":"{ua}"}}"#);
+        let rec = format!(
+            r#"{{"eventTime":"2026-01-05T10:00:00Z","eventSource":"a","eventName":"b","userAgent":"{ua}"}}"#
+        );
         let e = parse_record(&rec).unwrap().event;
         assert!(e.user_agent.len() <= MAX_FIELD_BYTES);
         assert!(e.user_agent.chars().all(|c| c == 'é'));

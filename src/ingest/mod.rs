@@ -38,7 +38,12 @@ pub struct IngestOptions {
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        IngestOptions { max_file_bytes: 1 << 30, max_record_bytes: 16 << 20, max_listed_problems: 1000, batch_bytes: 256 << 20 }
+        IngestOptions {
+            max_file_bytes: 1 << 30,
+            max_record_bytes: 16 << 20,
+            max_listed_problems: 1000,
+            batch_bytes: 256 << 20,
+        }
     }
 }
 
@@ -138,7 +143,9 @@ impl IdSets<'_> {
         for id in stored {
             shards[(id as usize) % SHARDS].insert(id);
         }
-        let set = Arc::new(DaySet { shards: shards.into_iter().map(Mutex::new).collect() });
+        let set = Arc::new(DaySet {
+            shards: shards.into_iter().map(Mutex::new).collect(),
+        });
         days.insert(day, set.clone());
         Ok(set)
     }
@@ -148,7 +155,11 @@ impl IdSets<'_> {
         days.into_iter()
             .map(|(d, set)| {
                 let set = Arc::try_unwrap(set).ok().expect("no readers left");
-                let ids = set.shards.into_iter().flat_map(|s| s.into_inner().expect("shard lock")).collect();
+                let ids = set
+                    .shards
+                    .into_iter()
+                    .flat_map(|s| s.into_inner().expect("shard lock"))
+                    .collect();
                 (d, ids)
             })
             .collect()
@@ -180,7 +191,11 @@ struct Acc {
 impl Acc {
     fn problem(&mut self, opts: &IngestOptions, path: &Path, record: Option<u64>, reason: String) {
         if self.problems.len() < opts.max_listed_problems {
-            self.problems.push(Problem { path: path.display().to_string(), record, reason });
+            self.problems.push(Problem {
+                path: path.display().to_string(),
+                record,
+                reason,
+            });
         } else {
             self.problems_not_listed += 1;
         }
@@ -221,13 +236,22 @@ impl Ctx<'_, '_> {
         acc.records += 1;
         if text.len() > self.opts.max_record_bytes {
             acc.bad_records += 1;
-            let reason = format!("record of {} bytes exceeds the {} byte limit", text.len(), self.opts.max_record_bytes);
+            let reason = format!(
+                "record of {} bytes exceeds the {} byte limit",
+                text.len(),
+                self.opts.max_record_bytes
+            );
             acc.problem(self.opts, path, Some(n), reason);
             return;
         }
         if !text.starts_with('{') {
             acc.bad_records += 1;
-            acc.problem(self.opts, path, Some(n), "record is not a JSON object".into());
+            acc.problem(
+                self.opts,
+                path,
+                Some(n),
+                "record is not a JSON object".into(),
+            );
             return;
         }
         let c = match parse_record(text) {
@@ -253,7 +277,10 @@ impl Ctx<'_, '_> {
                         return;
                     }
                 };
-                let fresh = set.shards[(fp as usize) % SHARDS].lock().expect("shard lock").insert(fp);
+                let fresh = set.shards[(fp as usize) % SHARDS]
+                    .lock()
+                    .expect("shard lock")
+                    .insert(fp);
                 if !fresh {
                     acc.duplicates += 1;
                     return;
@@ -287,11 +314,18 @@ impl Ctx<'_, '_> {
         let text: std::borrow::Cow<'_, str> = match std::str::from_utf8(&contents.bytes) {
             Ok(s) => s.into(),
             Err(e) => {
-                bad_file.get_or_insert(format!("invalid UTF-8 at byte {}; decoded with replacement characters", e.valid_up_to()));
+                bad_file.get_or_insert(format!(
+                    "invalid UTF-8 at byte {}; decoded with replacement characters",
+                    e.valid_up_to()
+                ));
                 String::from_utf8_lossy(&contents.bytes).into_owned().into()
             }
         };
-        let split = if contents.is_jsonl_name { None } else { Some(split::split(text.as_bytes())) };
+        let split = if contents.is_jsonl_name {
+            None
+        } else {
+            Some(split::split(text.as_bytes()))
+        };
         match split {
             Some(s) if s.kind != DocKind::NotADocument => {
                 for (i, r) in s.items.iter().enumerate() {
@@ -304,7 +338,10 @@ impl Ctx<'_, '_> {
                     }
                 }
                 if let Some((at, why)) = s.error {
-                    bad_file.get_or_insert(format!("{why} at byte {at}; {} records before it were read", s.items.len()));
+                    bad_file.get_or_insert(format!(
+                        "{why} at byte {at}; {} records before it were read",
+                        s.items.len()
+                    ));
                 }
             }
             Some(s) if !looks_like_lines(&text) => {
@@ -359,7 +396,12 @@ impl Ctx<'_, '_> {
             Err(e) => {
                 acc.records += 1;
                 acc.bad_records += 1;
-                acc.problem(self.opts, path, Some(n), format!("LookupEvents entry without a CloudTrailEvent string: {e}"));
+                acc.problem(
+                    self.opts,
+                    path,
+                    Some(n),
+                    format!("LookupEvents entry without a CloudTrailEvent string: {e}"),
+                );
             }
         }
     }
@@ -402,7 +444,13 @@ pub fn ingest(
         rest = tail;
         let mut acc = ingest_batch(store, batch, opts, &done, progress)?;
         let rollup = std::mem::take(&mut acc.rollup);
-        days_updated.extend(rollup.apis.values().flat_map(|a| a.minutes.keys()).map(|m| (m * 60).div_euclid(86_400)));
+        days_updated.extend(
+            rollup
+                .apis
+                .values()
+                .flat_map(|a| a.minutes.keys())
+                .map(|m| (m * 60).div_euclid(86_400)),
+        );
         total = total.merge(acc);
         if let Some(e) = total.fatal.take() {
             return Err(e.into());
@@ -423,7 +471,9 @@ pub fn ingest(
         input_bytes: total.input_bytes,
         records: total.records,
         management_events: total.management,
-        skipped_non_management: total.skipped.data + total.skipped.insight + total.skipped.network_activity,
+        skipped_non_management: total.skipped.data
+            + total.skipped.insight
+            + total.skipped.network_activity,
         skipped: total.skipped,
         duplicates: total.duplicates,
         bad_files: total.bad_files,
@@ -432,7 +482,10 @@ pub fn ingest(
         last_event: total.last.map(format_rfc3339),
         accounts,
         regions,
-        days_updated: days_updated.into_iter().map(crate::rollup::store::day_name).collect(),
+        days_updated: days_updated
+            .into_iter()
+            .map(crate::rollup::store::day_name)
+            .collect(),
         problems,
         problems_not_listed: total.problems_not_listed,
         seconds: t0.elapsed().as_secs_f64(),
@@ -448,7 +501,10 @@ fn ingest_batch(
     done: &std::sync::atomic::AtomicU64,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Acc, IngestError> {
-    let ids = IdSets { store, days: Mutex::new(HashMap::new()) };
+    let ids = IdSets {
+        store,
+        days: Mutex::new(HashMap::new()),
+    };
     let ctx = Ctx { opts, ids: &ids };
     // Largest first, so one big file does not finish last on an idle core.
     let mut order = batch.to_vec();
@@ -462,10 +518,19 @@ fn ingest_batch(
             acc
         })
         .reduce(Acc::default, Acc::merge);
-    let touched: BTreeSet<i64> =
-        acc.rollup.apis.values().flat_map(|a| a.minutes.keys()).map(|m| (m * 60).div_euclid(86_400)).collect();
+    let touched: BTreeSet<i64> = acc
+        .rollup
+        .apis
+        .values()
+        .flat_map(|a| a.minutes.keys())
+        .map(|m| (m * 60).div_euclid(86_400))
+        .collect();
     // Only days that gained events are rewritten; the others' fingerprints are unchanged.
-    acc.pending_ids = ids.into_ids().into_iter().filter(|(d, _)| touched.contains(d)).collect();
+    acc.pending_ids = ids
+        .into_ids()
+        .into_iter()
+        .filter(|(d, _)| touched.contains(d))
+        .collect();
     Ok(acc)
 }
 
@@ -478,14 +543,22 @@ pub fn ingest_paths(
 ) -> Result<IngestSummary, IngestError> {
     let (files, errors) = discover(paths);
     if files.is_empty() && !errors.is_empty() {
-        let msg = errors.iter().map(|(p, e)| format!("{}: {e}", p.display())).collect::<Vec<_>>().join("; ");
+        let msg = errors
+            .iter()
+            .map(|(p, e)| format!("{}: {e}", p.display()))
+            .collect::<Vec<_>>()
+            .join("; ");
         return Err(IngestError::NoInput(msg));
     }
     let total: u64 = files.iter().map(|f| f.size).sum();
     let mut s = ingest(store, &files, opts, &|d| progress(d, total))?;
     for (p, e) in errors {
         s.bad_files += 1;
-        s.problems.push(Problem { path: p.display().to_string(), record: None, reason: e });
+        s.problems.push(Problem {
+            path: p.display().to_string(),
+            record: None,
+            reason: e,
+        });
     }
     s.problems.sort();
     Ok(s)

@@ -62,9 +62,17 @@ fn looks_like_input(p: &Path) -> bool {
     if s.contains("CloudTrail-Digest") {
         return false;
     }
-    [".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".gz"]
-        .iter()
-        .any(|ext| name.ends_with(ext))
+    [
+        ".json",
+        ".json.gz",
+        ".jsonl",
+        ".jsonl.gz",
+        ".ndjson",
+        ".ndjson.gz",
+        ".gz",
+    ]
+    .iter()
+    .any(|ext| name.ends_with(ext))
 }
 
 /// Expands paths into the files to read: folders are walked (files that do not look like
@@ -75,14 +83,23 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<(PathBuf, String)>) {
     for p in paths {
         match fs::metadata(p) {
             Err(e) => errors.push((p.clone(), format!("cannot read: {e}"))),
-            Ok(m) if m.is_file() => files.push(InputFile { path: p.clone(), size: m.len() }),
+            Ok(m) if m.is_file() => files.push(InputFile {
+                path: p.clone(),
+                size: m.len(),
+            }),
             Ok(_) => {
                 for entry in walkdir::WalkDir::new(p).follow_links(true) {
                     match entry {
-                        Err(e) => errors.push((e.path().unwrap_or(p).to_path_buf(), format!("cannot walk: {e}"))),
+                        Err(e) => errors.push((
+                            e.path().unwrap_or(p).to_path_buf(),
+                            format!("cannot walk: {e}"),
+                        )),
                         Ok(e) if e.file_type().is_file() && looks_like_input(e.path()) => {
                             let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-                            files.push(InputFile { path: e.into_path(), size });
+                            files.push(InputFile {
+                                path: e.into_path(),
+                                size,
+                            });
                         }
                         Ok(_) => {}
                     }
@@ -106,7 +123,9 @@ pub(crate) struct Contents {
 
 fn name_is_jsonl(p: &Path) -> bool {
     let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    [".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"].iter().any(|e| n.ends_with(e))
+    [".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"]
+        .iter()
+        .any(|e| n.ends_with(e))
 }
 
 /// Reads a whole file, inflating gzip (all members), up to `limit` decompressed bytes.
@@ -116,10 +135,13 @@ pub(crate) fn read_contents(path: &Path, limit: u64) -> Result<Contents, String>
     let head = r.fill_buf().map_err(|e| format!("cannot read: {e}"))?;
     let gz = head.starts_with(&[0x1f, 0x8b]);
     let named_gz = path.extension().is_some_and(|e| e == "gz");
-    let mut problem = (named_gz && !gz).then(|| "named .gz but not gzip-compressed; read as plain text".to_string());
+    let mut problem = (named_gz && !gz)
+        .then(|| "named .gz but not gzip-compressed; read as plain text".to_string());
     let mut bytes = Vec::new();
     let res = if gz {
-        MultiGzDecoder::new(r).take(limit + 1).read_to_end(&mut bytes)
+        MultiGzDecoder::new(r)
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
     } else {
         r.take(limit + 1).read_to_end(&mut bytes)
     };
@@ -128,7 +150,10 @@ pub(crate) fn read_contents(path: &Path, limit: u64) -> Result<Contents, String>
         if bytes.is_empty() {
             return Err(format!("unreadable {what}: {e}"));
         }
-        problem = Some(format!("{what} damaged after {} bytes ({e}); records before the damage were read", bytes.len()));
+        problem = Some(format!(
+            "{what} damaged after {} bytes ({e}); records before the damage were read",
+            bytes.len()
+        ));
     }
     if bytes.len() as u64 > limit {
         bytes.truncate(limit as usize);
@@ -137,7 +162,11 @@ pub(crate) fn read_contents(path: &Path, limit: u64) -> Result<Contents, String>
             limit >> 20
         ));
     }
-    Ok(Contents { bytes, problem, is_jsonl_name: name_is_jsonl(path) })
+    Ok(Contents {
+        bytes,
+        problem,
+        is_jsonl_name: name_is_jsonl(path),
+    })
 }
 
 #[cfg(test)]
@@ -146,12 +175,24 @@ mod tests {
 
     #[test]
     fn trail_keys() {
-        let k = parse_trail_key("bucket/prefix/AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/05/x.json.gz").unwrap();
-        assert_eq!((k.account.as_str(), k.region.as_str(), k.date.as_str()), ("111122223333", "us-east-1", "2026-01-05"));
+        let k = parse_trail_key(
+            "bucket/prefix/AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/05/x.json.gz",
+        )
+        .unwrap();
+        assert_eq!(
+            (k.account.as_str(), k.region.as_str(), k.date.as_str()),
+            ("111122223333", "us-east-1", "2026-01-05")
+        );
         assert_eq!(k.organization, None);
-        let k = parse_trail_key("AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2026/01/05/x.json.gz").unwrap();
+        let k = parse_trail_key(
+            "AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2026/01/05/x.json.gz",
+        )
+        .unwrap();
         assert_eq!(k.organization.as_deref(), Some("o-abc123"));
-        assert!(parse_trail_key("AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/01/05/x.json.gz").is_none());
+        assert!(parse_trail_key(
+            "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/01/05/x.json.gz"
+        )
+        .is_none());
         assert!(parse_trail_key("logs/x.json").is_none());
     }
 }

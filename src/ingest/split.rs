@@ -153,9 +153,16 @@ pub(crate) fn split(b: &[u8]) -> Split {
         Some(b'[') => (DocKind::Array, s.array(&mut items)),
         Some(b'{') => object(&mut s, &mut items),
         None => (DocKind::Array, Err((s.pos, "empty file"))),
-        Some(_) => (DocKind::NotADocument, Err((s.pos, "not a JSON object or array"))),
+        Some(_) => (
+            DocKind::NotADocument,
+            Err((s.pos, "not a JSON object or array")),
+        ),
     };
-    Split { kind, items, error: res.err() }
+    Split {
+        kind,
+        items,
+        error: res.err(),
+    }
 }
 
 fn object(s: &mut Scanner<'_>, items: &mut Vec<Range<usize>>) -> (DocKind, ScanResult<()>) {
@@ -212,7 +219,10 @@ mod tests {
         let d = r#"{"Records":[{"a":"x}]\"y"}, {"b":[1,{"c":2}]} ]}"#;
         let s = split(d.as_bytes());
         assert_eq!(s.kind, DocKind::Records);
-        assert_eq!(texts(d, &s), vec![r#"{"a":"x}]\"y"}"#, r#"{"b":[1,{"c":2}]}"#]);
+        assert_eq!(
+            texts(d, &s),
+            vec![r#"{"a":"x}]\"y"}"#, r#"{"b":[1,{"c":2}]}"#]
+        );
         assert!(s.error.is_none());
     }
 
@@ -238,7 +248,11 @@ mod tests {
 
     #[test]
     fn deep_nesting_does_not_recurse() {
-        let deep = format!(r#"{{"Records":[{}{{"x":1}}{},{{"ok":1}}]}}"#, "[".repeat(200_000), "]".repeat(200_000));
+        let deep = format!(
+            r#"{{"Records":[{}{{"x":1}}{},{{"ok":1}}]}}"#,
+            "[".repeat(200_000),
+            "]".repeat(200_000)
+        );
         let s = split(deep.as_bytes());
         assert_eq!(s.items.len(), 2);
         assert!(s.error.is_none());
@@ -246,7 +260,13 @@ mod tests {
 
     #[test]
     fn garbage_reports_an_offset() {
-        for g in ["", "   ", "garbage", "{\"Records\" 1}", "{\"Records\":[1 2]}"] {
+        for g in [
+            "",
+            "   ",
+            "garbage",
+            "{\"Records\" 1}",
+            "{\"Records\":[1 2]}",
+        ] {
             let s = split(g.as_bytes());
             assert!(s.error.is_some(), "{g:?}");
         }

@@ -10,7 +10,7 @@ use crate::event::Event;
 pub const DETAIL_BUCKET_SECS: i64 = 300;
 
 /// One call series: who received the call and which API it was.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct ApiKey {
     /// Account that received the call.
     pub account: String,
@@ -173,7 +173,10 @@ impl Rollup {
         agg.minutes
             .entry(e.time.div_euclid(60))
             .or_default()
-            .add(Counts { calls: 1, errors: err });
+            .add(Counts {
+                calls: 1,
+                errors: err,
+            });
         let dref = DetailKeyRef {
             bucket: e.time.div_euclid(DETAIL_BUCKET_SECS) * DETAIL_BUCKET_SECS,
             principal: &e.principal,

@@ -74,7 +74,10 @@ pub enum StoreError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The files of one stored UTC day.
@@ -132,7 +135,10 @@ pub struct TimeRange {
 
 impl TimeRange {
     /// Everything.
-    pub const ALL: TimeRange = TimeRange { start: i64::MIN / 4, end: i64::MAX / 4 };
+    pub const ALL: TimeRange = TimeRange {
+        start: i64::MIN / 4,
+        end: i64::MAX / 4,
+    };
 }
 
 /// Day number (days since the epoch) → `YYYY-MM-DD`.
@@ -144,7 +150,12 @@ pub fn day_name(day: i64) -> String {
 
 fn day_number(name: &str) -> Option<i64> {
     let d = NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()?;
-    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp().div_euclid(86_400))
+    Some(
+        d.and_hms_opt(0, 0, 0)?
+            .and_utc()
+            .timestamp()
+            .div_euclid(86_400),
+    )
 }
 
 /// An opened state directory.
@@ -183,18 +194,36 @@ impl Store {
             return Err(StoreError::Missing(root.to_path_buf()));
         }
         let text = fs::read_to_string(&mp).map_err(io(&mp))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| StoreError::Manifest { path: mp.clone(), reason: e.to_string() })?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| StoreError::Manifest {
+                path: mp.clone(),
+                reason: e.to_string(),
+            })?;
         if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(StoreError::Manifest { path: mp, reason: format!("not a {FORMAT} manifest") });
+            return Err(StoreError::Manifest {
+                path: mp,
+                reason: format!("not a {FORMAT} manifest"),
+            });
         }
-        let found = v.get("schema_version").and_then(|s| s.as_u64()).unwrap_or(0) as u32;
+        let found = v
+            .get("schema_version")
+            .and_then(|s| s.as_u64())
+            .unwrap_or(0) as u32;
         if found != SCHEMA_VERSION {
-            return Err(StoreError::Schema { path: mp, found, expected: SCHEMA_VERSION });
+            return Err(StoreError::Schema {
+                path: mp,
+                found,
+                expected: SCHEMA_VERSION,
+            });
         }
-        let manifest: Manifest = serde_json::from_value(v)
-            .map_err(|e| StoreError::Manifest { path: mp.clone(), reason: e.to_string() })?;
-        Ok(Store { root: root.to_path_buf(), manifest })
+        let manifest: Manifest = serde_json::from_value(v).map_err(|e| StoreError::Manifest {
+            path: mp.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Store {
+            root: root.to_path_buf(),
+            manifest,
+        })
     }
 
     /// Opens a state directory, creating an empty one if there is none.
@@ -203,7 +232,10 @@ impl Store {
             return Self::open(root);
         }
         fs::create_dir_all(root).map_err(io(root))?;
-        Ok(Store { root: root.to_path_buf(), manifest: Manifest::default() })
+        Ok(Store {
+            root: root.to_path_buf(),
+            manifest: Manifest::default(),
+        })
     }
 
     /// The state directory.
@@ -218,7 +250,11 @@ impl Store {
 
     /// Stored days, oldest first, as days since the epoch.
     pub fn days(&self) -> Vec<i64> {
-        self.manifest.days.keys().filter_map(|d| day_number(d)).collect()
+        self.manifest
+            .days
+            .keys()
+            .filter_map(|d| day_number(d))
+            .collect()
     }
 
     /// Unique management events stored.
@@ -234,12 +270,18 @@ impl Store {
         let path = self.root.join(&e.ids);
         let b = fs::read(&path).map_err(io(&path))?;
         if b.len() < 16 || &b[..8] != IDS_MAGIC {
-            return Err(StoreError::Ids { path, reason: "bad header" });
+            return Err(StoreError::Ids {
+                path,
+                reason: "bad header",
+            });
         }
         let n = u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")) as usize;
         let body = &b[16..];
         if body.len() != n.saturating_mul(16) {
-            return Err(StoreError::Ids { path, reason: "length does not match the count" });
+            return Err(StoreError::Ids {
+                path,
+                reason: "length does not match the count",
+            });
         }
         Ok(body
             .chunks_exact(16)
@@ -265,20 +307,29 @@ impl Store {
         ParquetWriter::new(&f)
             .with_compression(ParquetCompression::Zstd(None))
             .finish(df)
-            .map_err(|source| StoreError::Polars { path: tmp.clone(), source })?;
+            .map_err(|source| StoreError::Polars {
+                path: tmp.clone(),
+                source,
+            })?;
         f.sync_all().map_err(io(&tmp))?;
         fs::rename(&tmp, &path).map_err(io(&path))
     }
 
     /// Adds `delta` (deduplicated new events) to the stored rollups and records `ids` (the full
     /// fingerprint set of each touched day: stored plus new), in one atomic commit.
-    pub fn commit(&mut self, delta: Rollup, ids: BTreeMap<i64, Vec<u128>>) -> Result<(), StoreError> {
+    pub fn commit(
+        &mut self,
+        delta: Rollup,
+        ids: BTreeMap<i64, Vec<u128>>,
+    ) -> Result<(), StoreError> {
         let mut by_day = delta.split_by_day();
         for d in ids.keys() {
             by_day.entry(*d).or_default();
         }
-        let jobs: Vec<(i64, Rollup, Option<&Vec<u128>>)> =
-            by_day.into_iter().map(|(d, r)| (d, r, ids.get(&d))).collect();
+        let jobs: Vec<(i64, Rollup, Option<&Vec<u128>>)> = by_day
+            .into_iter()
+            .map(|(d, r)| (d, r, ids.get(&d)))
+            .collect();
         let written: Vec<Result<(String, DayEntry), StoreError>> = jobs
             .into_par_iter()
             .map(|(day, mut r, day_ids)| self.write_day(day, &mut r, day_ids))
@@ -303,17 +354,29 @@ impl Store {
         Ok(())
     }
 
-    fn write_day(&self, day: i64, r: &mut Rollup, day_ids: Option<&Vec<u128>>) -> Result<(String, DayEntry), StoreError> {
+    fn write_day(
+        &self,
+        day: i64,
+        r: &mut Rollup,
+        day_ids: Option<&Vec<u128>>,
+    ) -> Result<(String, DayEntry), StoreError> {
         let name = day_name(day);
         let old = self.manifest.days.get(&name);
         if let Some(old) = old {
             let calls = self.read_table(&old.calls)?;
-            table::add_calls(r, &calls).map_err(|source| StoreError::Polars { path: self.root.join(&old.calls), source })?;
+            table::add_calls(r, &calls).map_err(|source| StoreError::Polars {
+                path: self.root.join(&old.calls),
+                source,
+            })?;
             let detail = self.read_table(&old.detail)?;
-            table::add_detail(r, &detail).map_err(|source| StoreError::Polars { path: self.root.join(&old.detail), source })?;
+            table::add_detail(r, &detail).map_err(|source| StoreError::Polars {
+                path: self.root.join(&old.detail),
+                source,
+            })?;
         }
         let generation = old.map_or(1, |o| o.generation + 1);
-        let rel = |table: &str, ext: &str| format!("rollups/{table}/day={name}/g{generation:06}.{ext}");
+        let rel =
+            |table: &str, ext: &str| format!("rollups/{table}/day={name}/g{generation:06}.{ext}");
         let entry = DayEntry {
             generation,
             calls: rel("calls", "parquet"),
@@ -321,9 +384,15 @@ impl Store {
             ids: rel("ids", "bin"),
             events: r.total_calls(),
         };
-        let mut calls = table::calls_frame(r).map_err(|source| StoreError::Polars { path: self.root.join(&entry.calls), source })?;
+        let mut calls = table::calls_frame(r).map_err(|source| StoreError::Polars {
+            path: self.root.join(&entry.calls),
+            source,
+        })?;
         self.write_table(&entry.calls, &mut calls)?;
-        let mut detail = table::detail_frame(r).map_err(|source| StoreError::Polars { path: self.root.join(&entry.detail), source })?;
+        let mut detail = table::detail_frame(r).map_err(|source| StoreError::Polars {
+            path: self.root.join(&entry.detail),
+            source,
+        })?;
         self.write_table(&entry.detail, &mut detail)?;
         let mut sorted: Vec<u128> = match day_ids {
             Some(v) => v.clone(),
@@ -353,7 +422,10 @@ impl Store {
             .flat_map(|e| [&e.calls, &e.detail, &e.ids])
             .map(|r| self.root.join(r))
             .collect();
-        for entry in walkdir::WalkDir::new(self.root.join("rollups")).into_iter().flatten() {
+        for entry in walkdir::WalkDir::new(self.root.join("rollups"))
+            .into_iter()
+            .flatten()
+        {
             if entry.file_type().is_file() && !live.contains(entry.path()) {
                 let _ = fs::remove_file(entry.path());
             }
@@ -367,14 +439,23 @@ impl Store {
         })
     }
 
-    fn concat(&self, range: TimeRange, pick: fn(&DayEntry) -> &String, time_col: &str) -> Result<DataFrame, StoreError> {
+    fn concat(
+        &self,
+        range: TimeRange,
+        pick: fn(&DayEntry) -> &String,
+        time_col: &str,
+    ) -> Result<DataFrame, StoreError> {
         let mut out: Option<DataFrame> = None;
         for e in self.days_in(range) {
             let df = self.read_table(pick(e))?;
             match &mut out {
                 None => out = Some(df),
                 Some(acc) => {
-                    acc.vstack_mut_owned(df).map_err(|source| StoreError::Polars { path: self.root.join(pick(e)), source })?;
+                    acc.vstack_mut_owned(df)
+                        .map_err(|source| StoreError::Polars {
+                            path: self.root.join(pick(e)),
+                            source,
+                        })?;
                 }
             }
         }
@@ -387,16 +468,26 @@ impl Store {
                 } else {
                     table::detail_frame(&Rollup::default())
                 }
-                .map_err(|source| StoreError::Polars { path: self.root.clone(), source })?;
+                .map_err(|source| StoreError::Polars {
+                    path: self.root.clone(),
+                    source,
+                })?;
                 empty.rechunk_mut();
                 return Ok(empty);
             }
         };
         let t = col(time_col).cast(DataType::Int64);
         df.lazy()
-            .filter(t.clone().gt_eq(lit(range.start.saturating_mul(1000))).and(t.lt(lit(range.end.saturating_mul(1000)))))
+            .filter(
+                t.clone()
+                    .gt_eq(lit(range.start.saturating_mul(1000)))
+                    .and(t.lt(lit(range.end.saturating_mul(1000)))),
+            )
             .collect()
-            .map_err(|source| StoreError::Polars { path: self.root.clone(), source })
+            .map_err(|source| StoreError::Polars {
+                path: self.root.clone(),
+                source,
+            })
     }
 
     /// The `calls` table over a time range.
@@ -409,16 +500,44 @@ impl Store {
         self.concat(range, |e| &e.detail, table::col::BUCKET)
     }
 
-    /// Regular zero-filled count series per API over `[range.start, range.end)`.
-    pub fn series(&self, range: TimeRange, res: Resolution) -> Result<Vec<CountSeries>, StoreError> {
+    /// The `calls` table over a time range, as sparse in-memory rollups.
+    pub fn calls_rollup(&self, range: TimeRange) -> Result<Rollup, StoreError> {
         let df = self.calls(range)?;
-        table::series_from_calls(&df, range.start, range.end, res)
-            .map_err(|source| StoreError::Polars { path: self.root.clone(), source })
+        let mut r = Rollup::default();
+        table::add_calls(&mut r, &df).map_err(|source| StoreError::Polars { path: self.root.clone(), source })?;
+        Ok(r)
+    }
+
+    /// The `detail` table over a time range, as in-memory rollups keyed by series (what the
+    /// detectors index by principal, user agent, source IP and error code).
+    pub fn detail_rollup(&self, range: TimeRange) -> Result<Rollup, StoreError> {
+        let df = self.detail(range)?;
+        let mut r = Rollup::default();
+        table::add_detail(&mut r, &df).map_err(|source| StoreError::Polars { path: self.root.clone(), source })?;
+        Ok(r)
+    }
+
+    /// Regular zero-filled count series per API over `[range.start, range.end)`.
+    pub fn series(
+        &self,
+        range: TimeRange,
+        res: Resolution,
+    ) -> Result<Vec<CountSeries>, StoreError> {
+        let df = self.calls(range)?;
+        table::series_from_calls(&df, range.start, range.end, res).map_err(|source| {
+            StoreError::Polars {
+                path: self.root.clone(),
+                source,
+            }
+        })
     }
 
     /// The span of stored data as a range of whole days, if any.
     pub fn span(&self) -> Option<TimeRange> {
         let days = self.days();
-        Some(TimeRange { start: *days.first()? * 86_400, end: (*days.last()? + 1) * 86_400 })
+        Some(TimeRange {
+            start: *days.first()? * 86_400,
+            end: (*days.last()? + 1) * 86_400,
+        })
     }
 }

@@ -61,14 +61,41 @@ pub(crate) fn calls_frame(r: &Rollup) -> PolarsResult<DataFrame> {
         .collect();
     rows.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     let cols = vec![
-        Column::new(col::ACCOUNT.into(), rows.iter().map(|r| r.0.account.as_str()).collect::<Vec<_>>()),
-        Column::new(col::REGION.into(), rows.iter().map(|r| r.0.region.as_str()).collect::<Vec<_>>()),
-        Column::new(col::EVENT_SOURCE.into(), rows.iter().map(|r| r.0.event_source.as_str()).collect::<Vec<_>>()),
-        Column::new(col::EVENT_NAME.into(), rows.iter().map(|r| r.0.event_name.as_str()).collect::<Vec<_>>()),
-        Column::new(col::READ_ONLY.into(), rows.iter().map(|r| r.0.read_only).collect::<Vec<_>>()),
+        Column::new(
+            col::ACCOUNT.into(),
+            rows.iter()
+                .map(|r| r.0.account.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            col::REGION.into(),
+            rows.iter().map(|r| r.0.region.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            col::EVENT_SOURCE.into(),
+            rows.iter()
+                .map(|r| r.0.event_source.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            col::EVENT_NAME.into(),
+            rows.iter()
+                .map(|r| r.0.event_name.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            col::READ_ONLY.into(),
+            rows.iter().map(|r| r.0.read_only).collect::<Vec<_>>(),
+        ),
         datetime_col(col::MINUTE, rows.iter().map(|r| r.1 * 60).collect())?,
-        Column::new(col::CALLS.into(), rows.iter().map(|r| r.2.calls).collect::<Vec<_>>()),
-        Column::new(col::ERRORS.into(), rows.iter().map(|r| r.2.errors).collect::<Vec<_>>()),
+        Column::new(
+            col::CALLS.into(),
+            rows.iter().map(|r| r.2.calls).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            col::ERRORS.into(),
+            rows.iter().map(|r| r.2.errors).collect::<Vec<_>>(),
+        ),
     ];
     DataFrame::new(rows.len(), cols)
 }
@@ -86,23 +113,33 @@ pub(crate) fn detail_frame(r: &Rollup) -> PolarsResult<DataFrame> {
         rows.iter().map(f).collect()
     }
     let s = |f: for<'r> fn(&'r Row<'_>) -> &'r str| pick(&rows, |r| f(r).to_string());
-    let o = |f: for<'r> fn(&'r Row<'_>) -> Option<&'r str>| pick(&rows, |r| f(r).map(str::to_string));
+    let o =
+        |f: for<'r> fn(&'r Row<'_>) -> Option<&'r str>| pick(&rows, |r| f(r).map(str::to_string));
     let cols = vec![
         Column::new(col::ACCOUNT.into(), s(|r| &r.0.account)),
         Column::new(col::REGION.into(), s(|r| &r.0.region)),
         Column::new(col::EVENT_SOURCE.into(), s(|r| &r.0.event_source)),
         Column::new(col::EVENT_NAME.into(), s(|r| &r.0.event_name)),
-        Column::new(col::READ_ONLY.into(), rows.iter().map(|r| r.0.read_only).collect::<Vec<_>>()),
+        Column::new(
+            col::READ_ONLY.into(),
+            rows.iter().map(|r| r.0.read_only).collect::<Vec<_>>(),
+        ),
         datetime_col(col::BUCKET, rows.iter().map(|r| r.1.bucket).collect())?,
         Column::new(col::PRINCIPAL.into(), s(|r| &r.1.principal)),
         Column::new(col::PRINCIPAL_TYPE.into(), s(|r| &r.1.principal_type)),
         Column::new(col::USER_AGENT.into(), s(|r| &r.1.user_agent)),
         Column::new(col::SOURCE_IP.into(), s(|r| &r.1.source_ip)),
         Column::new(col::ERROR_CODE.into(), o(|r| r.1.error_code.as_deref())),
-        Column::new(col::CALLS.into(), rows.iter().map(|r| r.2.count).collect::<Vec<_>>()),
+        Column::new(
+            col::CALLS.into(),
+            rows.iter().map(|r| r.2.count).collect::<Vec<_>>(),
+        ),
         Column::new(col::EXAMPLE_EVENT_ID.into(), s(|r| &r.2.example_event_id)),
         Column::new(col::SESSION_ARN.into(), o(|r| r.2.session_arn.as_deref())),
-        Column::new(col::ACCESS_KEY_ID.into(), o(|r| r.2.access_key_id.as_deref())),
+        Column::new(
+            col::ACCESS_KEY_ID.into(),
+            o(|r| r.2.access_key_id.as_deref()),
+        ),
     ];
     DataFrame::new(rows.len(), cols)
 }
@@ -113,11 +150,22 @@ fn strs<'a>(df: &'a DataFrame, name: &str) -> PolarsResult<Vec<Option<&'a str>>>
 
 fn secs(df: &DataFrame, name: &str) -> PolarsResult<Vec<i64>> {
     let c = df.column(name)?.cast(&DataType::Int64)?;
-    let v: Vec<i64> = c.i64()?.iter().map(|v| v.unwrap_or(0).div_euclid(1000)).collect();
+    let v: Vec<i64> = c
+        .i64()?
+        .iter()
+        .map(|v| v.unwrap_or(0).div_euclid(1000))
+        .collect();
     Ok(v)
 }
 
-fn key_at(a: &[Option<&str>], r: &[Option<&str>], s: &[Option<&str>], n: &[Option<&str>], ro: &[Option<bool>], i: usize) -> ApiKey {
+fn key_at(
+    a: &[Option<&str>],
+    r: &[Option<&str>],
+    s: &[Option<&str>],
+    n: &[Option<&str>],
+    ro: &[Option<bool>],
+    i: usize,
+) -> ApiKey {
     ApiKey {
         account: a[i].unwrap_or_default().to_string(),
         region: r[i].unwrap_or_default().to_string(),
@@ -129,21 +177,38 @@ fn key_at(a: &[Option<&str>], r: &[Option<&str>], s: &[Option<&str>], n: &[Optio
 
 /// Adds a stored `calls` table into a rollup.
 pub(crate) fn add_calls(r: &mut Rollup, df: &DataFrame) -> PolarsResult<()> {
-    let (a, re, s, n) = (strs(df, col::ACCOUNT)?, strs(df, col::REGION)?, strs(df, col::EVENT_SOURCE)?, strs(df, col::EVENT_NAME)?);
+    let (a, re, s, n) = (
+        strs(df, col::ACCOUNT)?,
+        strs(df, col::REGION)?,
+        strs(df, col::EVENT_SOURCE)?,
+        strs(df, col::EVENT_NAME)?,
+    );
     let ro: Vec<Option<bool>> = df.column(col::READ_ONLY)?.bool()?.iter().collect();
     let m = secs(df, col::MINUTE)?;
     let calls: Vec<Option<u32>> = df.column(col::CALLS)?.u32()?.iter().collect();
     let errs: Vec<Option<u32>> = df.column(col::ERRORS)?.u32()?.iter().collect();
     for i in 0..df.height() {
         let k = key_at(&a, &re, &s, &n, &ro, i);
-        r.add_minute(&k, m[i].div_euclid(60), Counts { calls: calls[i].unwrap_or(0), errors: errs[i].unwrap_or(0) });
+        r.add_minute(
+            &k,
+            m[i].div_euclid(60),
+            Counts {
+                calls: calls[i].unwrap_or(0),
+                errors: errs[i].unwrap_or(0),
+            },
+        );
     }
     Ok(())
 }
 
 /// Adds a stored `detail` table into a rollup.
 pub(crate) fn add_detail(r: &mut Rollup, df: &DataFrame) -> PolarsResult<()> {
-    let (a, re, s, n) = (strs(df, col::ACCOUNT)?, strs(df, col::REGION)?, strs(df, col::EVENT_SOURCE)?, strs(df, col::EVENT_NAME)?);
+    let (a, re, s, n) = (
+        strs(df, col::ACCOUNT)?,
+        strs(df, col::REGION)?,
+        strs(df, col::EVENT_SOURCE)?,
+        strs(df, col::EVENT_NAME)?,
+    );
     let ro: Vec<Option<bool>> = df.column(col::READ_ONLY)?.bool()?.iter().collect();
     let b = secs(df, col::BUCKET)?;
     let (p, pt, ua, ip, ec) = (
@@ -154,7 +219,11 @@ pub(crate) fn add_detail(r: &mut Rollup, df: &DataFrame) -> PolarsResult<()> {
         strs(df, col::ERROR_CODE)?,
     );
     let calls: Vec<Option<u32>> = df.column(col::CALLS)?.u32()?.iter().collect();
-    let (ex, sa, ak) = (strs(df, col::EXAMPLE_EVENT_ID)?, strs(df, col::SESSION_ARN)?, strs(df, col::ACCESS_KEY_ID)?);
+    let (ex, sa, ak) = (
+        strs(df, col::EXAMPLE_EVENT_ID)?,
+        strs(df, col::SESSION_ARN)?,
+        strs(df, col::ACCESS_KEY_ID)?,
+    );
     let own = |v: &[Option<&str>], i: usize| v[i].unwrap_or_default().to_string();
     for i in 0..df.height() {
         let k = key_at(&a, &re, &s, &n, &ro, i);
@@ -178,7 +247,9 @@ pub(crate) fn add_detail(r: &mut Rollup, df: &DataFrame) -> PolarsResult<()> {
 }
 
 /// Bucket width of a count series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 pub enum Resolution {
     /// 1 minute.
     #[value(name = "1m")]
@@ -221,7 +292,12 @@ pub struct CountSeries {
 }
 
 /// Builds zero-filled series from a `calls` table over `[start, end)`.
-pub(crate) fn series_from_calls(df: &DataFrame, start: i64, end: i64, res: Resolution) -> PolarsResult<Vec<CountSeries>> {
+pub(crate) fn series_from_calls(
+    df: &DataFrame,
+    start: i64,
+    end: i64,
+    res: Resolution,
+) -> PolarsResult<Vec<CountSeries>> {
     let w = res.secs();
     let s0 = start.div_euclid(w) * w;
     let n = usize::try_from((end - s0 + w - 1).div_euclid(w)).unwrap_or(0);
@@ -242,7 +318,13 @@ pub(crate) fn series_from_calls(df: &DataFrame, start: i64, end: i64, res: Resol
                 calls[i] = calls[i].saturating_add(c.calls);
                 errors[i] = errors[i].saturating_add(c.errors);
             }
-            CountSeries { key, start: s0, resolution: res, calls, errors }
+            CountSeries {
+                key,
+                start: s0,
+                resolution: res,
+                calls,
+                errors,
+            }
         })
         .collect();
     out.sort_by(|a, b| a.key.cmp(&b.key));

@@ -12,15 +12,26 @@ fn bin() -> Command {
 #[test]
 fn every_command_has_help_with_examples() {
     for cmd in ["ingest", "simulate", "demo"] {
-        bin().args([cmd, "--help"]).assert().success().stdout(predicate::str::contains("Examples:"));
+        bin()
+            .args([cmd, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Examples:"));
     }
-    bin().arg("--help").assert().success().stdout(predicate::str::contains("Examples:"));
+    bin()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Examples:"));
 }
 
 #[test]
 fn ingest_json_summary_has_the_documented_fields() {
     let dir = tempfile::tempdir().unwrap();
-    let f = write(&dir.path().join("in/a.json.gz"), &gz(&records_doc(&records("cli", 7))));
+    let f = write(
+        &dir.path().join("in/a.json.gz"),
+        &gz(&records_doc(&records("cli", 7))),
+    );
     let out = bin()
         .args(["ingest", "--json", "--state"])
         .arg(dir.path().join("state"))
@@ -31,7 +42,17 @@ fn ingest_json_summary_has_the_documented_fields() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    for k in ["files", "records", "management_events", "skipped_non_management", "duplicates", "bad_files", "bad_records", "first_event", "last_event"] {
+    for k in [
+        "files",
+        "records",
+        "management_events",
+        "skipped_non_management",
+        "duplicates",
+        "bad_files",
+        "bad_records",
+        "first_event",
+        "last_event",
+    ] {
         assert!(v.get(k).is_some(), "missing {k} in {v}");
     }
     assert_eq!(v["management_events"], 7);
@@ -79,14 +100,25 @@ fn simulate_then_ingest_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
     bin()
-        .args(["simulate", "--days", "2", "--scale", "0.02", "--seed", "3", "--out"])
+        .args([
+            "simulate", "--days", "2", "--scale", "0.02", "--seed", "3", "--out",
+        ])
         .arg(&trail)
         .assert()
         .success()
         .stdout(predicate::str::contains("labels.json"));
-    let labels: serde_json::Value = serde_json::from_slice(&std::fs::read(trail.join("labels.json")).unwrap()).unwrap();
+    let labels: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(trail.join("labels.json")).unwrap()).unwrap();
     let want = labels["summary"]["management_events"].as_u64().unwrap();
-    let out = bin().args(["ingest", "--json", "--state"]).arg(dir.path().join("s")).arg(&trail).assert().success().get_output().stdout.clone();
+    let out = bin()
+        .args(["ingest", "--json", "--state"])
+        .arg(dir.path().join("s"))
+        .arg(&trail)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["management_events"].as_u64().unwrap(), want);
 }

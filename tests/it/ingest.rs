@@ -20,7 +20,11 @@ fn run_with(state: &Path, paths: &[PathBuf], opts: &IngestOptions) -> IngestSumm
 }
 
 fn problem_for<'a>(s: &'a IngestSummary, file: &str) -> Vec<&'a str> {
-    s.problems.iter().filter(|p| p.path.ends_with(file)).map(|p| p.reason.as_str()).collect()
+    s.problems
+        .iter()
+        .filter(|p| p.path.ends_with(file))
+        .map(|p| p.reason.as_str())
+        .collect()
 }
 
 #[test]
@@ -28,33 +32,66 @@ fn every_input_shape_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("in");
     // S3 delivery tree with a bucket prefix, and an organization trail.
-    write(&d.join("prefix/AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/05/a.json.gz"), &gz(&records_doc(&records("s3", 5))));
-    write(&d.join("AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2026/01/05/b.json.gz"), &gz(&records_doc(&records("org", 4))));
+    write(
+        &d.join("prefix/AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/05/a.json.gz"),
+        &gz(&records_doc(&records("s3", 5))),
+    );
+    write(
+        &d.join("AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2026/01/05/b.json.gz"),
+        &gz(&records_doc(&records("org", 4))),
+    );
     // A digest file is not an input.
-    write(&d.join("AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/01/05/d.json.gz"), &gz(b"{\"digest\":1}"));
+    write(
+        &d.join("AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/01/05/d.json.gz"),
+        &gz(b"{\"digest\":1}"),
+    );
     // Plain {"Records"} and a bare array.
     write(&d.join("plain.json"), &records_doc(&records("plain", 3)));
-    write(&d.join("array.json"), &serde_json::to_vec(&records("arr", 2)).unwrap());
+    write(
+        &d.join("array.json"),
+        &serde_json::to_vec(&records("arr", 2)).unwrap(),
+    );
     // Multi-member gzip: one document split across two members must read whole.
     let doc = records_doc(&records("multi", 6));
     let (a, b) = doc.split_at(doc.len() / 2);
     write(&d.join("multi.json.gz"), &[gz(a), gz(b)].concat());
     // JSON Lines, plain and gzipped, and a CloudWatch Logs export with timestamp prefixes.
-    let lines = |recs: Vec<Value>, prefix: &str| recs.iter().map(|r| format!("{prefix}{r}\n")).collect::<String>();
+    let lines = |recs: Vec<Value>, prefix: &str| {
+        recs.iter()
+            .map(|r| format!("{prefix}{r}\n"))
+            .collect::<String>()
+    };
     write(&d.join("x.jsonl"), lines(records("jl", 3), "").as_bytes());
-    write(&d.join("x2.jsonl.gz"), &gz(lines(records("jlgz", 2), "").as_bytes()));
-    write(&d.join("cw.gz"), &gz(lines(records("cw", 2), "2026-01-05T10:00:00.000Z ").as_bytes()));
+    write(
+        &d.join("x2.jsonl.gz"),
+        &gz(lines(records("jlgz", 2), "").as_bytes()),
+    );
+    write(
+        &d.join("cw.gz"),
+        &gz(lines(records("cw", 2), "2026-01-05T10:00:00.000Z ").as_bytes()),
+    );
     // LookupEvents output: the record is a JSON string.
     let events: Vec<Value> = records("le", 3)
         .into_iter()
         .map(|r| json!({"EventId": r["eventID"], "EventName": r["eventName"], "CloudTrailEvent": r.to_string()}))
         .collect();
-    write(&d.join("lookup.json"), &serde_json::to_vec(&json!({"Events": events, "NextToken": "abc"})).unwrap());
+    write(
+        &d.join("lookup.json"),
+        &serde_json::to_vec(&json!({"Events": events, "NextToken": "abc"})).unwrap(),
+    );
 
     let s = run(&dir.path().join("state"), &[d]);
     assert_eq!(s.files, 9, "{s:#?}");
-    assert_eq!(s.management_events, 5 + 4 + 3 + 2 + 6 + 3 + 2 + 2 + 3, "{s:#?}");
-    assert_eq!((s.bad_files, s.bad_records, s.duplicates), (0, 0, 0), "{s:#?}");
+    assert_eq!(
+        s.management_events,
+        5 + 4 + 3 + 2 + 6 + 3 + 2 + 2 + 3,
+        "{s:#?}"
+    );
+    assert_eq!(
+        (s.bad_files, s.bad_records, s.duplicates),
+        (0, 0, 0),
+        "{s:#?}"
+    );
     assert_eq!(s.regions, vec!["us-east-1".to_string()]);
     assert_eq!(s.first_event.as_deref(), Some("2026-01-05T10:00:00Z"));
 }
@@ -78,30 +115,73 @@ fn bad_input_is_reported_and_good_input_still_ingested() {
     // Records without required fields, with wrong types, a 10 MB string, deep nesting.
     let mut mixed = records("mixed", 3);
     mixed.push(json!({"eventSource": "ec2.amazonaws.com", "eventName": "X", "eventID": "no-time"}));
-    mixed.push(json!({"eventTime": "2026-01-05T10:00:00Z", "eventName": "X", "eventID": "no-source"}));
-    mixed.push(json!({"eventTime": "2026-01-05T10:00:00Z", "eventSource": "a", "eventID": "no-name"}));
-    mixed.push(json!({"eventTime": 12, "eventSource": "a", "eventName": "b", "eventID": "wrong-type"}));
+    mixed.push(
+        json!({"eventTime": "2026-01-05T10:00:00Z", "eventName": "X", "eventID": "no-source"}),
+    );
+    mixed.push(
+        json!({"eventTime": "2026-01-05T10:00:00Z", "eventSource": "a", "eventID": "no-name"}),
+    );
+    mixed.push(
+        json!({"eventTime": 12, "eventSource": "a", "eventName": "b", "eventID": "wrong-type"}),
+    );
     mixed.push(json!({"eventTime": "2026-01-05T10:00:00Z", "eventSource": "a", "eventName": "b", "eventID": "huge", "userAgent": "x".repeat(10 << 20)}));
     let mut doc = String::from_utf8(records_doc(&mixed)).unwrap();
-    let deep = format!(r#"{{"eventTime":"2026-01-05T10:00:00Z","eventSource":"a","eventName":"b","eventID":"deep","requestParameters":{}1{}}}"#, "[".repeat(5000), "]".repeat(5000));
+    let deep = format!(
+        r#"{{"eventTime":"2026-01-05T10:00:00Z","eventSource":"a","eventName":"b","eventID":"deep","requestParameters":{}1{}}}"#,
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
     doc.insert_str(doc.len() - 2, &format!(",{deep},[1,2]"));
     write(&d.join("mixed.json"), doc.as_bytes());
     // A gzip bomb: 64 MiB of zeros behind a few kB; the limit stops it.
     write(&d.join("bomb.json.gz"), &gz(&vec![b' '; 64 << 20]));
     write(&d.join("empty.json"), b"");
 
-    let opts = IngestOptions { max_file_bytes: 32 << 20, ..IngestOptions::default() };
-    let s = run_with(&dir.path().join("state"), &[d.clone()], &opts);
+    let opts = IngestOptions {
+        max_file_bytes: 32 << 20,
+        ..IngestOptions::default()
+    };
+    let s = run_with(&dir.path().join("state"), std::slice::from_ref(&d), &opts);
     assert_eq!(s.files, 8);
     let reasons = |f| problem_for(&s, f).join(" | ");
-    assert!(reasons("truncated.json.gz").contains("damaged"), "{}", reasons("truncated.json.gz"));
-    assert!(reasons("notgzip.json.gz").contains("not gzip"), "{}", reasons("notgzip.json.gz"));
-    assert!(reasons("invalid.json").contains("ends inside"), "{}", reasons("invalid.json"));
-    assert!(reasons("badutf8.json").contains("invalid UTF-8"), "{}", reasons("badutf8.json"));
-    assert!(reasons("bomb.json.gz").contains("limit"), "{}", reasons("bomb.json.gz"));
-    assert!(reasons("empty.json").contains("empty"), "{}", reasons("empty.json"));
+    assert!(
+        reasons("truncated.json.gz").contains("damaged"),
+        "{}",
+        reasons("truncated.json.gz")
+    );
+    assert!(
+        reasons("notgzip.json.gz").contains("not gzip"),
+        "{}",
+        reasons("notgzip.json.gz")
+    );
+    assert!(
+        reasons("invalid.json").contains("ends inside"),
+        "{}",
+        reasons("invalid.json")
+    );
+    assert!(
+        reasons("badutf8.json").contains("invalid UTF-8"),
+        "{}",
+        reasons("badutf8.json")
+    );
+    assert!(
+        reasons("bomb.json.gz").contains("limit"),
+        "{}",
+        reasons("bomb.json.gz")
+    );
+    assert!(
+        reasons("empty.json").contains("empty"),
+        "{}",
+        reasons("empty.json")
+    );
     let m = reasons("mixed.json");
-    for want in ["no eventTime", "no eventSource", "no eventName", "invalid type", "not a JSON object"] {
+    for want in [
+        "no eventTime",
+        "no eventSource",
+        "no eventName",
+        "invalid type",
+        "not a JSON object",
+    ] {
         assert!(m.contains(want), "missing {want:?} in {m}");
     }
     // Good records survive everywhere: 10 good, the truncated file's prefix, 2 lossy-UTF-8,
@@ -126,7 +206,7 @@ fn duplicates_within_and_across_runs_count_once() {
     write(&d.join("a.json"), &records_doc(&recs[..15]));
     write(&d.join("b.json"), &records_doc(&recs[10..]));
     let state = dir.path().join("state");
-    let s = run(&state, &[d.clone()]);
+    let s = run(&state, std::slice::from_ref(&d));
     assert_eq!((s.management_events, s.duplicates), (20, 5));
     // Overlapping paths (a folder and a file in it) are read once.
     let s2 = run(&state, &[d.clone(), d.join("a.json")]);
@@ -137,14 +217,22 @@ fn duplicates_within_and_across_runs_count_once() {
 
 fn tables(state: &Path) -> (String, String) {
     let store = Store::open(state).unwrap();
-    (format!("{:?}", store.calls(TimeRange::ALL).unwrap()), format!("{:?}", store.detail(TimeRange::ALL).unwrap()))
+    (
+        format!("{:?}", store.calls(TimeRange::ALL).unwrap()),
+        format!("{:?}", store.detail(TimeRange::ALL).unwrap()),
+    )
 }
 
 #[test]
 fn simulated_trail_counts_are_exact_and_halves_equal_whole() {
     let dir = tempfile::tempdir().unwrap();
     let trail = dir.path().join("trail");
-    let cfg = trailsight::simulate::SimConfig { days: 3, scale: 0.02, seed: 11, ..Default::default() };
+    let cfg = trailsight::simulate::SimConfig {
+        days: 3,
+        scale: 0.02,
+        seed: 11,
+        ..Default::default()
+    };
     let sim = trailsight::simulate::simulate(&cfg, &trail, &|_, _| {}).unwrap();
 
     let whole = dir.path().join("whole");
@@ -153,14 +241,23 @@ fn simulated_trail_counts_are_exact_and_halves_equal_whole() {
     assert_eq!(s.duplicates, sim.duplicate_deliveries);
     assert_eq!(s.skipped.data, sim.data_events);
     assert_eq!((s.bad_files, s.bad_records), (0, 0), "{:?}", s.problems);
-    assert_eq!(Store::open(&whole).unwrap().total_events(), sim.management_events);
+    assert_eq!(
+        Store::open(&whole).unwrap().total_events(),
+        sim.management_events
+    );
 
     // The same trail in two halves (by file), in the other order, equals it read at once.
     let (files, _) = trailsight::ingest::discover(&[trail.join("AWSLogs")]);
     let (odd, even): (Vec<_>, Vec<_>) = files.iter().enumerate().partition(|(i, _)| i % 2 == 1);
     let halves = dir.path().join("halves");
-    run(&halves, &even.iter().map(|(_, f)| f.path.clone()).collect::<Vec<_>>());
-    run(&halves, &odd.iter().map(|(_, f)| f.path.clone()).collect::<Vec<_>>());
+    run(
+        &halves,
+        &even.iter().map(|(_, f)| f.path.clone()).collect::<Vec<_>>(),
+    );
+    run(
+        &halves,
+        &odd.iter().map(|(_, f)| f.path.clone()).collect::<Vec<_>>(),
+    );
     assert_eq!(tables(&halves), tables(&whole));
 
     // Re-ingesting everything changes nothing.
@@ -174,8 +271,20 @@ fn read_api_gives_zero_filled_series() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("in");
     let mut recs = records("s", 3); // 10:00:00, 10:00:01, 10:00:02
-    recs.push(record("late", "2026-01-05T10:17:30Z", "ec2.amazonaws.com", "DescribeInstances", "arn:aws:iam::111122223333:user/bob"));
-    let mut failed = record("err", "2026-01-05T10:06:00Z", "iam.amazonaws.com", "CreateUser", "arn:aws:iam::111122223333:user/bob");
+    recs.push(record(
+        "late",
+        "2026-01-05T10:17:30Z",
+        "ec2.amazonaws.com",
+        "DescribeInstances",
+        "arn:aws:iam::111122223333:user/bob",
+    ));
+    let mut failed = record(
+        "err",
+        "2026-01-05T10:06:00Z",
+        "iam.amazonaws.com",
+        "CreateUser",
+        "arn:aws:iam::111122223333:user/bob",
+    );
     failed["errorCode"] = json!("AccessDenied");
     recs.push(failed);
     write(&d.join("a.json"), &records_doc(&recs));
@@ -183,19 +292,67 @@ fn read_api_gives_zero_filled_series() {
     run(&state, &[d]);
     let store = Store::open(&state).unwrap();
     let t0 = 1_767_607_200; // 2026-01-05T10:00:00Z
-    let series = store.series(TimeRange { start: t0, end: t0 + 1800 }, Resolution::FiveMinutes).unwrap();
+    let series = store
+        .series(
+            TimeRange {
+                start: t0,
+                end: t0 + 1800,
+            },
+            Resolution::FiveMinutes,
+        )
+        .unwrap();
     assert_eq!(series.len(), 2);
-    let ec2 = series.iter().find(|s| s.key.event_name == "DescribeInstances").unwrap();
+    let ec2 = series
+        .iter()
+        .find(|s| s.key.event_name == "DescribeInstances")
+        .unwrap();
     assert_eq!(ec2.calls, vec![3, 0, 0, 1, 0, 0]);
     assert!(ec2.key.read_only);
-    let iam = series.iter().find(|s| s.key.event_name == "CreateUser").unwrap();
-    assert_eq!((iam.calls.clone(), iam.errors.clone()), (vec![0, 1, 0, 0, 0, 0], vec![0, 1, 0, 0, 0, 0]));
-    let hourly = store.series(TimeRange { start: t0, end: t0 + 3600 }, Resolution::Hour).unwrap();
+    let iam = series
+        .iter()
+        .find(|s| s.key.event_name == "CreateUser")
+        .unwrap();
+    assert_eq!(
+        (iam.calls.clone(), iam.errors.clone()),
+        (vec![0, 1, 0, 0, 0, 0], vec![0, 1, 0, 0, 0, 0])
+    );
+    let hourly = store
+        .series(
+            TimeRange {
+                start: t0,
+                end: t0 + 3600,
+            },
+            Resolution::Hour,
+        )
+        .unwrap();
     assert_eq!(hourly.iter().map(|s| s.calls[0]).sum::<u32>(), 5);
     let detail = store.detail(TimeRange::ALL).unwrap();
-    let principals: HashSet<&str> = detail.column("principal").unwrap().str().unwrap().iter().flatten().collect();
-    assert_eq!(principals, HashSet::from(["arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/bob"]));
-    assert_eq!(detail.column("error_code").unwrap().str().unwrap().iter().flatten().collect::<Vec<_>>(), vec!["AccessDenied"]);
+    let principals: HashSet<&str> = detail
+        .column("principal")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    assert_eq!(
+        principals,
+        HashSet::from([
+            "arn:aws:iam::111122223333:user/alice",
+            "arn:aws:iam::111122223333:user/bob"
+        ])
+    );
+    assert_eq!(
+        detail
+            .column("error_code")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+        vec!["AccessDenied"]
+    );
     // A range outside the data is empty, with the schema.
     let empty = store.calls(TimeRange { start: 0, end: 60 }).unwrap();
     assert_eq!(empty.height(), 0);
@@ -224,14 +381,26 @@ fn oracle(records: &[Value]) -> (u64, u64, HashSet<String>) {
                 // Before eventVersion 1.06: object-level APIs are data events (README rule).
                 _ => {
                     let api = (s("eventSource").unwrap(), s("eventName").unwrap());
-                    !matches!(api, ("s3.amazonaws.com", "GetObject" | "PutObject" | "CopyObject" | "DeleteObject" | "HeadObject") | ("lambda.amazonaws.com", "Invoke"))
+                    !matches!(
+                        api,
+                        (
+                            "s3.amazonaws.com",
+                            "GetObject"
+                                | "PutObject"
+                                | "CopyObject"
+                                | "DeleteObject"
+                                | "HeadObject"
+                        ) | ("lambda.amazonaws.com", "Invoke")
+                    )
                 }
             },
         };
         if mgmt {
             // eventIDs are unique per event; duplicates share the event's time, so the state
             // deduplicates within a UTC day.
-            let id = s("eventID").map(str::to_string).unwrap_or_else(|| r.to_string());
+            let id = s("eventID")
+                .map(str::to_string)
+                .unwrap_or_else(|| r.to_string());
             ids.insert(format!("{} {id}", &s("eventTime").unwrap()[..10]));
         } else {
             skipped += 1;
@@ -242,14 +411,21 @@ fn oracle(records: &[Value]) -> (u64, u64, HashSet<String>) {
 
 #[test]
 fn bundled_real_world_fixtures() {
-    check_samples(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"), 3, "panther/sample.jsonl");
+    check_samples(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
+        3,
+        "panther/sample.jsonl",
+    );
 }
 
 #[test]
 fn shared_real_world_samples() {
     let base = samples();
     if !base.exists() {
-        assert!(std::env::var_os("CI").is_none(), "../shared must be present in CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared must be present in CI"
+        );
         eprintln!("skipping: {} not present", base.display());
         return;
     }
@@ -261,22 +437,34 @@ fn check_samples(base: &Path, stratus_files: u64, panther: &str) {
     let stratus = base.join("stratus-red-team");
     let mut all = Vec::new();
     for f in std::fs::read_dir(&stratus).unwrap() {
-        let v: Vec<Value> = serde_json::from_slice(&std::fs::read(f.unwrap().path()).unwrap()).unwrap();
+        let v: Vec<Value> =
+            serde_json::from_slice(&std::fs::read(f.unwrap().path()).unwrap()).unwrap();
         all.extend(v);
     }
     let (bad, skipped, ids) = oracle(&all);
     let s = run(&dir.path().join("a"), &[stratus]);
     assert_eq!(s.files, stratus_files);
     assert_eq!(s.records, all.len() as u64);
-    assert_eq!((s.bad_records, s.skipped_non_management, s.management_events), (bad, skipped, ids.len() as u64), "{s:#?}");
+    assert_eq!(
+        (s.bad_records, s.skipped_non_management, s.management_events),
+        (bad, skipped, ids.len() as u64),
+        "{s:#?}"
+    );
 
     let panther = base.join(panther);
-    let lines: Vec<Value> = std::fs::read_to_string(&panther).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = std::fs::read_to_string(&panther)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let (bad, skipped, ids) = oracle(&lines);
     let s = run(&dir.path().join("b"), &[panther]);
     assert_eq!(s.records, lines.len() as u64);
     assert_eq!(s.bad_records, bad, "{:#?}", s.problems);
     assert_eq!(s.skipped_non_management, skipped);
     assert_eq!(s.management_events, ids.len() as u64);
-    assert_eq!(s.management_events + s.duplicates + s.skipped_non_management + s.bad_records, s.records);
+    assert_eq!(
+        s.management_events + s.duplicates + s.skipped_non_management + s.bad_records,
+        s.records
+    );
 }

@@ -34,7 +34,13 @@ pub(crate) fn records(prefix: &str, n: usize) -> Vec<Value> {
     (0..n)
         .map(|i| {
             let t = format!("2026-01-05T10:{:02}:{:02}Z", (i / 60) % 60, i % 60);
-            record(&format!("{prefix}-{i}"), &t, "ec2.amazonaws.com", "DescribeInstances", "arn:aws:iam::111122223333:user/alice")
+            record(
+                &format!("{prefix}-{i}"),
+                &t,
+                "ec2.amazonaws.com",
+                "DescribeInstances",
+                "arn:aws:iam::111122223333:user/alice",
+            )
         })
         .collect()
 }

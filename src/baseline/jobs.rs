@@ -1,0 +1,223 @@
+//! Periodic jobs: a principal calling a maintenance API (catalog `maintenance_candidate`) at the
+//! same time every day, or on the same weekday every week — the nightly snapshot, the Sunday
+//! key rotation. Discovered from the detail rollups; the `maintenance_gap` detector then
+//! expects each run.
+
+use chrono::{DateTime, Datelike, Utc};
+use hashbrown::HashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, Category};
+use crate::rollup::Rollup;
+
+/// How often a job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    /// Every day.
+    Daily,
+    /// Once a week on this weekday (0 = Monday).
+    Weekly {
+        /// 0 = Monday … 6 = Sunday.
+        weekday: u32,
+    },
+}
+
+/// A discovered periodic job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodicJob {
+    /// Account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Who runs it.
+    pub principal: String,
+    /// eventSource.
+    pub event_source: String,
+    /// eventName.
+    pub event_name: String,
+    /// Daily or weekly.
+    pub period: Period,
+    /// Usual start, minutes after midnight UTC.
+    pub minute_of_day: u32,
+    /// How far from the usual start a run may begin and still count, in minutes.
+    pub tolerance_minutes: u32,
+    /// Runs seen in the training window.
+    pub runs_seen: u32,
+    /// Runs that were expected in the training window.
+    pub runs_expected: u32,
+    /// Median calls per run.
+    pub typical_calls: u32,
+}
+
+impl PeriodicJob {
+    /// Share of expected runs that happened.
+    pub fn reliability(&self) -> f64 {
+        if self.runs_expected == 0 {
+            0.0
+        } else {
+            f64::from(self.runs_seen) / f64::from(self.runs_expected)
+        }
+    }
+
+    /// Expected run starts (epoch seconds) whose tolerance window lies inside `[start, end)`.
+    pub fn expected_runs(&self, start: i64, end: i64) -> Vec<i64> {
+        let tol = i64::from(self.tolerance_minutes) * 60;
+        let mut out = Vec::new();
+        let mut day = start.div_euclid(86_400) - 1;
+        while day * 86_400 < end + 86_400 {
+            let t = day * 86_400 + i64::from(self.minute_of_day) * 60;
+            let ok_day = match self.period {
+                Period::Daily => true,
+                Period::Weekly { weekday } => weekday_of(t) == weekday,
+            };
+            if ok_day && t - tol >= start && t + tol <= end {
+                out.push(t);
+            }
+            day += 1;
+        }
+        out
+    }
+}
+
+/// 0 = Monday.
+pub fn weekday_of(t: i64) -> u32 {
+    DateTime::<Utc>::from_timestamp(t, 0).map(|d| d.weekday().num_days_from_monday()).unwrap_or(0)
+}
+
+/// Circular distance between two minutes of the day.
+fn minute_dist(a: u32, b: u32) -> u32 {
+    let d = a.abs_diff(b);
+    d.min(1440 - d)
+}
+
+/// The minute (of the given ones) with the most others within `tol` minutes, and that count.
+fn mode_minute(minutes: &[u32], tol: u32) -> (u32, usize) {
+    minutes
+        .iter()
+        .map(|&m| (m, minutes.iter().filter(|&&o| minute_dist(m, o) <= tol).count()))
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .unwrap_or((0, 0))
+}
+
+type JobKey = (String, String, String, String, String);
+
+/// Finds daily and weekly jobs in the detail rollups of `[start, end)`.
+pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<PeriodicJob> {
+    let first_day = start.div_euclid(86_400);
+    let days = ((end - start) / 86_400).max(0) as usize;
+    if days < 3 {
+        return Vec::new();
+    }
+    // Per job candidate and day: first call minute and number of calls.
+    let mut per_day: HashMap<JobKey, Vec<Option<(u32, u32)>>> = HashMap::new();
+    for (k, a) in &roll.apis {
+        if k.read_only || !catalog.is(Category::MaintenanceCandidate, &k.event_source, &k.event_name) {
+            continue;
+        }
+        for (dk, dv) in &a.detail {
+            let d = dk.bucket.div_euclid(86_400) - first_day;
+            if d < 0 || d as usize >= days {
+                continue;
+            }
+            let minute = (dk.bucket.rem_euclid(86_400) / 60) as u32;
+            let key = (k.account.clone(), k.region.clone(), dk.principal.clone(), k.event_source.clone(), k.event_name.clone());
+            let slot = &mut per_day.entry(key).or_insert_with(|| vec![None; days])[d as usize];
+            *slot = Some(match *slot {
+                None => (minute, dv.count),
+                Some((m, c)) => (m.min(minute), c + dv.count),
+            });
+        }
+    }
+    let mut jobs = Vec::new();
+    for ((account, region, principal, event_source, event_name), v) in per_day {
+        let active: Vec<(usize, u32, u32)> = v.iter().enumerate().filter_map(|(d, x)| x.map(|(m, c)| (d, m, c))).collect();
+        if active.len() < 3 {
+            continue;
+        }
+        let mk = |period, minute_of_day, tolerance_minutes, runs_seen, runs_expected, calls: &mut Vec<u32>| {
+            calls.sort_unstable();
+            PeriodicJob {
+                account: account.clone(),
+                region: region.clone(),
+                principal: principal.clone(),
+                event_source: event_source.clone(),
+                event_name: event_name.clone(),
+                period,
+                minute_of_day,
+                tolerance_minutes,
+                runs_seen,
+                runs_expected,
+                typical_calls: calls[calls.len() / 2],
+            }
+        };
+        // Daily: active on most days, starting near the same minute.
+        let minutes: Vec<u32> = active.iter().map(|a| a.1).collect();
+        let (m, near) = mode_minute(&minutes, 90);
+        if active.len() as f64 >= 0.8 * days as f64 && near as f64 >= 0.8 * active.len() as f64 {
+            let mut calls: Vec<u32> = active.iter().map(|a| a.2).collect();
+            jobs.push(mk(Period::Daily, m, 120, near as u32, days as u32, &mut calls));
+            continue;
+        }
+        // Weekly: the busiest weekday is active most weeks, the other days rarely.
+        let mut by_wd: [Vec<(u32, u32)>; 7] = Default::default();
+        for &(d, m, c) in &active {
+            by_wd[weekday_of((first_day + d as i64) * 86_400) as usize].push((m, c));
+        }
+        let (wd, runs) = by_wd.iter().enumerate().max_by_key(|(_, r)| r.len()).expect("seven weekdays");
+        let weeks = (0..days).filter(|d| weekday_of((first_day + *d as i64) * 86_400) as usize == wd).count();
+        let others = active.len() - runs.len();
+        if weeks >= 2 && runs.len() as f64 >= 0.75 * weeks as f64 && (others as f64) <= 0.2 * active.len() as f64 {
+            let mins: Vec<u32> = runs.iter().map(|r| r.0).collect();
+            let (m, near) = mode_minute(&mins, 90);
+            if near as f64 >= 0.75 * runs.len() as f64 {
+                let mut calls: Vec<u32> = runs.iter().map(|r| r.1).collect();
+                jobs.push(mk(Period::Weekly { weekday: wd as u32 }, m, 120, near as u32, weeks as u32, &mut calls));
+            }
+        }
+    }
+    jobs.sort_by(|a, b| {
+        (&a.account, &a.region, &a.principal, &a.event_source, &a.event_name).cmp(&(&b.account, &b.region, &b.principal, &b.event_source, &b.event_name))
+    });
+    jobs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(period: Period) -> PeriodicJob {
+        PeriodicJob {
+            account: "a".into(),
+            region: "r".into(),
+            principal: "p".into(),
+            event_source: "ec2.amazonaws.com".into(),
+            event_name: "CreateSnapshot".into(),
+            period,
+            minute_of_day: 120,
+            tolerance_minutes: 60,
+            runs_seen: 28,
+            runs_expected: 28,
+            typical_calls: 8,
+        }
+    }
+
+    #[test]
+    fn expected_runs_respect_period_and_window() {
+        let monday = 1_767_571_200; // 2026-01-05T00:00:00Z, a Monday
+        assert_eq!(weekday_of(monday), 0);
+        let daily = job(Period::Daily).expected_runs(monday, monday + 7 * 86_400);
+        assert_eq!(daily.len(), 7);
+        assert_eq!(daily[0], monday + 7200);
+        let weekly = job(Period::Weekly { weekday: 6 }).expected_runs(monday, monday + 14 * 86_400);
+        assert_eq!(weekly, vec![monday + 6 * 86_400 + 7200, monday + 13 * 86_400 + 7200]);
+        // A run whose tolerance window is cut by the range end is not expected yet.
+        assert!(job(Period::Daily).expected_runs(monday, monday + 7200 + 1800).is_empty());
+    }
+
+    #[test]
+    fn circular_minutes() {
+        assert_eq!(minute_dist(10, 1430), 20);
+        assert_eq!(mode_minute(&[1430, 5, 10, 700], 30), (1430, 3));
+    }
+}

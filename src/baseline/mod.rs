@@ -1,0 +1,577 @@
+//! Baseline models: what normal looks like for every call series, error series, principal and
+//! periodic job, fitted from the rollups over a training window and stored under
+//! `<state>/models/` in a versioned JSON format.
+//!
+//! - Call series (account, region, eventSource, eventName, read/write): an hour-of-week profile
+//!   of expected calls ([`stats::SeasonalProfile`], robust across weeks, shrunk to hour-of-day
+//!   and to a flat level when history is short) and a negative-binomial dispersion estimated
+//!   from the hourly residuals with the largest ones trimmed.
+//! - Error series: the robust share of calls that fail, and the dispersion of error counts.
+//! - Principals: their own profile of IAM writes and of errors, and the set of APIs they
+//!   called in the window (for first-seen sensitive actions).
+//! - Groups (account, region): the provisioning category summed, as a profile.
+//! - Periodic jobs: principal × API with a daily or weekly rhythm (see [`jobs`]).
+
+pub mod jobs;
+pub mod stats;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use hashbrown::HashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, Category};
+use crate::rollup::{ApiKey, Resolution, Rollup, Store, StoreError, TimeRange};
+use stats::SeasonalProfile;
+
+pub use jobs::{Period, PeriodicJob};
+
+/// Version of the stored model format; bumped on incompatible change.
+pub const MODEL_SCHEMA_VERSION: u32 = 1;
+const FORMAT: &str = "trailsight-baselines";
+
+/// How baselines are fitted. Part of the config file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BaselineConfig {
+    /// Days of history to train on, ending where detection starts (1–90).
+    pub training_days: u32,
+    /// Fewer stored days than this and fitting is refused (1–training_days).
+    pub min_training_days: u32,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig { training_days: 28, min_training_days: 7 }
+    }
+}
+
+/// Errors of the baseline stage.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// Reading rollups failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Not enough history to fit.
+    #[error("only {have} day(s) of history before {until}; baselines need at least {need} (ingest more days, or lower baseline.min_training_days)")]
+    ShortHistory {
+        /// Days available.
+        have: u32,
+        /// Days required.
+        need: u32,
+        /// End of the training window.
+        until: String,
+    },
+    /// No baselines stored yet.
+    #[error("no baselines at {0} (run `trailsight baseline` first)")]
+    Missing(PathBuf),
+    /// Stored by an incompatible version.
+    #[error("{path}: baseline schema version {found} is not supported (expects {expected}); run `trailsight baseline` again")]
+    Schema {
+        /// File.
+        path: PathBuf,
+        /// Version found.
+        found: u32,
+        /// Version expected.
+        expected: u32,
+    },
+    /// The file is damaged.
+    #[error("{path}: {reason}")]
+    Corrupt {
+        /// File.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Normal behaviour of one call series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesModel {
+    /// The series.
+    pub key: ApiKey,
+    /// Expected calls per hour by hour of week.
+    pub calls: SeasonalProfile,
+    /// Negative-binomial dispersion of hourly calls (variance = mu + alpha mu²).
+    pub alpha: f64,
+    /// Expected errors per hour by hour of week.
+    pub errors: SeasonalProfile,
+    /// Robust share of calls that fail.
+    pub error_share: f64,
+    /// Dispersion of hourly error counts.
+    pub error_alpha: f64,
+    /// Calls in the training window.
+    pub total_calls: u64,
+    /// Errors in the training window.
+    pub total_errors: u64,
+    /// Who called it in the training window: the baseline side of attributions.
+    pub top: TopContributors,
+    /// Recurring burst sizes per [`BURST_LENS`] window.
+    pub burst: Vec<f64>,
+}
+
+/// The largest contributors to a series in the training window, with their call counts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TopContributors {
+    /// Calls in the window (the denominator of shares).
+    pub total: u64,
+    /// By principal ARN.
+    pub principal: Vec<(String, u64)>,
+    /// By user agent.
+    pub user_agent: Vec<(String, u64)>,
+    /// By source IP.
+    pub source_ip: Vec<(String, u64)>,
+    /// By error code.
+    pub error_code: Vec<(String, u64)>,
+}
+
+/// Window lengths (in 5-minute buckets) for which burst ceilings are kept: 5, 15, 30 minutes,
+/// 1, 2 and 3 hours.
+pub const BURST_LENS: [usize; 6] = [1, 3, 6, 12, 24, 36];
+
+/// Recurring bursts learned as normal: for each of [`BURST_LENS`], the third-largest daily
+/// maximum of the window sum in the training window. A burst size reached on at least three
+/// days (daily deploys, nightly jobs, the weekly rotation across 3–4 weeks) is routine; one
+/// past incident (a single day) does not raise the ceiling.
+pub fn burst_ceiling(buckets: &[f64]) -> Vec<f64> {
+    let per_day = 288;
+    BURST_LENS
+        .iter()
+        .map(|&len| {
+            let mut prefix = Vec::with_capacity(buckets.len() + 1);
+            let mut acc = 0.0;
+            prefix.push(0.0);
+            for b in buckets {
+                acc += b;
+                prefix.push(acc);
+            }
+            let mut maxima: Vec<f64> = buckets
+                .chunks(per_day)
+                .enumerate()
+                .map(|(d, _)| {
+                    let lo = d * per_day;
+                    let hi = ((d + 1) * per_day).min(buckets.len());
+                    (lo..hi).filter(|i| i + len <= buckets.len()).map(|i| prefix[i + len] - prefix[i]).fold(0.0, f64::max)
+                })
+                .collect();
+            maxima.sort_by(|a, b| b.total_cmp(a));
+            maxima.get(2).copied().unwrap_or(0.0)
+        })
+        .collect()
+}
+
+/// The ceiling for a window of `len` buckets: the one kept for the nearest length not shorter.
+pub fn ceiling_for(ceiling: &[f64], len: usize) -> f64 {
+    BURST_LENS.iter().position(|&l| l >= len).and_then(|i| ceiling.get(i)).or(ceiling.last()).copied().unwrap_or(0.0)
+}
+
+/// Dense 5-minute buckets of a sparse minute map over `[start, start + n·300)`.
+fn five_minute(minutes: &HashMap<i64, crate::rollup::Counts>, start: i64, n: usize) -> Vec<f64> {
+    let mut v = vec![0.0; n];
+    for (m, c) in minutes {
+        let i = (m * 60 - start).div_euclid(300);
+        if i >= 0 && (i as usize) < n {
+            v[i as usize] += f64::from(c.calls);
+        }
+    }
+    v
+}
+
+/// How many contributors per attribute a model keeps.
+pub const TOP_N: usize = 10;
+
+impl TopContributors {
+    /// Counts the detail rows of one series.
+    pub fn from_detail(a: &crate::rollup::agg::ApiAgg) -> TopContributors {
+        let mut p: HashMap<&str, u64> = HashMap::new();
+        let mut u: HashMap<&str, u64> = HashMap::new();
+        let mut i: HashMap<&str, u64> = HashMap::new();
+        let mut e: HashMap<&str, u64> = HashMap::new();
+        let mut total = 0;
+        for (dk, dv) in &a.detail {
+            let c = u64::from(dv.count);
+            total += c;
+            *p.entry(&dk.principal).or_default() += c;
+            *u.entry(&dk.user_agent).or_default() += c;
+            *i.entry(&dk.source_ip).or_default() += c;
+            if let Some(code) = &dk.error_code {
+                *e.entry(code).or_default() += c;
+            }
+        }
+        TopContributors { total, principal: top(p), user_agent: top(u), source_ip: top(i), error_code: top(e) }
+    }
+
+    /// Calls of `value` under an attribute, 0 when not among the top.
+    pub fn count(list: &[(String, u64)], value: &str) -> u64 {
+        list.iter().find(|(v, _)| v == value).map_or(0, |x| x.1)
+    }
+}
+
+fn top(m: HashMap<&str, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = m.into_iter().map(|(k, c)| (k.to_string(), c)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(TOP_N);
+    v
+}
+
+/// Normal behaviour of one principal in one account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrincipalModel {
+    /// Account.
+    pub account: String,
+    /// Principal ARN.
+    pub principal: String,
+    /// Expected IAM-change writes per hour by hour of week.
+    pub iam_writes: SeasonalProfile,
+    /// IAM-change writes in the training window.
+    pub iam_total: u64,
+    /// Expected provisioning writes per hour by hour of week.
+    pub provisioning: SeasonalProfile,
+    /// Provisioning writes in the training window.
+    pub provisioning_total: u64,
+    /// Recurring provisioning burst sizes per [`BURST_LENS`] window.
+    pub provisioning_burst: Vec<f64>,
+    /// Recurring IAM-write burst sizes per [`BURST_LENS`] window.
+    pub iam_burst: Vec<f64>,
+    /// Expected failed calls per hour by hour of week.
+    pub errors: SeasonalProfile,
+    /// Dispersion of hourly error counts.
+    pub error_alpha: f64,
+    /// Failed calls in the training window.
+    pub error_total: u64,
+    /// Calls in the training window.
+    pub calls_total: u64,
+    /// `eventSource:eventName` of every API called in the window.
+    pub apis: BTreeSet<String>,
+    /// Hours with any activity.
+    pub active_hours: u32,
+}
+
+/// Normal provisioning volume of one account and region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupModel {
+    /// Account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Expected provisioning calls per hour by hour of week.
+    pub provisioning: SeasonalProfile,
+    /// Dispersion.
+    pub alpha: f64,
+    /// Provisioning calls in the window.
+    pub total: u64,
+    /// Recurring burst sizes per [`BURST_LENS`] window.
+    pub burst: Vec<f64>,
+}
+
+/// All baselines of a state, as stored in `<state>/models/baselines.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baselines {
+    /// Always `trailsight-baselines`.
+    pub format: String,
+    /// [`MODEL_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// trailsight version that fitted them.
+    pub tool_version: String,
+    /// When they were fitted.
+    pub fitted_at: DateTime<Utc>,
+    /// Training window start (inclusive).
+    pub training_start: DateTime<Utc>,
+    /// Training window end (exclusive).
+    pub training_end: DateTime<Utc>,
+    /// Days of data actually present in the window.
+    pub history_days: u32,
+    /// The config used.
+    pub config: BaselineConfig,
+    /// Per call series.
+    pub series: Vec<SeriesModel>,
+    /// Per principal.
+    pub principals: Vec<PrincipalModel>,
+    /// Per account and region.
+    pub groups: Vec<GroupModel>,
+    /// Discovered periodic jobs.
+    pub jobs: Vec<PeriodicJob>,
+}
+
+/// Hour of week (0 = Monday 00:00 UTC) of an epoch second.
+pub fn hour_of_week(t: i64) -> usize {
+    // 1970-01-01 was a Thursday: hour 0 of the epoch is hour 72 of its week.
+    ((t.div_euclid(3600) + 72).rem_euclid(168)) as usize
+}
+
+/// `eventSource:eventName`.
+pub fn api_name(source: &str, name: &str) -> String {
+    format!("{source}:{name}")
+}
+
+/// Fits a profile and a dispersion from an hourly series that starts at epoch second `start`.
+fn fit_hourly(hourly: &[f64], start: i64) -> (SeasonalProfile, f64) {
+    let profile = stats::fit_seasonal(hourly, hour_of_week(start));
+    let means: Vec<f64> = (0..hourly.len()).map(|i| profile.expected_per_hour(hour_of_week(start + i as i64 * 3600))).collect();
+    let alpha = stats::estimate_dispersion(hourly, &means);
+    (profile, alpha)
+}
+
+/// Hourly sums per key from the detail table of a rollup: (account, principal) → hourly counts.
+fn hourly_from<K: std::hash::Hash + Eq + Clone>(
+    map: &mut HashMap<K, Vec<f64>>,
+    key: K,
+    bucket: i64,
+    start: i64,
+    hours: usize,
+    count: f64,
+) {
+    let i = (bucket - start).div_euclid(3600);
+    if i < 0 || i as usize >= hours {
+        return;
+    }
+    map.entry(key).or_insert_with(|| vec![0.0; hours])[i as usize] += count;
+}
+
+/// 5-minute sums per key, like [`hourly_from`].
+fn bucket_from<K: std::hash::Hash + Eq + Clone>(map: &mut HashMap<K, Vec<f64>>, key: K, bucket: i64, start: i64, n: usize, count: f64) {
+    let i = (bucket - start).div_euclid(300);
+    if i < 0 || i as usize >= n {
+        return;
+    }
+    map.entry(key).or_insert_with(|| vec![0.0; n])[i as usize] += count;
+}
+
+/// Fits every baseline from the rollups in `[until - training_days, until)`.
+pub fn fit(store: &Store, catalog: &Catalog, cfg: &BaselineConfig, until: i64) -> Result<Baselines, BaselineError> {
+    let until = until.div_euclid(3600) * 3600;
+    let start = until - i64::from(cfg.training_days) * 86_400;
+    let range = TimeRange { start, end: until };
+    let history_days = store.days().into_iter().filter(|d| d * 86_400 >= start && d * 86_400 < until).count() as u32;
+    if history_days < cfg.min_training_days {
+        return Err(BaselineError::ShortHistory {
+            have: history_days,
+            need: cfg.min_training_days,
+            until: crate::event::format_rfc3339(until),
+        });
+    }
+    let hours = ((until - start) / 3600) as usize;
+    // Fit only over the part of the window that has data, so a short history is not read as
+    // weeks of silence.
+    let first_day = store.days().into_iter().find(|d| d * 86_400 >= start).unwrap_or(start / 86_400);
+    let data_start = (first_day * 86_400).max(start);
+    let skip = ((data_start - start) / 3600) as usize;
+
+    let roll = store.detail_rollup(range)?;
+    let calls_roll = store.calls_rollup(TimeRange { start: data_start, end: until })?;
+    let n5 = ((until - data_start) / 300) as usize;
+    let mut group_5m: HashMap<(String, String), Vec<f64>> = HashMap::new();
+    let series_in = store.series(range, Resolution::Hour)?;
+    let mut series = Vec::with_capacity(series_in.len());
+    let mut groups_hourly: HashMap<(String, String), Vec<f64>> = HashMap::new();
+    for s in series_in {
+        let calls: Vec<f64> = s.calls[skip..].iter().map(|&c| f64::from(c)).collect();
+        let errors: Vec<f64> = s.errors[skip..].iter().map(|&c| f64::from(c)).collect();
+        let (cp, alpha) = fit_hourly(&calls, data_start);
+        let (ep, error_alpha) = fit_hourly(&errors, data_start);
+        let total_calls: u64 = s.calls.iter().map(|&c| u64::from(c)).sum();
+        let total_errors: u64 = s.errors.iter().map(|&c| u64::from(c)).sum();
+        // Share of failing calls, robust over days so one bad day does not set the norm.
+        let daily_shares: Vec<f64> = calls
+            .chunks(24)
+            .zip(errors.chunks(24))
+            .filter(|(c, _)| c.iter().sum::<f64>() > 0.0)
+            .map(|(c, e)| e.iter().sum::<f64>() / c.iter().sum::<f64>())
+            .collect();
+        let error_share = if daily_shares.is_empty() { 0.0 } else { stats::robust_mean(&daily_shares) };
+        if catalog.is(Category::Provisioning, &s.key.event_source, &s.key.event_name) && !s.key.read_only {
+            let g = groups_hourly
+                .entry((s.key.account.clone(), s.key.region.clone()))
+                .or_insert_with(|| vec![0.0; calls.len()]);
+            for (a, b) in g.iter_mut().zip(&calls) {
+                *a += b;
+            }
+        }
+        let top = roll.apis.get(&s.key).map(TopContributors::from_detail).unwrap_or_default();
+        let dense = calls_roll.apis.get(&s.key).map(|a| five_minute(&a.minutes, data_start, n5)).unwrap_or_default();
+        if catalog.is(Category::Provisioning, &s.key.event_source, &s.key.event_name) && !s.key.read_only {
+            let g = group_5m.entry((s.key.account.clone(), s.key.region.clone())).or_insert_with(|| vec![0.0; n5]);
+            for (a, b) in g.iter_mut().zip(&dense) {
+                *a += b;
+            }
+        }
+        let burst = burst_ceiling(&dense);
+        series.push(SeriesModel { key: s.key, calls: cp, alpha, errors: ep, error_share, error_alpha, total_calls, total_errors, top, burst });
+    }
+    let mut groups: Vec<GroupModel> = groups_hourly
+        .into_iter()
+        .map(|((account, region), h)| {
+            let (provisioning, alpha) = fit_hourly(&h, data_start);
+            let burst = group_5m.get(&(account.clone(), region.clone())).map(|v| burst_ceiling(v)).unwrap_or_default();
+            GroupModel { account, region, provisioning, alpha, total: h.iter().sum::<f64>() as u64, burst }
+        })
+        .collect();
+    groups.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+
+    // Principals and jobs, from the detail table.
+    let principals = fit_principals(&roll, catalog, data_start, hours - skip);
+    let jobs = jobs::discover(&roll, catalog, data_start, until);
+
+    Ok(Baselines {
+        format: FORMAT.into(),
+        schema_version: MODEL_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        fitted_at: Utc::now(),
+        training_start: ts(start),
+        training_end: ts(until),
+        history_days,
+        config: cfg.clone(),
+        series,
+        principals,
+        groups,
+        jobs,
+    })
+}
+
+fn ts(t: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default()
+}
+
+fn fit_principals(roll: &Rollup, catalog: &Catalog, start: i64, hours: usize) -> Vec<PrincipalModel> {
+    type PKey = (String, String);
+    let mut iam: HashMap<PKey, Vec<f64>> = HashMap::new();
+    let mut prov: HashMap<PKey, Vec<f64>> = HashMap::new();
+    let n5 = hours * 12;
+    let mut iam5: HashMap<PKey, Vec<f64>> = HashMap::new();
+    let mut prov5: HashMap<PKey, Vec<f64>> = HashMap::new();
+    let mut errs: HashMap<PKey, Vec<f64>> = HashMap::new();
+    let mut calls: HashMap<PKey, Vec<f64>> = HashMap::new();
+    let mut apis: HashMap<PKey, BTreeSet<String>> = HashMap::new();
+    for (k, a) in &roll.apis {
+        let is_iam = !k.read_only && catalog.is(Category::IamChange, &k.event_source, &k.event_name);
+        let is_prov = !k.read_only && catalog.is(Category::Provisioning, &k.event_source, &k.event_name);
+        let api = api_name(&k.event_source, &k.event_name);
+        for (dk, dv) in &a.detail {
+            let pk = (k.account.clone(), dk.principal.clone());
+            let c = f64::from(dv.count);
+            hourly_from(&mut calls, pk.clone(), dk.bucket, start, hours, c);
+            if is_iam {
+                hourly_from(&mut iam, pk.clone(), dk.bucket, start, hours, c);
+                bucket_from(&mut iam5, pk.clone(), dk.bucket, start, n5, c);
+            }
+            if is_prov {
+                hourly_from(&mut prov, pk.clone(), dk.bucket, start, hours, c);
+                bucket_from(&mut prov5, pk.clone(), dk.bucket, start, n5, c);
+            }
+            if dk.error_code.is_some() {
+                hourly_from(&mut errs, pk.clone(), dk.bucket, start, hours, c);
+            }
+            apis.entry(pk).or_default().insert(api.clone());
+        }
+    }
+    let zeros = vec![0.0; hours];
+    let mut out: Vec<PrincipalModel> = calls
+        .into_iter()
+        .map(|(pk, c)| {
+            let i = iam.get(&pk).unwrap_or(&zeros);
+            let e = errs.get(&pk).unwrap_or(&zeros);
+            let (iam_writes, _) = fit_hourly(i, start);
+            let pv = prov.get(&pk).unwrap_or(&zeros);
+            let (provisioning, _) = fit_hourly(pv, start);
+            let (errors, error_alpha) = fit_hourly(e, start);
+            PrincipalModel {
+                iam_total: i.iter().sum::<f64>() as u64,
+                provisioning,
+                provisioning_total: pv.iter().sum::<f64>() as u64,
+                provisioning_burst: prov5.get(&pk).map(|v| burst_ceiling(v)).unwrap_or_default(),
+                iam_burst: iam5.get(&pk).map(|v| burst_ceiling(v)).unwrap_or_default(),
+                error_total: e.iter().sum::<f64>() as u64,
+                calls_total: c.iter().sum::<f64>() as u64,
+                active_hours: c.iter().filter(|&&x| x > 0.0).count() as u32,
+                apis: apis.remove(&pk).unwrap_or_default(),
+                iam_writes,
+                errors,
+                error_alpha,
+                account: pk.0,
+                principal: pk.1,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.account, &a.principal).cmp(&(&b.account, &b.principal)));
+    out
+}
+
+/// Where the baselines of a state live.
+pub fn path(state: &Path) -> PathBuf {
+    state.join("models").join("baselines.json")
+}
+
+impl Baselines {
+    /// Baselines that know nothing yet, for a training window: every series and principal is
+    /// new. Detectors then fall back to their priors.
+    pub fn empty(training_start: i64, training_end: i64) -> Baselines {
+        Baselines {
+            format: FORMAT.into(),
+            schema_version: MODEL_SCHEMA_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            fitted_at: ts(training_end),
+            training_start: ts(training_start),
+            training_end: ts(training_end),
+            history_days: ((training_end - training_start) / 86_400) as u32,
+            config: BaselineConfig::default(),
+            series: Vec::new(),
+            principals: Vec::new(),
+            groups: Vec::new(),
+            jobs: Vec::new(),
+        }
+    }
+
+    /// Writes them atomically to `<state>/models/baselines.json`.
+    pub fn save(&self, state: &Path) -> Result<PathBuf, BaselineError> {
+        let p = path(state);
+        let dir = p.parent().expect("has a parent");
+        std::fs::create_dir_all(dir).map_err(|source| BaselineError::Io { path: dir.to_path_buf(), source })?;
+        let bytes = serde_json::to_vec(self).expect("baselines serialise");
+        crate::rollup::store::write_atomic(&p, &bytes).map_err(|e| match e {
+            StoreError::Io { path, source } => BaselineError::Io { path, source },
+            other => BaselineError::Store(other),
+        })?;
+        Ok(p)
+    }
+
+    /// Loads them, refusing an incompatible version with a clear error.
+    pub fn load(state: &Path) -> Result<Baselines, BaselineError> {
+        let p = path(state);
+        let bytes = match std::fs::read(&p) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BaselineError::Missing(p)),
+            Err(source) => return Err(BaselineError::Io { path: p, source }),
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| BaselineError::Corrupt { path: p.clone(), reason: e.to_string() })?;
+        if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            return Err(BaselineError::Corrupt { path: p, reason: format!("not a {FORMAT} file") });
+        }
+        let found = v.get("schema_version").and_then(|s| s.as_u64()).unwrap_or(0) as u32;
+        if found != MODEL_SCHEMA_VERSION {
+            return Err(BaselineError::Schema { path: p, found, expected: MODEL_SCHEMA_VERSION });
+        }
+        serde_json::from_value(v).map_err(|e| BaselineError::Corrupt { path: p, reason: e.to_string() })
+    }
+
+    /// Index of series models by key.
+    pub fn series_index(&self) -> HashMap<&ApiKey, &SeriesModel> {
+        self.series.iter().map(|s| (&s.key, s)).collect()
+    }
+
+    /// Index of principal models by (account, principal).
+    pub fn principal_index(&self) -> BTreeMap<(&str, &str), &PrincipalModel> {
+        self.principals.iter().map(|p| ((p.account.as_str(), p.principal.as_str()), p)).collect()
+    }
+}

@@ -1,0 +1,229 @@
+//! `error_rate`: bursts of failed calls, per API (throttling storms) and per principal across
+//! APIs (AccessDenied enumeration: one identity probing many APIs, each only a little). The
+//! expected errors of a bucket are the larger of the seasonal error profile and the baseline
+//! share of failing calls times the calls observed, so more traffic with the usual failure rate
+//! is not an error burst.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::attribution::{self as at, Draft, BUCKET};
+use super::scan::{scan, Params, Tail};
+use super::{DetectInput, Detector, Ratio, Threshold};
+use crate::finding::{Finding, FindingKind};
+
+/// `[detectors.error_rate]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ErrorConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Lowest score reported (0–100).
+    pub min_score: Threshold,
+    /// A burst needs at least this many failed calls in its window.
+    pub min_errors: u32,
+    /// … and at least this many times the expected errors.
+    pub min_ratio: Ratio,
+    /// Window lengths tried, in minutes (multiples of 5).
+    pub windows_minutes: Vec<u32>,
+}
+
+impl Default for ErrorConfig {
+    fn default() -> Self {
+        ErrorConfig { enabled: true, min_score: Threshold(70.0), min_errors: 20, min_ratio: Ratio(4.0), windows_minutes: vec![5, 15, 30, 60] }
+    }
+}
+
+/// Error-rate detector.
+#[derive(Debug, Clone)]
+pub struct ErrorRate(pub ErrorConfig);
+
+/// Floor on expected errors per bucket, so a series that never failed is not infinitely
+/// surprised by its first error.
+const FLOOR: f64 = 0.002;
+
+fn dominant(a: &crate::finding::Attributions) -> Option<String> {
+    a.error_code.first().filter(|e| e.insight_share >= 0.5).map(|e| e.value.clone())
+}
+
+impl Detector for ErrorRate {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::ErrorRate]
+    }
+
+    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+        let lens: Vec<usize> = self.0.windows_minutes.iter().map(|m| (*m as usize / 5).max(1)).collect();
+        let params = Params {
+            tail: Tail::Up,
+            lens: &lens,
+            min_score: self.0.min_score.get(),
+            min_observed: f64::from(self.0.min_errors),
+            ratio: self.0.min_ratio.get(),
+            min_expected: 0.0,
+            ceiling: &[],
+            burst_margin: 1.5,
+        };
+        let mut by_principal = principal_findings(input, &params);
+        let models = input.baselines.series_index();
+        let mut per_api = Vec::new();
+        for s in input.series {
+            if s.errors.iter().all(|&e| e == 0) {
+                continue;
+            }
+            let obs: Vec<f64> = s.errors.iter().map(|&c| f64::from(c)).collect();
+            let model = models.get(&s.key);
+            let (exp, alpha) = match model {
+                Some(m) => {
+                    let prof = at::expected(&m.errors, s.start, obs.len());
+                    let e = prof.iter().zip(&s.calls).map(|(p, &c)| p.max(m.error_share * f64::from(c)).max(FLOOR)).collect();
+                    (e, m.error_alpha.max(0.05))
+                }
+                None => (vec![FLOOR; obs.len()], 1.0),
+            };
+            for h in scan(&obs, &exp, alpha, &params) {
+                let start = s.start + h.start as i64 * BUCKET;
+                let end = start + h.len as i64 * BUCKET;
+                let k = &s.key;
+                let rows = at::rows(input.detail, start, end, |rk, dk| rk == k && dk.error_code.is_some());
+                let (attr, _, _) = at::attribute(&rows, None);
+                let code = dominant(&attr);
+                let top = attr.principal.first().map(|p| p.value.clone());
+                // Part of a principal's burst already reported: fold it in there.
+                if let Some(f) = by_principal.iter_mut().find(|f| {
+                    f.account == k.account
+                        && f.principal.is_some()
+                        && f.principal == top
+                        && f.start.timestamp() < end
+                        && start < f.end.timestamp()
+                }) {
+                    if !f.event_names.contains(&k.event_name) {
+                        f.event_names.push(k.event_name.clone());
+                    }
+                    continue;
+                }
+                let calls: u32 = s.calls[h.start..h.start + h.len].iter().sum();
+                let explanation = format!(
+                    "{} failed calls to {} ({}) in {}/{} in {} ({} calls in all) vs {:.1} expected{}",
+                    h.observed,
+                    k.event_name,
+                    k.event_source,
+                    k.account,
+                    k.region,
+                    at::duration(end - start),
+                    calls,
+                    h.expected,
+                    code.as_deref().map(|c| format!("; mostly {c}")).unwrap_or_default()
+                );
+                let mut details = serde_json::Map::new();
+                details.insert("calls".into(), serde_json::json!(calls));
+                details.insert("baseline_error_share".into(), serde_json::json!(model.map(|m| at::round3(m.error_share))));
+                let d = Draft {
+                    kind: FindingKind::ErrorRate,
+                    account: &k.account,
+                    region: &k.region,
+                    event_source: &k.event_source,
+                    event_names: vec![k.event_name.clone()],
+                    read_only: Some(k.read_only),
+                    principal: None,
+                    error_code: code.as_deref(),
+                    start,
+                    end,
+                    observed: h.observed,
+                    expected: h.expected,
+                    p: h.p,
+                    score: h.score,
+                    explanation,
+                    details,
+                };
+                per_api.push(d.build(input, &rows, model.map(|m| &m.top)));
+            }
+        }
+        by_principal.extend(per_api);
+        by_principal
+    }
+}
+
+/// Errors summed per (account, principal) across all APIs, against the principal's own profile.
+fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Finding> {
+    let w = input.window;
+    let n = ((w.end - w.start) / BUCKET).max(0) as usize;
+    let mut series: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
+    for (k, a) in &input.detail.apis {
+        for (dk, dv) in &a.detail {
+            if dk.error_code.is_none() || dk.bucket < w.start || dk.bucket >= w.end {
+                continue;
+            }
+            let i = ((dk.bucket - w.start) / BUCKET) as usize;
+            series.entry((&k.account, &dk.principal)).or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
+        }
+    }
+    let models = input.baselines.principal_index();
+    let mut out = Vec::new();
+    for ((account, principal), obs) in series {
+        let model = models.get(&(account, principal));
+        let (exp, alpha) = match model {
+            Some(m) => (at::expected(&m.errors, w.start, n).into_iter().map(|e| e.max(FLOOR)).collect(), m.error_alpha.max(0.05)),
+            None => (vec![FLOOR; n], 1.0),
+        };
+        for h in scan(&obs, &exp, alpha, params) {
+            let start = w.start + h.start as i64 * BUCKET;
+            let end = start + h.len as i64 * BUCKET;
+            let rows = at::rows(input.detail, start, end, |rk, dk| {
+                rk.account == account && dk.principal == principal && dk.error_code.is_some()
+            });
+            // Which APIs and services it failed on, most first.
+            let mut apis: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+            let mut regions: BTreeMap<&str, u64> = BTreeMap::new();
+            for (k, _, dv) in &rows {
+                *apis.entry((&k.event_source, &k.event_name)).or_default() += u64::from(dv.count);
+                *regions.entry(&k.region).or_default() += u64::from(dv.count);
+            }
+            let mut ranked: Vec<((&str, &str), u64)> = apis.into_iter().collect();
+            ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let mut sources: BTreeMap<&str, u64> = BTreeMap::new();
+            for ((s, _), c) in &ranked {
+                *sources.entry(s).or_default() += c;
+            }
+            let source = sources.iter().max_by_key(|(s, c)| (**c, std::cmp::Reverse(**s))).map(|x| *x.0).unwrap_or("");
+            let region = regions.iter().max_by_key(|(r, c)| (**c, std::cmp::Reverse(**r))).map(|x| *x.0).unwrap_or("");
+            let names: Vec<String> = ranked.iter().take(20).map(|((_, n), _)| n.to_string()).collect();
+            let (attr, _, _) = at::attribute(&rows, None);
+            let code = dominant(&attr);
+            let explanation = format!(
+                "{principal} had {} failed calls across {} APIs of {} services in {} vs {:.1} expected{}; first: {}",
+                h.observed,
+                ranked.len(),
+                sources.len(),
+                at::duration(end - start),
+                h.expected,
+                code.as_deref().map(|c| format!(", mostly {c}")).unwrap_or_default(),
+                names.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            );
+            let mut details = serde_json::Map::new();
+            details.insert("distinct_apis".into(), serde_json::json!(ranked.len()));
+            details.insert("distinct_services".into(), serde_json::json!(sources.len()));
+            details.insert("principal_baseline_errors".into(), serde_json::json!(model.map(|m| m.error_total)));
+            let d = Draft {
+                kind: FindingKind::ErrorRate,
+                account,
+                region,
+                event_source: source,
+                event_names: names,
+                read_only: None,
+                principal: Some(principal),
+                error_code: code.as_deref(),
+                start,
+                end,
+                observed: h.observed,
+                expected: h.expected,
+                p: h.p,
+                score: h.score,
+                explanation,
+                details,
+            };
+            out.push(d.build(input, &rows, None));
+        }
+    }
+    out
+}

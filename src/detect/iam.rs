@@ -1,0 +1,139 @@
+//! `iam_burst`: per principal, IAM-change writes (catalog) in sliding windows against that
+//! principal's own hour-of-week history; a principal with no history is held to a small prior,
+//! so a leaked key creating users and keys at once stands out, while the weekly rotation job
+//! at its usual hour does not.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::attribution::{self as at, Draft, BUCKET};
+use super::scan::{scan, Params, Tail};
+use super::{DetectInput, Detector, Ratio, Threshold};
+use crate::catalog::Category;
+use crate::finding::{Finding, FindingKind};
+
+/// `[detectors.iam_burst]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IamConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Lowest score reported (0–100).
+    pub min_score: Threshold,
+    /// A burst needs at least this many IAM writes in its window.
+    pub min_calls: u32,
+    /// … and at least this many times the principal's expected writes.
+    pub min_ratio: Ratio,
+    /// Window lengths tried, in minutes (multiples of 5).
+    pub windows_minutes: Vec<u32>,
+    /// A window must also exceed this many times the principal's recurring IAM burst size
+    /// (a weekly rotation job writes the same keys every Sunday).
+    pub burst_margin: f64,
+}
+
+impl Default for IamConfig {
+    fn default() -> Self {
+        IamConfig { enabled: true, min_score: Threshold(70.0), min_calls: 4, min_ratio: Ratio(4.0), windows_minutes: vec![5, 15, 30, 60], burst_margin: 1.5 }
+    }
+}
+
+/// IAM-burst detector.
+#[derive(Debug, Clone)]
+pub struct IamBurst(pub IamConfig);
+
+/// Expected IAM writes per 5 minutes of a principal never seen writing IAM.
+const PRIOR: f64 = 0.002;
+
+impl Detector for IamBurst {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::IamBurst]
+    }
+
+    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+        let lens: Vec<usize> = self.0.windows_minutes.iter().map(|m| (*m as usize / 5).max(1)).collect();
+        let params = Params {
+            tail: Tail::Up,
+            lens: &lens,
+            min_score: self.0.min_score.get(),
+            min_observed: f64::from(self.0.min_calls),
+            ratio: self.0.min_ratio.get(),
+            min_expected: 0.0,
+            ceiling: &[],
+            burst_margin: self.0.burst_margin,
+        };
+        let w = input.window;
+        let n = ((w.end - w.start) / BUCKET).max(0) as usize;
+        let is_iam = |k: &crate::rollup::ApiKey| !k.read_only && input.catalog.is(Category::IamChange, &k.event_source, &k.event_name);
+        let mut per: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
+        for (k, a) in &input.detail.apis {
+            if !is_iam(k) {
+                continue;
+            }
+            for (dk, dv) in &a.detail {
+                if dk.bucket >= w.start && dk.bucket < w.end {
+                    let i = ((dk.bucket - w.start) / BUCKET) as usize;
+                    per.entry((&k.account, &dk.principal)).or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
+                }
+            }
+        }
+        let models = input.baselines.principal_index();
+        let days = input.baselines.history_days;
+        let mut out = Vec::new();
+        for ((account, principal), obs) in per {
+            let model = models.get(&(account, principal));
+            let exp: Vec<f64> = match model {
+                Some(m) => at::expected(&m.iam_writes, w.start, n).into_iter().map(|e| e.max(PRIOR)).collect(),
+                None => vec![PRIOR; n],
+            };
+            let ceiling = model.map_or(&[][..], |m| &m.iam_burst[..]);
+            for h in scan(&obs, &exp, 0.5, &params.with_ceiling(ceiling)) {
+                let start = w.start + h.start as i64 * BUCKET;
+                let end = start + h.len as i64 * BUCKET;
+                let rows = at::rows(input.detail, start, end, |k, dk| k.account == account && dk.principal == principal && is_iam(k));
+                let mut apis: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+                let mut regions: BTreeMap<&str, u64> = BTreeMap::new();
+                for (k, _, dv) in &rows {
+                    *apis.entry((&k.event_source, &k.event_name)).or_default() += u64::from(dv.count);
+                    *regions.entry(&k.region).or_default() += u64::from(dv.count);
+                }
+                let mut ranked: Vec<_> = apis.into_iter().collect();
+                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                let source = ranked.first().map(|x| x.0 .0).unwrap_or("iam.amazonaws.com");
+                let region = regions.iter().max_by_key(|(r, c)| (**c, std::cmp::Reverse(**r))).map(|x| *x.0).unwrap_or("");
+                let names: Vec<String> = ranked.iter().map(|((_, n), _)| n.to_string()).collect();
+                let history = model.map_or(0, |m| m.iam_total);
+                let explanation = format!(
+                    "{} by {principal}: {} IAM writes in {}; this principal made {history} IAM writes in the previous {days} days{}",
+                    names.join(", "),
+                    h.observed,
+                    at::duration(end - start),
+                    if model.is_none() { " (never seen before)" } else { "" }
+                );
+                let mut details = serde_json::Map::new();
+                details.insert("principal_iam_writes_in_baseline".into(), serde_json::json!(history));
+                details.insert("principal_known".into(), serde_json::json!(model.is_some()));
+                let d = Draft {
+                    kind: FindingKind::IamBurst,
+                    account,
+                    region,
+                    event_source: source,
+                    event_names: names,
+                    read_only: Some(false),
+                    principal: Some(principal),
+                    error_code: None,
+                    start,
+                    end,
+                    observed: h.observed,
+                    expected: h.expected,
+                    p: h.p,
+                    score: h.score,
+                    explanation,
+                    details,
+                };
+                out.push(d.build(input, &rows, None));
+            }
+        }
+        out
+    }
+}

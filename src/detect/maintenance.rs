@@ -1,0 +1,164 @@
+//! `maintenance_gap`: every periodic job the baseline discovered (nightly snapshot, weekly key
+//! rotation) is expected at its usual time; a run that did not happen, or happened far off its
+//! time, is a finding — unless the account/region delivered no logs at all then, which is a
+//! delivery hole (reported in the data-quality section), not a missed job.
+//!
+//! The score grows with the job's reliability and history: a job that ran 28 nights out of 28
+//! and then did not is worth waking up for; one that runs two weeks out of three is not.
+//! Score = 60 + 35 · reliability⁴ · min(1, runs_seen / 14); an off-schedule run scores 0.8 of
+//! that. The p-value is the Laplace estimate of a miss, (misses + ½) / (runs expected + 1).
+
+use serde::{Deserialize, Serialize};
+
+use super::attribution::{self as at, Draft};
+use super::{DetectInput, Detector, Threshold};
+use crate::baseline::{Period, PeriodicJob};
+use crate::finding::{Finding, FindingKind};
+
+/// `[detectors.maintenance_gap]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaintenanceConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Lowest score reported (0–100).
+    pub min_score: Threshold,
+    /// Jobs that ran in fewer than this share of their expected slots are not watched.
+    pub min_reliability: f64,
+}
+
+impl Default for MaintenanceConfig {
+    fn default() -> Self {
+        MaintenanceConfig { enabled: true, min_score: Threshold(60.0), min_reliability: 0.8 }
+    }
+}
+
+/// Maintenance-gap detector.
+#[derive(Debug, Clone)]
+pub struct MaintenanceGap(pub MaintenanceConfig);
+
+fn job_score(j: &PeriodicJob) -> f64 {
+    60.0 + 35.0 * j.reliability().powi(4) * (f64::from(j.runs_seen) / 14.0).min(1.0)
+}
+
+fn hhmm(t: i64) -> String {
+    at::ts(t).format("%H:%M").to_string()
+}
+
+impl Detector for MaintenanceGap {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::MaintenanceGap]
+    }
+
+    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+        let w = input.window;
+        let mut out = Vec::new();
+        for j in &input.baselines.jobs {
+            if j.reliability() < self.0.min_reliability {
+                continue;
+            }
+            let tol = i64::from(j.tolerance_minutes) * 60;
+            let of_job = |k: &crate::rollup::ApiKey, dk: &crate::rollup::DetailKey| {
+                k.account == j.account
+                    && k.region == j.region
+                    && k.event_source == j.event_source
+                    && k.event_name == j.event_name
+                    && !k.read_only
+                    && dk.principal == j.principal
+            };
+            for t in j.expected_runs(w.start, w.end) {
+                let on_time = at::rows(input.detail, t - tol, t + tol, of_job);
+                if !on_time.is_empty() {
+                    continue;
+                }
+                if input.holes.silent(&j.account, &j.region, t - tol, t + tol) {
+                    continue;
+                }
+                let day = t.div_euclid(86_400) * 86_400;
+                let that_day = at::rows(input.detail, day.max(w.start), (day + 86_400).min(w.end), of_job);
+                let calls: u64 = that_day.iter().map(|r| u64::from(r.2.count)).sum();
+                let misses = j.runs_expected.saturating_sub(j.runs_seen);
+                let p = (f64::from(misses) + 0.5) / (f64::from(j.runs_expected) + 1.0);
+                let mut score = job_score(j);
+                let when = match j.period {
+                    Period::Daily => format!("daily at {}", hhmm(t)),
+                    Period::Weekly { .. } => format!("weekly on {} at {}", at::ts(t).format("%A"), hhmm(t)),
+                };
+                let what = if calls > 0 {
+                    score *= 0.8;
+                    let first = that_day.iter().map(|r| r.1.bucket).min().unwrap_or(t);
+                    format!("ran off schedule at {} ({calls} calls)", hhmm(first))
+                } else {
+                    "did not run".to_string()
+                };
+                if score < self.0.min_score.get() {
+                    continue;
+                }
+                let explanation = format!(
+                    "{} by {} ({} {}/{}), usually {when} (±{} min, {} of {} runs in the baseline, ~{} calls each), {what} on {}",
+                    j.event_name,
+                    j.principal,
+                    j.event_source,
+                    j.account,
+                    j.region,
+                    j.tolerance_minutes,
+                    j.runs_seen,
+                    j.runs_expected,
+                    j.typical_calls,
+                    at::ts(t).format("%Y-%m-%d")
+                );
+                let mut details = serde_json::Map::new();
+                details.insert("expected_run".into(), serde_json::json!(crate::event::format_rfc3339(t)));
+                details.insert("period".into(), serde_json::to_value(j.period).unwrap_or_default());
+                details.insert("runs_seen".into(), serde_json::json!(j.runs_seen));
+                details.insert("runs_expected".into(), serde_json::json!(j.runs_expected));
+                details.insert("ran_off_schedule".into(), serde_json::json!(calls > 0));
+                let d = Draft {
+                    kind: FindingKind::MaintenanceGap,
+                    account: &j.account,
+                    region: &j.region,
+                    event_source: &j.event_source,
+                    event_names: vec![j.event_name.clone()],
+                    read_only: Some(false),
+                    principal: Some(&j.principal),
+                    error_code: None,
+                    start: t - tol,
+                    end: t + tol,
+                    observed: 0.0,
+                    expected: f64::from(j.typical_calls),
+                    p,
+                    score,
+                    explanation,
+                    details,
+                };
+                out.push(d.build(input, &that_day, None));
+            }
+        }
+        merge_same_run(out)
+    }
+}
+
+/// One job role missing several APIs of the same run (CreateSnapshot and DeleteSnapshot of the
+/// nightly backup) is one finding.
+fn merge_same_run(mut v: Vec<Finding>) -> Vec<Finding> {
+    v.sort_by(|a, b| (&a.account, &a.region, &a.principal, a.start, &a.event_names).cmp(&(&b.account, &b.region, &b.principal, b.start, &b.event_names)));
+    let mut out: Vec<Finding> = Vec::new();
+    for f in v {
+        if let Some(last) = out.last_mut() {
+            if last.account == f.account && last.region == f.region && last.principal == f.principal && last.start == f.start {
+                last.event_names.extend(f.event_names);
+                last.explanation.push_str("; also ");
+                last.explanation.push_str(&f.explanation);
+                if f.score > last.score {
+                    last.score = f.score;
+                    last.severity = f.severity;
+                    last.p_value = f.p_value;
+                }
+                last.id = last.compute_id();
+                continue;
+            }
+        }
+        out.push(f);
+    }
+    out
+}

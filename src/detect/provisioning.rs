@@ -1,0 +1,185 @@
+//! `provisioning_spike`: the provisioning category (catalog) summed per account/region and per
+//! principal, against the group's and the principal's own seasonal baselines. A principal's
+//! burst is the more specific finding; the group finding is kept only when no principal
+//! explains it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::attribution::{self as at, Draft, BUCKET};
+use super::scan::{scan, Params, Tail};
+use super::{DetectInput, Detector, Ratio, Threshold};
+use crate::catalog::Category;
+use crate::finding::{Finding, FindingKind};
+
+/// `[detectors.provisioning_spike]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisioningConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Lowest score reported (0–100).
+    pub min_score: Threshold,
+    /// A spike needs at least this many provisioning calls in its window.
+    pub min_calls: u32,
+    /// … and at least this many times the expected calls.
+    pub min_ratio: Ratio,
+    /// Window lengths tried, in minutes (multiples of 5).
+    pub windows_minutes: Vec<u32>,
+    /// A window must also exceed this many times the recurring burst size of the principal
+    /// or the account/region (an autoscaling wave every afternoon is routine).
+    pub burst_margin: f64,
+}
+
+impl Default for ProvisioningConfig {
+    fn default() -> Self {
+        ProvisioningConfig { enabled: true, min_score: Threshold(70.0), min_calls: 10, min_ratio: Ratio(4.0), windows_minutes: vec![5, 15, 30, 60], burst_margin: 1.5 }
+    }
+}
+
+/// Provisioning-spike detector.
+#[derive(Debug, Clone)]
+pub struct ProvisioningSpike(pub ProvisioningConfig);
+
+const FLOOR: f64 = 0.002;
+
+impl Detector for ProvisioningSpike {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::ProvisioningSpike]
+    }
+
+    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+        let lens: Vec<usize> = self.0.windows_minutes.iter().map(|m| (*m as usize / 5).max(1)).collect();
+        let params = Params {
+            tail: Tail::Up,
+            lens: &lens,
+            min_score: self.0.min_score.get(),
+            min_observed: f64::from(self.0.min_calls),
+            ratio: self.0.min_ratio.get(),
+            min_expected: 0.0,
+            ceiling: &[],
+            burst_margin: self.0.burst_margin,
+        };
+        let w = input.window;
+        let n = ((w.end - w.start) / BUCKET).max(0) as usize;
+        let is_prov = |k: &crate::rollup::ApiKey| !k.read_only && input.catalog.is(Category::Provisioning, &k.event_source, &k.event_name);
+
+        // Per principal, from the detail rows.
+        let mut per_principal: BTreeMap<(&str, &str, &str), Vec<f64>> = BTreeMap::new();
+        for (k, a) in &input.detail.apis {
+            if !is_prov(k) {
+                continue;
+            }
+            for (dk, dv) in &a.detail {
+                if dk.bucket >= w.start && dk.bucket < w.end {
+                    let i = ((dk.bucket - w.start) / BUCKET) as usize;
+                    per_principal.entry((&k.account, &k.region, &dk.principal)).or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
+                }
+            }
+        }
+        let pmodels = input.baselines.principal_index();
+        let mut out: Vec<Finding> = Vec::new();
+        for ((account, region, principal), obs) in &per_principal {
+            let model = pmodels.get(&(*account, *principal));
+            let exp: Vec<f64> = match model {
+                Some(m) => at::expected(&m.provisioning, w.start, n).into_iter().map(|e| e.max(FLOOR)).collect(),
+                None => vec![FLOOR; n],
+            };
+            let ceiling = model.map_or(&[][..], |m| &m.provisioning_burst[..]);
+            for h in scan(obs, &exp, 0.5, &params.with_ceiling(ceiling)) {
+                out.push(self.finding(input, account, region, Some(principal), w.start, &h, model.map(|m| m.provisioning_total)));
+            }
+        }
+
+        // Per account/region, from the series.
+        let mut groups: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
+        for s in input.series.iter().filter(|s| is_prov(&s.key)) {
+            let g = groups.entry((&s.key.account, &s.key.region)).or_insert_with(|| vec![0.0; s.calls.len()]);
+            for (a, &c) in g.iter_mut().zip(&s.calls) {
+                *a += f64::from(c);
+            }
+        }
+        for ((account, region), obs) in &groups {
+            let model = input.baselines.groups.iter().find(|g| g.account == *account && g.region == *region);
+            let (exp, alpha) = match model {
+                Some(m) => (at::expected(&m.provisioning, w.start, obs.len()).into_iter().map(|e| e.max(FLOOR)).collect(), m.alpha),
+                None => (vec![FLOOR; obs.len()], 1.0),
+            };
+            let ceiling = model.map_or(&[][..], |m| &m.burst[..]);
+            for h in scan(obs, &exp, alpha, &params.with_ceiling(ceiling)) {
+                let (s, e) = (w.start + h.start as i64 * BUCKET, w.start + (h.start + h.len) as i64 * BUCKET);
+                let explained = out.iter().any(|f| {
+                    f.account == *account && f.region == *region && f.principal.is_some() && f.start.timestamp() < e && s < f.end.timestamp()
+                });
+                if !explained {
+                    out.push(self.finding(input, account, region, None, w.start, &h, model.map(|m| m.total)));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl ProvisioningSpike {
+    #[allow(clippy::too_many_arguments)]
+    fn finding(
+        &self,
+        input: &DetectInput<'_>,
+        account: &str,
+        region: &str,
+        principal: Option<&str>,
+        w0: i64,
+        h: &super::scan::Hit,
+        baseline_total: Option<u64>,
+    ) -> Finding {
+        let start = w0 + h.start as i64 * BUCKET;
+        let end = start + h.len as i64 * BUCKET;
+        let rows = at::rows(input.detail, start, end, |k, dk| {
+            k.account == account
+                && k.region == region
+                && !k.read_only
+                && input.catalog.is(Category::Provisioning, &k.event_source, &k.event_name)
+                && principal.is_none_or(|p| dk.principal == p)
+        });
+        let mut apis: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+        for (k, _, dv) in &rows {
+            *apis.entry((&k.event_source, &k.event_name)).or_default() += u64::from(dv.count);
+        }
+        let mut ranked: Vec<_> = apis.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let source = ranked.first().map(|x| x.0 .0).unwrap_or("");
+        let names: Vec<String> = ranked.iter().map(|((_, n), _)| n.to_string()).collect();
+        let who = principal.map(|p| format!(" by {p}")).unwrap_or_default();
+        let explanation = format!(
+            "{} provisioning calls{who} in {account}/{region} in {} ({}) vs {:.1} expected; the baseline window had {} in all",
+            h.observed,
+            at::duration(end - start),
+            ranked.iter().map(|((_, n), c)| format!("{n} {c}")).collect::<Vec<_>>().join(", "),
+            h.expected,
+            baseline_total.unwrap_or(0)
+        );
+        let mut details = serde_json::Map::new();
+        details.insert("scope".into(), serde_json::json!(if principal.is_some() { "principal" } else { "account_region" }));
+        details.insert("baseline_total".into(), serde_json::json!(baseline_total));
+        Draft {
+            kind: FindingKind::ProvisioningSpike,
+            account,
+            region,
+            event_source: source,
+            event_names: names,
+            read_only: Some(false),
+            principal,
+            error_code: None,
+            start,
+            end,
+            observed: h.observed,
+            expected: h.expected,
+            p: h.p,
+            score: h.score,
+            explanation,
+            details,
+        }
+        .build(input, &rows, None)
+    }
+}

@@ -1,0 +1,147 @@
+//! `rare_action`: a principal performing a sensitive action (catalog: defence evasion,
+//! destructive, exposure, sensitive) that it never performed in the baseline window.
+//!
+//! There is no rate to test, so the score comes from the category (how bad the action is) and
+//! from how much history says "never" (a principal active for hundreds of hours that never
+//! stopped logging is more telling than one seen for an hour). The reported p-value is the
+//! Laplace estimate of the action's hourly probability given zero occurrences.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::attribution::{self as at, Draft, BUCKET};
+use super::{DetectInput, Detector, Threshold};
+use crate::baseline::api_name;
+use crate::catalog::Category;
+use crate::finding::{Finding, FindingKind};
+
+/// `[detectors.rare_action]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RareConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Lowest score reported (0–100).
+    pub min_score: Threshold,
+    /// Base score of a first-seen defence-evasion action (logging or security tooling off).
+    pub defense_evasion_score: Threshold,
+    /// Base score of a first-seen destructive action.
+    pub destructive_score: Threshold,
+    /// Base score of a first-seen exposure (sharing, public access).
+    pub exposure_score: Threshold,
+    /// Base score of another first-seen sensitive action.
+    pub sensitive_score: Threshold,
+}
+
+impl Default for RareConfig {
+    fn default() -> Self {
+        RareConfig {
+            enabled: true,
+            min_score: Threshold(60.0),
+            defense_evasion_score: Threshold(95.0),
+            destructive_score: Threshold(85.0),
+            exposure_score: Threshold(85.0),
+            sensitive_score: Threshold(70.0),
+        }
+    }
+}
+
+/// Rare-action detector.
+#[derive(Debug, Clone)]
+pub struct RareAction(pub RareConfig);
+
+impl RareAction {
+    fn base(&self, input: &DetectInput<'_>, source: &str, name: &str) -> Option<(f64, &'static str)> {
+        let c = input.catalog;
+        [
+            (Category::DefenseEvasion, self.0.defense_evasion_score, "defence evasion"),
+            (Category::Destructive, self.0.destructive_score, "destructive"),
+            (Category::Exposure, self.0.exposure_score, "exposure"),
+            (Category::Sensitive, self.0.sensitive_score, "sensitive"),
+        ]
+        .into_iter()
+        .find(|(cat, _, _)| c.is(*cat, source, name))
+        .map(|(_, t, label)| (t.get(), label))
+    }
+}
+
+impl Detector for RareAction {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::RareAction]
+    }
+
+    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+        let w = input.window;
+        let models = input.baselines.principal_index();
+        // (account, region, principal, source, name) → first and last bucket, calls.
+        let mut seen: BTreeMap<(&str, &str, &str, &str, &str), (i64, i64)> = BTreeMap::new();
+        for (k, a) in &input.detail.apis {
+            if self.base(input, &k.event_source, &k.event_name).is_none() {
+                continue;
+            }
+            for dk in a.detail.keys() {
+                if dk.bucket < w.start || dk.bucket >= w.end {
+                    continue;
+                }
+                let known = models
+                    .get(&(k.account.as_str(), dk.principal.as_str()))
+                    .is_some_and(|m| m.apis.contains(&api_name(&k.event_source, &k.event_name)));
+                if known {
+                    continue;
+                }
+                let e = seen.entry((&k.account, &k.region, &dk.principal, &k.event_source, &k.event_name)).or_insert((dk.bucket, dk.bucket));
+                e.0 = e.0.min(dk.bucket);
+                e.1 = e.1.max(dk.bucket);
+            }
+        }
+        let mut out = Vec::new();
+        for ((account, region, principal, source, name), (first, last)) in seen {
+            let Some((base, label)) = self.base(input, source, name) else { continue };
+            let model = models.get(&(account, principal));
+            let hours = model.map_or(0, |m| m.active_hours);
+            let confidence = 0.7 + 0.3 * (f64::from(hours) / 100.0).min(1.0);
+            let score = base * confidence;
+            if score < self.0.min_score.get() {
+                continue;
+            }
+            let p = 1.0 / (f64::from(hours) + 2.0);
+            let (start, end) = (first, last + BUCKET);
+            let rows = at::rows(input.detail, start, end, |k, dk| {
+                k.account == account && k.event_source == source && k.event_name == name && dk.principal == principal
+            });
+            let calls: u64 = rows.iter().map(|r| u64::from(r.2.count)).sum();
+            let explanation = format!(
+                "{name} ({source}, {label}) by {principal} in {account}/{region}: {calls} call(s); {} in the previous {} days",
+                match model {
+                    Some(m) => format!("this principal was active {} hours and never called it", m.active_hours),
+                    None => "this principal was never seen".to_string(),
+                },
+                input.baselines.history_days
+            );
+            let mut details = serde_json::Map::new();
+            details.insert("category".into(), serde_json::json!(label));
+            details.insert("principal_active_hours".into(), serde_json::json!(hours));
+            let d = Draft {
+                kind: FindingKind::RareAction,
+                account,
+                region,
+                event_source: source,
+                event_names: vec![name.to_string()],
+                read_only: rows.first().map(|r| r.0.read_only),
+                principal: Some(principal),
+                error_code: None,
+                start,
+                end,
+                observed: calls as f64,
+                expected: 0.0,
+                p,
+                score,
+                explanation,
+                details,
+            };
+            out.push(d.build(input, &rows, None));
+        }
+        out
+    }
+}

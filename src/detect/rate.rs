@@ -1,0 +1,228 @@
+//! `call_rate_spike` and `call_rate_drop`: per API series, read and write alike, observed calls
+//! in windows of 5 minutes to 1 hour (spikes) or 1 to 3 hours (drops) against the series'
+//! seasonal negative-binomial baseline.
+
+use serde::{Deserialize, Serialize};
+
+use super::attribution::{self as at, Draft, BUCKET};
+use super::scan::{scan, Params, Tail};
+use super::{DetectInput, Detector, Ratio, Threshold};
+use crate::finding::{Finding, FindingKind};
+
+/// `[detectors.call_rate_spike]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpikeConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Lowest score reported (0–100).
+    pub min_score: Threshold,
+    /// A spike needs at least this many calls in its window.
+    pub min_calls: u32,
+    /// … and at least this many times the expected calls.
+    pub min_ratio: Ratio,
+    /// Window lengths tried, in minutes (multiples of 5).
+    pub windows_minutes: Vec<u32>,
+    /// Expected calls per hour assumed for a series absent from the baseline (a new API).
+    pub new_series_rate_per_hour: f64,
+    /// A window must also exceed this many times the series' recurring burst size (the
+    /// third-largest daily maximum of the baseline), so daily deploys and nightly jobs stay quiet.
+    pub burst_margin: f64,
+}
+
+impl Default for SpikeConfig {
+    fn default() -> Self {
+        SpikeConfig {
+            enabled: true,
+            min_score: Threshold(70.0),
+            min_calls: 30,
+            min_ratio: Ratio(4.0),
+            windows_minutes: vec![5, 15, 30, 60],
+            new_series_rate_per_hour: 0.5,
+            burst_margin: 1.5,
+        }
+    }
+}
+
+/// `[detectors.call_rate_drop]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DropConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Lowest score reported (0–100).
+    pub min_score: Threshold,
+    /// A drop needs at least this many expected calls in its window.
+    pub min_expected: u32,
+    /// … and observed at most expected / this.
+    pub min_ratio: Ratio,
+    /// Window lengths tried, in minutes (multiples of 5).
+    pub windows_minutes: Vec<u32>,
+}
+
+impl Default for DropConfig {
+    fn default() -> Self {
+        DropConfig {
+            enabled: true,
+            min_score: Threshold(70.0),
+            min_expected: 30,
+            min_ratio: Ratio(5.0),
+            windows_minutes: vec![60, 120, 180],
+        }
+    }
+}
+
+fn lens(minutes: &[u32]) -> Vec<usize> {
+    minutes.iter().map(|m| (*m as usize / 5).max(1)).collect()
+}
+
+/// Spike detector.
+#[derive(Debug, Clone)]
+pub struct CallRateSpike(pub SpikeConfig);
+
+/// Drop detector.
+#[derive(Debug, Clone)]
+pub struct CallRateDrop(pub DropConfig);
+
+fn rate_findings(input: &DetectInput<'_>, kind: FindingKind, p: &Params<'_>, new_rate: Option<f64>) -> Vec<Finding> {
+    let models = input.baselines.series_index();
+    let mut out = Vec::new();
+    for s in input.series {
+        let obs: Vec<f64> = s.calls.iter().map(|&c| f64::from(c)).collect();
+        let model = models.get(&s.key);
+        let (exp, alpha) = match (model, new_rate) {
+            (Some(m), _) => (at::expected_floored(&m.calls, s.start, obs.len()), m.alpha),
+            (None, Some(r)) => (vec![r / 12.0; obs.len()], 1.0),
+            (None, None) => continue,
+        };
+        let params = match model {
+            Some(m) if p.tail == Tail::Up => p.with_ceiling(&m.burst),
+            _ => p.clone(),
+        };
+        let mut hits: Vec<(Option<&str>, super::scan::Hit)> = scan(&obs, &exp, alpha, &params).into_iter().map(|h| (None, h)).collect();
+        // A drop in one busy caller (the monitoring collector stopped) hides in a series that
+        // others keep calling: check each caller with a large baseline share on its own.
+        if let (Some(m), Tail::Down) = (model, p.tail) {
+            for (who, c) in &m.top.principal {
+                let share = *c as f64 / m.top.total.max(1) as f64;
+                if share < 0.25 || share > 0.95 {
+                    continue;
+                }
+                let mut pobs = vec![0.0; obs.len()];
+                if let Some(a) = input.detail.apis.get(&s.key) {
+                    for (dk, dv) in a.detail.iter().filter(|(dk, _)| &dk.principal == who) {
+                        let i = (dk.bucket - s.start).div_euclid(BUCKET);
+                        if i >= 0 && (i as usize) < pobs.len() {
+                            pobs[i as usize] += f64::from(dv.count);
+                        }
+                    }
+                }
+                let pexp: Vec<f64> = exp.iter().map(|e| e * share).collect();
+                for h in scan(&pobs, &pexp, alpha, &params) {
+                    let covered = hits.iter().any(|(_, o)| h.start < o.start + o.len && o.start < h.start + h.len);
+                    if !covered {
+                        hits.push((Some(who.as_str()), h));
+                    }
+                }
+            }
+        }
+        for (who, h) in hits {
+            let start = s.start + h.start as i64 * BUCKET;
+            let end = start + h.len as i64 * BUCKET;
+            let k = &s.key;
+            if kind == FindingKind::CallRateDrop && input.holes.silent(&k.account, &k.region, start, end) {
+                // No logs at all from the account/region: a delivery hole, not a drop.
+                continue;
+            }
+            let rows = at::rows(input.detail, start, end, |rk, dk| rk == k && who.is_none_or(|w| dk.principal == w));
+            let top_caller = {
+                let (a, _, _) = at::attribute(&rows, None);
+                a.principal.first().map(|x| format!("; top caller {} ({:.0}%)", x.value, x.insight_share * 100.0)).unwrap_or_default()
+            };
+            let verb = if kind == FindingKind::CallRateSpike { "spike" } else { "drop" };
+            let verb = match who {
+                Some(w) => format!("{verb} by {w}"),
+                None => verb.to_string(),
+            };
+            let explanation = format!(
+                "{} call-rate {verb} on {} ({}) in {}/{}: {} calls in {} vs {:.1} expected ({:.1}/min vs {:.2}/min){}",
+                k.event_name,
+                k.event_source,
+                if k.read_only { "read" } else { "write" },
+                k.account,
+                k.region,
+                h.observed,
+                at::duration(end - start),
+                h.expected,
+                h.observed / ((end - start) as f64 / 60.0),
+                h.expected / ((end - start) as f64 / 60.0),
+                top_caller
+            );
+            let mut details = serde_json::Map::new();
+            details.insert("dispersion".into(), serde_json::json!(at::round3(alpha)));
+            details.insert("new_series".into(), serde_json::json!(model.is_none()));
+            let d = Draft {
+                kind,
+                account: &k.account,
+                region: &k.region,
+                event_source: &k.event_source,
+                event_names: vec![k.event_name.clone()],
+                read_only: Some(k.read_only),
+                principal: who,
+                error_code: None,
+                start,
+                end,
+                observed: h.observed,
+                expected: h.expected,
+                p: h.p,
+                score: h.score,
+                explanation,
+                details,
+            };
+            out.push(d.build(input, &rows, model.map(|m| &m.top)));
+        }
+    }
+    out
+}
+
+impl Detector for CallRateSpike {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::CallRateSpike]
+    }
+
+    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+        let lens = lens(&self.0.windows_minutes);
+        let p = Params {
+            tail: Tail::Up,
+            lens: &lens,
+            min_score: self.0.min_score.get(),
+            min_observed: f64::from(self.0.min_calls),
+            ratio: self.0.min_ratio.get(),
+            min_expected: 0.0,
+            ceiling: &[],
+            burst_margin: self.0.burst_margin,
+        };
+        rate_findings(input, FindingKind::CallRateSpike, &p, Some(self.0.new_series_rate_per_hour))
+    }
+}
+
+impl Detector for CallRateDrop {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::CallRateDrop]
+    }
+
+    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+        let lens = lens(&self.0.windows_minutes);
+        let p = Params {
+            tail: Tail::Down,
+            lens: &lens,
+            min_score: self.0.min_score.get(),
+            min_observed: 0.0,
+            ratio: self.0.min_ratio.get(),
+            min_expected: f64::from(self.0.min_expected),
+            ceiling: &[],
+            burst_margin: 1.0,
+        };
+        rate_findings(input, FindingKind::CallRateDrop, &p, None)
+    }
+}
