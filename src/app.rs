@@ -9,14 +9,17 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::baseline::{self, Baselines};
-use crate::cli::{BaselineArgs, Cli, Command, DemoArgs, DetectArgs, EvalArgs, ExplainArgs, IngestArgs, LogFormat, SimulateArgs};
+use crate::cli::{
+    BaselineArgs, Cli, Command, DemoArgs, DetectArgs, EvalArgs, ExplainArgs, IngestArgs, LogFormat,
+    SimulateArgs,
+};
 use crate::config::Config;
 use crate::eval::EvalScore;
 use crate::finding::{self, Finding};
-use crate::pipeline::{self, Detection};
-use crate::rollup::TimeRange;
 use crate::ingest::{self, IngestOptions, IngestSummary};
+use crate::pipeline::{self, Detection};
 use crate::rollup::Store;
+use crate::rollup::TimeRange;
 use crate::simulate::{self, SimConfig};
 
 /// Runs a parsed command line.
@@ -283,14 +286,32 @@ fn cmd_demo(a: DemoArgs, show: bool) -> Result<ExitCode> {
     }
     let conf = Config::default();
     let (from, to) = simulate::evaluation_window(&cfg);
-    println!("\nfitting baselines on the {} days before {}", conf.baseline.training_days, finding::format_time(&from));
+    println!(
+        "\nfitting baselines on the {} days before {}",
+        conf.baseline.training_days,
+        finding::format_time(&from)
+    );
     let b = fit_baselines(&state, &conf, from.timestamp())?;
-    println!("  {} call series, {} principals, {} periodic jobs", b.series.len(), b.principals.len(), b.jobs.len());
+    println!(
+        "  {} call series, {} principals, {} periodic jobs",
+        b.series.len(),
+        b.principals.len(),
+        b.jobs.len()
+    );
     let out = a.out.join("findings");
-    let d = detect_into(&state, &conf, TimeRange { start: from.timestamp(), end: to.timestamp() }, &out)?;
+    let d = detect_into(
+        &state,
+        &conf,
+        TimeRange {
+            start: from.timestamp(),
+            end: to.timestamp(),
+        },
+        &out,
+    )?;
     println!();
     print_findings(&d, 15);
-    let labels: simulate::Labels = serde_json::from_slice(&std::fs::read(trail.join("labels.json"))?)?;
+    let labels: simulate::Labels =
+        serde_json::from_slice(&std::fs::read(trail.join("labels.json"))?)?;
     let score = EvalScore::of(&d.findings, &labels.incidents, &labels.decoys);
     println!(
         "\nagainst the simulator's labels: {} of {} incidents found, precision {:.2}, decoys flagged {}",
@@ -299,14 +320,24 @@ fn cmd_demo(a: DemoArgs, show: bool) -> Result<ExitCode> {
         score.precision(),
         score.decoy_hits
     );
-    println!("findings: {}\nInsights-format events: {}", out.join("findings.jsonl").display(), out.join("insights.json").display());
+    println!(
+        "findings: {}\nInsights-format events: {}",
+        out.join("findings.jsonl").display(),
+        out.join("insights.json").display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 /// The last stored day as a window, the default detection window.
 fn last_day(store: &Store) -> Result<TimeRange> {
-    let day = *store.days().last().context("the state holds no data yet (run `trailsight ingest` first)")?;
-    Ok(TimeRange { start: day * 86_400, end: (day + 1) * 86_400 })
+    let day = *store
+        .days()
+        .last()
+        .context("the state holds no data yet (run `trailsight ingest` first)")?;
+    Ok(TimeRange {
+        start: day * 86_400,
+        end: (day + 1) * 86_400,
+    })
 }
 
 /// Fits and saves baselines for a training window ending at `until`.
@@ -314,7 +345,12 @@ pub fn fit_baselines(state: &Path, cfg: &Config, until: i64) -> Result<Baselines
     let store = Store::open(state)?;
     let b = baseline::fit(&store, &cfg.catalog(), &cfg.baseline, until)?;
     b.save(state)?;
-    tracing::info!(series = b.series.len(), principals = b.principals.len(), jobs = b.jobs.len(), "baselines fitted");
+    tracing::info!(
+        series = b.series.len(),
+        principals = b.principals.len(),
+        jobs = b.jobs.len(),
+        "baselines fitted"
+    );
     Ok(b)
 }
 
@@ -401,11 +437,18 @@ fn cmd_detect(a: DetectArgs) -> Result<ExitCode> {
     let cfg = Config::from_arg(a.config.config.as_deref())?;
     let store = Store::open(&a.state.state)?;
     let default = last_day(&store)?;
-    let window = TimeRange { start: a.from.unwrap_or(default.start), end: a.to.unwrap_or(default.end) };
+    let window = TimeRange {
+        start: a.from.unwrap_or(default.start),
+        end: a.to.unwrap_or(default.end),
+    };
     anyhow::ensure!(window.end > window.start, "--to must be after --from");
     let d = detect_into(&a.state.state, &cfg, window, &a.out)?;
     print_findings(&d, a.top);
-    println!("wrote {} and {}", a.out.join("findings.jsonl").display(), a.out.join("insights.json").display());
+    println!(
+        "wrote {} and {}",
+        a.out.join("findings.jsonl").display(),
+        a.out.join("insights.json").display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -413,9 +456,24 @@ fn cmd_detect(a: DetectArgs) -> Result<ExitCode> {
 pub fn render_explanation(f: &Finding) -> String {
     use std::fmt::Write;
     let mut o = String::new();
-    let _ = writeln!(o, "{} {} (score {:.1}, {}, p = {:.3e})", f.id, f.kind.as_str(), f.score, f.severity.as_str(), f.p_value);
+    let _ = writeln!(
+        o,
+        "{} {} (score {:.1}, {}, p = {:.3e})",
+        f.id,
+        f.kind.as_str(),
+        f.score,
+        f.severity.as_str(),
+        f.p_value
+    );
     let _ = writeln!(o, "{}\n", f.explanation);
-    let _ = writeln!(o, "where      {}/{}  {}  {}", f.account, f.region, f.event_source, f.event_names.join(", "));
+    let _ = writeln!(
+        o,
+        "where      {}/{}  {}  {}",
+        f.account,
+        f.region,
+        f.event_source,
+        f.event_names.join(", ")
+    );
     if let Some(p) = &f.principal {
         let _ = writeln!(o, "principal  {p}");
     }
@@ -429,15 +487,27 @@ pub fn render_explanation(f: &Finding) -> String {
         finding::format_time(&f.end),
         f.duration_minutes()
     );
-    let _ = writeln!(o, "observed   {:.1} in all, {:.3}/min", f.observed.total, f.observed.per_minute);
-    let _ = writeln!(o, "expected   {:.3} in all, {:.4}/min", f.expected.total, f.expected.per_minute);
+    let _ = writeln!(
+        o,
+        "observed   {:.1} in all, {:.3}/min",
+        f.observed.total, f.observed.per_minute
+    );
+    let _ = writeln!(
+        o,
+        "expected   {:.3} in all, {:.4}/min",
+        f.expected.total, f.expected.per_minute
+    );
     let _ = writeln!(
         o,
         "baseline   {} .. {}",
         finding::format_time(&f.baseline_window.start),
         finding::format_time(&f.baseline_window.end)
     );
-    let _ = writeln!(o, "score      {:.1} from p = {:.3e} (models/README.md explains the statistics)", f.score, f.p_value);
+    let _ = writeln!(
+        o,
+        "score      {:.1} from p = {:.3e} (models/README.md explains the statistics)",
+        f.score, f.p_value
+    );
     for (name, list) in [
         ("principal", &f.attributions.principal),
         ("user agent", &f.attributions.user_agent),
@@ -467,7 +537,11 @@ pub fn render_explanation(f: &Finding) -> String {
         let _ = writeln!(o, "access key ids:   {}", f.access_key_ids.join(", "));
     }
     if !f.details.is_empty() {
-        let _ = writeln!(o, "details:          {}", serde_json::Value::Object(f.details.clone()));
+        let _ = writeln!(
+            o,
+            "details:          {}",
+            serde_json::Value::Object(f.details.clone())
+        );
     }
     o
 }
@@ -481,12 +555,21 @@ fn cmd_explain(a: ExplainArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         [] => anyhow::bail!("no finding with id {} in {}", a.id, a.findings.display()),
-        _ => anyhow::bail!("{} findings start with {}; give more of the id", hits.len(), a.id),
+        _ => anyhow::bail!(
+            "{} findings start with {}; give more of the id",
+            hits.len(),
+            a.id
+        ),
     }
 }
 
 /// Simulates (or reuses), ingests, fits and detects one seed; returns its score and findings.
-pub fn eval_seed(work: &Path, cfg: &Config, sim: &SimConfig, show: bool) -> Result<(EvalScore, Vec<Finding>)> {
+pub fn eval_seed(
+    work: &Path,
+    cfg: &Config,
+    sim: &SimConfig,
+    show: bool,
+) -> Result<(EvalScore, Vec<Finding>)> {
     let trail = work.join(format!("trail-{}", sim.seed));
     let state = work.join(format!("state-{}", sim.seed));
     let existing: Option<simulate::Labels> = std::fs::read(trail.join("labels.json"))
@@ -502,12 +585,28 @@ pub fn eval_seed(work: &Path, cfg: &Config, sim: &SimConfig, show: bool) -> Resu
         }
     };
     let _ = std::fs::remove_dir_all(&state);
-    ingest_into(&state, &[trail.join("AWSLogs")], &IngestOptions::default(), show)?;
+    ingest_into(
+        &state,
+        &[trail.join("AWSLogs")],
+        &IngestOptions::default(),
+        show,
+    )?;
     let (from, to) = simulate::evaluation_window(sim);
     fit_baselines(&state, cfg, from.timestamp())?;
-    let window = TimeRange { start: from.timestamp(), end: to.timestamp() };
-    let d = detect_into(&state, cfg, window, &work.join(format!("findings-{}", sim.seed)))?;
-    Ok((EvalScore::of(&d.findings, &labels.incidents, &labels.decoys), d.findings))
+    let window = TimeRange {
+        start: from.timestamp(),
+        end: to.timestamp(),
+    };
+    let d = detect_into(
+        &state,
+        cfg,
+        window,
+        &work.join(format!("findings-{}", sim.seed)),
+    )?;
+    Ok((
+        EvalScore::of(&d.findings, &labels.incidents, &labels.decoys),
+        d.findings,
+    ))
 }
 
 fn cmd_eval(a: EvalArgs, show: bool) -> Result<ExitCode> {
@@ -520,10 +619,20 @@ fn cmd_eval(a: EvalArgs, show: bool) -> Result<ExitCode> {
     let mut total = EvalScore::default();
     let mut per_seed = Vec::new();
     for &seed in &a.seeds {
-        let sim = SimConfig { days: a.days, seed, scale: a.scale, ..SimConfig::default() };
+        let sim = SimConfig {
+            days: a.days,
+            seed,
+            scale: a.scale,
+            ..SimConfig::default()
+        };
         sim.validate()?;
         let (s, _) = eval_seed(&work, &cfg, &sim, show)?;
-        tracing::info!(seed, recall = s.recall(), precision = s.precision(), "seed evaluated");
+        tracing::info!(
+            seed,
+            recall = s.recall(),
+            precision = s.precision(),
+            "seed evaluated"
+        );
         total.add(&s);
         per_seed.push(serde_json::json!({"seed": seed, "score": s}));
     }
@@ -531,9 +640,15 @@ fn cmd_eval(a: EvalArgs, show: bool) -> Result<ExitCode> {
         let _ = std::fs::remove_dir_all(&work);
     }
     if a.json {
-        println!("{}", serde_json::json!({"total": total, "per_seed": per_seed}));
+        println!(
+            "{}",
+            serde_json::json!({"total": total, "per_seed": per_seed})
+        );
     } else {
-        println!("evaluation over seeds {:?} ({} days, scale {}):\n", a.seeds, a.days, a.scale);
+        println!(
+            "evaluation over seeds {:?} ({} days, scale {}):\n",
+            a.seeds, a.days, a.scale
+        );
         print!("{}", total.table());
     }
     Ok(ExitCode::SUCCESS)

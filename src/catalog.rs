@@ -973,9 +973,11 @@ destructive = [
             "CreateFleet"
         ));
         // Added to destructive, so sensitive (which includes it) sees them too.
-        for name in ["DeleteGlobalTable"] {
-            assert!(c.is(Category::Sensitive, "dynamodb.amazonaws.com", name));
-        }
+        assert!(c.is(
+            Category::Sensitive,
+            "dynamodb.amazonaws.com",
+            "DeleteGlobalTable"
+        ));
         assert!(c.is(
             Category::Sensitive,
             "lambda.amazonaws.com",
@@ -1014,10 +1016,14 @@ destructive = [
         );
     }
 
+    /// A technique's key API: service (the eventSource without `.amazonaws.com`), eventName and
+    /// the category that must hold it.
+    type KeyApi = (&'static str, &'static str, Category);
+
     /// Each Stratus Red Team technique: the API that carries it and the category that must hold
     /// it (`None`: nothing to catalogue — the technique is read-only discovery, visible to
     /// `error_rate` through its AccessDenied responses).
-    const STRATUS: &[(&str, Option<(&str, &str, Category)>)] = {
+    const STRATUS: &[(&str, Option<KeyApi>)] = {
         use Category::*;
         &[
             (

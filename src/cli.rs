@@ -59,19 +59,27 @@ Re-ingesting the same files changes nothing: events are deduplicated by eventID.
     )]
     Simulate(SimulateArgs),
     /// Fit baselines from the rollups and store them under <state>/models/.
-    #[command(after_help = "The training window is the --days (default 28, from the config) before --until\n\
+    #[command(
+        after_help = "The training window is the --days (default 28, from the config) before --until\n\
 (default: the start of the last stored day, so that day can be checked against a baseline that never saw it).\n\n\
-Examples:\n  trailsight baseline --state ./state\n  trailsight baseline --until 2026-02-02 --config trailsight.toml")]
+Examples:\n  trailsight baseline --state ./state\n  trailsight baseline --until 2026-02-02 --config trailsight.toml"
+    )]
     Baseline(BaselineArgs),
     /// Run the detectors over a window and write findings.jsonl and insights.json.
-    #[command(after_help = "Without --from/--to the window is the last stored day.\n\n\
-Examples:\n  trailsight detect --state ./state --out ./findings\n  trailsight detect --from 2026-02-02 --to 2026-02-09 --out ./week --config trailsight.toml")]
+    #[command(
+        after_help = "Without --from/--to the window is the last stored day.\n\n\
+Examples:\n  trailsight detect --state ./state --out ./findings\n  trailsight detect --from 2026-02-02 --to 2026-02-09 --out ./week --config trailsight.toml"
+    )]
     Detect(DetectArgs),
     /// Print a finding's full reasoning with the numbers behind it.
-    #[command(after_help = "Examples:\n  trailsight explain 3f2a9c0d1b2e4f56 --findings ./findings/findings.jsonl")]
+    #[command(
+        after_help = "Examples:\n  trailsight explain 3f2a9c0d1b2e4f56 --findings ./findings/findings.jsonl"
+    )]
     Explain(ExplainArgs),
     /// Score detection against simulated incidents (labels.json) over several seeds.
-    #[command(after_help = "Examples:\n  trailsight eval\n  trailsight eval --seeds 101,202,303 --scale 0.1 --json")]
+    #[command(
+        after_help = "Examples:\n  trailsight eval\n  trailsight eval --seeds 101,202,303 --scale 0.1 --json"
+    )]
     Eval(EvalArgs),
     /// Simulate 35 days, ingest them, and show what was found.
     #[command(
@@ -198,7 +206,11 @@ pub struct EvalArgs {
 /// Parses `YYYY-MM-DD` (midnight UTC) or RFC 3339 into epoch seconds.
 pub fn parse_time(s: &str) -> Result<i64, String> {
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp());
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp());
     }
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp())

@@ -47,8 +47,14 @@ pub enum ConfigError {
 impl Config {
     /// Reads and validates a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
-        Self::parse(&text).map_err(|reason| ConfigError::Invalid { path: path.to_path_buf(), reason })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|reason| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            reason,
+        })
     }
 
     /// Parses and validates TOML text.
@@ -62,7 +68,10 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         let b = &self.baseline;
         if !(1..=90).contains(&b.training_days) {
-            return Err(format!("baseline.training_days = {} (allowed 1 to 90)", b.training_days));
+            return Err(format!(
+                "baseline.training_days = {} (allowed 1 to 90)",
+                b.training_days
+            ));
         }
         if b.min_training_days < 1 || b.min_training_days > b.training_days {
             return Err(format!(
@@ -72,13 +81,25 @@ impl Config {
         }
         let m = &self.detectors.maintenance_gap;
         if !(0.0..=1.0).contains(&m.min_reliability) {
-            return Err(format!("detectors.maintenance_gap.min_reliability = {} (allowed 0 to 1)", m.min_reliability));
+            return Err(format!(
+                "detectors.maintenance_gap.min_reliability = {} (allowed 0 to 1)",
+                m.min_reliability
+            ));
         }
         let windows = [
-            ("call_rate_spike", &self.detectors.call_rate_spike.windows_minutes),
-            ("call_rate_drop", &self.detectors.call_rate_drop.windows_minutes),
+            (
+                "call_rate_spike",
+                &self.detectors.call_rate_spike.windows_minutes,
+            ),
+            (
+                "call_rate_drop",
+                &self.detectors.call_rate_drop.windows_minutes,
+            ),
             ("error_rate", &self.detectors.error_rate.windows_minutes),
-            ("provisioning_spike", &self.detectors.provisioning_spike.windows_minutes),
+            (
+                "provisioning_spike",
+                &self.detectors.provisioning_spike.windows_minutes,
+            ),
             ("iam_burst", &self.detectors.iam_burst.windows_minutes),
         ];
         for (name, w) in windows {
@@ -111,10 +132,14 @@ mod tests {
         let text = toml::to_string(&Config::default()).unwrap();
         assert_eq!(Config::parse(&text).unwrap(), Config::default());
         let e = Config::parse("[detectors.iam_burst]\nmin_score = 140\n").unwrap_err();
-        assert!(e.contains("min_score") && e.contains("140") && e.contains("0 to 100"), "{e}");
+        assert!(
+            e.contains("min_score") && e.contains("140") && e.contains("0 to 100"),
+            "{e}"
+        );
         let e = Config::parse("[detectors.iam_burts]\n").unwrap_err();
         assert!(e.contains("iam_burts"), "{e}");
-        let e = Config::parse("[baseline]\ntraining_days = 3\nmin_training_days = 7\n").unwrap_err();
+        let e =
+            Config::parse("[baseline]\ntraining_days = 3\nmin_training_days = 7\n").unwrap_err();
         assert!(e.contains("min_training_days"), "{e}");
         let e = Config::parse("[detectors.call_rate_spike]\nwindows_minutes = [7]\n").unwrap_err();
         assert!(e.contains("windows_minutes"), "{e}");

@@ -66,11 +66,18 @@ pub struct EvalScore {
 impl EvalScore {
     /// Scores one run.
     pub fn of(findings: &[Finding], incidents: &[Label], decoys: &[Label]) -> EvalScore {
-        let mut s = EvalScore { incidents: incidents.len(), findings: findings.len(), ..Default::default() };
+        let mut s = EvalScore {
+            incidents: incidents.len(),
+            findings: findings.len(),
+            ..Default::default()
+        };
         for l in incidents {
             let k = s.kinds.entry(l.kind.clone()).or_default();
             k.labels += 1;
-            if findings.iter().any(|f| f.kind.as_str() == l.kind && matches(f, l)) {
+            if findings
+                .iter()
+                .any(|f| f.kind.as_str() == l.kind && matches(f, l))
+            {
                 k.recalled += 1;
                 s.recalled += 1;
             }
@@ -132,11 +139,22 @@ impl EvalScore {
     pub fn table(&self) -> String {
         use std::fmt::Write;
         let mut o = String::new();
-        let _ = writeln!(o, "| kind | incidents | recalled | recall | findings | false positives |");
+        let _ = writeln!(
+            o,
+            "| kind | incidents | recalled | recall | findings | false positives |"
+        );
         let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
         for (name, k) in &self.kinds {
-            let recall = if k.labels == 0 { "–".to_string() } else { format!("{:.2}", ratio(k.recalled, k.labels)) };
-            let _ = writeln!(o, "| {name} | {} | {} | {recall} | {} | {} |", k.labels, k.recalled, k.findings, k.false_positives);
+            let recall = if k.labels == 0 {
+                "–".to_string()
+            } else {
+                format!("{:.2}", ratio(k.recalled, k.labels))
+            };
+            let _ = writeln!(
+                o,
+                "| {name} | {} | {} | {recall} | {} | {} |",
+                k.labels, k.recalled, k.findings, k.false_positives
+            );
         }
         let _ = writeln!(
             o,

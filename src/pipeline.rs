@@ -31,12 +31,32 @@ pub fn detect(
     cfg: &DetectConfig,
     window: TimeRange,
 ) -> Result<Detection, StoreError> {
-    let window = TimeRange { start: window.start.div_euclid(300) * 300, end: window.end.div_euclid(300) * 300 };
+    let window = TimeRange {
+        start: window.start.div_euclid(300) * 300,
+        end: window.end.div_euclid(300) * 300,
+    };
     let series = store.series(window, Resolution::FiveMinutes)?;
     let detail = store.detail_rollup(window)?;
     let holes = Holes::from_series(&series, window.start);
-    let input = DetectInput { window, series: &series, detail: &detail, baselines, catalog, holes: &holes };
+    let input = DetectInput {
+        window,
+        series: &series,
+        detail: &detail,
+        baselines,
+        catalog,
+        holes: &holes,
+    };
     let findings = detect::run_all(cfg, &input);
-    let events = series.iter().flat_map(|s| s.calls.iter()).map(|&c| u64::from(c)).sum();
-    Ok(Detection { window, findings, silent_hours: holes.silent_hours(), series: series.len(), events })
+    let events = series
+        .iter()
+        .flat_map(|s| s.calls.iter())
+        .map(|&c| u64::from(c))
+        .sum();
+    Ok(Detection {
+        window,
+        findings,
+        silent_hours: holes.silent_hours(),
+        series: series.len(),
+        events,
+    })
 }

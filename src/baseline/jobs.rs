@@ -82,7 +82,9 @@ impl PeriodicJob {
 
 /// 0 = Monday.
 pub fn weekday_of(t: i64) -> u32 {
-    DateTime::<Utc>::from_timestamp(t, 0).map(|d| d.weekday().num_days_from_monday()).unwrap_or(0)
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .map(|d| d.weekday().num_days_from_monday())
+        .unwrap_or(0)
 }
 
 /// Circular distance between two minutes of the day.
@@ -95,7 +97,15 @@ fn minute_dist(a: u32, b: u32) -> u32 {
 fn mode_minute(minutes: &[u32], tol: u32) -> (u32, usize) {
     minutes
         .iter()
-        .map(|&m| (m, minutes.iter().filter(|&&o| minute_dist(m, o) <= tol).count()))
+        .map(|&m| {
+            (
+                m,
+                minutes
+                    .iter()
+                    .filter(|&&o| minute_dist(m, o) <= tol)
+                    .count(),
+            )
+        })
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
         .unwrap_or((0, 0))
 }
@@ -112,7 +122,13 @@ pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<P
     // Per job candidate and day: first call minute and number of calls.
     let mut per_day: HashMap<JobKey, Vec<Option<(u32, u32)>>> = HashMap::new();
     for (k, a) in &roll.apis {
-        if k.read_only || !catalog.is(Category::MaintenanceCandidate, &k.event_source, &k.event_name) {
+        if k.read_only
+            || !catalog.is(
+                Category::MaintenanceCandidate,
+                &k.event_source,
+                &k.event_name,
+            )
+        {
             continue;
         }
         for (dk, dv) in &a.detail {
@@ -121,7 +137,13 @@ pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<P
                 continue;
             }
             let minute = (dk.bucket.rem_euclid(86_400) / 60) as u32;
-            let key = (k.account.clone(), k.region.clone(), dk.principal.clone(), k.event_source.clone(), k.event_name.clone());
+            let key = (
+                k.account.clone(),
+                k.region.clone(),
+                dk.principal.clone(),
+                k.event_source.clone(),
+                k.event_name.clone(),
+            );
             let slot = &mut per_day.entry(key).or_insert_with(|| vec![None; days])[d as usize];
             *slot = Some(match *slot {
                 None => (minute, dv.count),
@@ -131,11 +153,20 @@ pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<P
     }
     let mut jobs = Vec::new();
     for ((account, region, principal, event_source, event_name), v) in per_day {
-        let active: Vec<(usize, u32, u32)> = v.iter().enumerate().filter_map(|(d, x)| x.map(|(m, c)| (d, m, c))).collect();
+        let active: Vec<(usize, u32, u32)> = v
+            .iter()
+            .enumerate()
+            .filter_map(|(d, x)| x.map(|(m, c)| (d, m, c)))
+            .collect();
         if active.len() < 3 {
             continue;
         }
-        let mk = |period, minute_of_day, tolerance_minutes, runs_seen, runs_expected, calls: &mut Vec<u32>| {
+        let mk = |period,
+                  minute_of_day,
+                  tolerance_minutes,
+                  runs_seen,
+                  runs_expected,
+                  calls: &mut Vec<u32>| {
             calls.sort_unstable();
             PeriodicJob {
                 account: account.clone(),
@@ -156,7 +187,14 @@ pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<P
         let (m, near) = mode_minute(&minutes, 90);
         if active.len() as f64 >= 0.8 * days as f64 && near as f64 >= 0.8 * active.len() as f64 {
             let mut calls: Vec<u32> = active.iter().map(|a| a.2).collect();
-            jobs.push(mk(Period::Daily, m, 120, near as u32, days as u32, &mut calls));
+            jobs.push(mk(
+                Period::Daily,
+                m,
+                120,
+                near as u32,
+                days as u32,
+                &mut calls,
+            ));
             continue;
         }
         // Weekly: the busiest weekday is active most weeks, the other days rarely.
@@ -164,20 +202,49 @@ pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<P
         for &(d, m, c) in &active {
             by_wd[weekday_of((first_day + d as i64) * 86_400) as usize].push((m, c));
         }
-        let (wd, runs) = by_wd.iter().enumerate().max_by_key(|(_, r)| r.len()).expect("seven weekdays");
-        let weeks = (0..days).filter(|d| weekday_of((first_day + *d as i64) * 86_400) as usize == wd).count();
+        let (wd, runs) = by_wd
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, r)| r.len())
+            .expect("seven weekdays");
+        let weeks = (0..days)
+            .filter(|d| weekday_of((first_day + *d as i64) * 86_400) as usize == wd)
+            .count();
         let others = active.len() - runs.len();
-        if weeks >= 2 && runs.len() as f64 >= 0.75 * weeks as f64 && (others as f64) <= 0.2 * active.len() as f64 {
+        if weeks >= 2
+            && runs.len() as f64 >= 0.75 * weeks as f64
+            && (others as f64) <= 0.2 * active.len() as f64
+        {
             let mins: Vec<u32> = runs.iter().map(|r| r.0).collect();
             let (m, near) = mode_minute(&mins, 90);
             if near as f64 >= 0.75 * runs.len() as f64 {
                 let mut calls: Vec<u32> = runs.iter().map(|r| r.1).collect();
-                jobs.push(mk(Period::Weekly { weekday: wd as u32 }, m, 120, near as u32, weeks as u32, &mut calls));
+                jobs.push(mk(
+                    Period::Weekly { weekday: wd as u32 },
+                    m,
+                    120,
+                    near as u32,
+                    weeks as u32,
+                    &mut calls,
+                ));
             }
         }
     }
     jobs.sort_by(|a, b| {
-        (&a.account, &a.region, &a.principal, &a.event_source, &a.event_name).cmp(&(&b.account, &b.region, &b.principal, &b.event_source, &b.event_name))
+        (
+            &a.account,
+            &a.region,
+            &a.principal,
+            &a.event_source,
+            &a.event_name,
+        )
+            .cmp(&(
+                &b.account,
+                &b.region,
+                &b.principal,
+                &b.event_source,
+                &b.event_name,
+            ))
     });
     jobs
 }
@@ -210,14 +277,20 @@ mod tests {
         assert_eq!(daily.len(), 7);
         assert_eq!(daily[0], monday + 7200);
         let weekly = job(Period::Weekly { weekday: 6 }).expected_runs(monday, monday + 14 * 86_400);
-        assert_eq!(weekly, vec![monday + 6 * 86_400 + 7200, monday + 13 * 86_400 + 7200]);
+        assert_eq!(
+            weekly,
+            vec![monday + 6 * 86_400 + 7200, monday + 13 * 86_400 + 7200]
+        );
         // A run whose tolerance window is cut by the range end is not expected yet.
-        assert!(job(Period::Daily).expected_runs(monday, monday + 7200 + 1800).is_empty());
+        assert!(job(Period::Daily)
+            .expected_runs(monday, monday + 7200 + 1800)
+            .is_empty());
     }
 
     #[test]
     fn circular_minutes() {
         assert_eq!(minute_dist(10, 1430), 20);
-        assert_eq!(mode_minute(&[1430, 5, 10, 700], 30), (1430, 3));
+        // Ties go to the earliest minute of the day: 5 sits between 23:50 and 00:10.
+        assert_eq!(mode_minute(&[1430, 5, 10, 700], 30), (5, 3));
     }
 }

@@ -44,7 +44,10 @@ pub struct BaselineConfig {
 
 impl Default for BaselineConfig {
     fn default() -> Self {
-        BaselineConfig { training_days: 28, min_training_days: 7 }
+        BaselineConfig {
+            training_days: 28,
+            min_training_days: 7,
+        }
     }
 }
 
@@ -161,7 +164,10 @@ pub fn burst_ceiling(buckets: &[f64]) -> Vec<f64> {
                 .map(|(d, _)| {
                     let lo = d * per_day;
                     let hi = ((d + 1) * per_day).min(buckets.len());
-                    (lo..hi).filter(|i| i + len <= buckets.len()).map(|i| prefix[i + len] - prefix[i]).fold(0.0, f64::max)
+                    (lo..hi)
+                        .filter(|i| i + len <= buckets.len())
+                        .map(|i| prefix[i + len] - prefix[i])
+                        .fold(0.0, f64::max)
                 })
                 .collect();
             maxima.sort_by(|a, b| b.total_cmp(a));
@@ -172,7 +178,13 @@ pub fn burst_ceiling(buckets: &[f64]) -> Vec<f64> {
 
 /// The ceiling for a window of `len` buckets: the one kept for the nearest length not shorter.
 pub fn ceiling_for(ceiling: &[f64], len: usize) -> f64 {
-    BURST_LENS.iter().position(|&l| l >= len).and_then(|i| ceiling.get(i)).or(ceiling.last()).copied().unwrap_or(0.0)
+    BURST_LENS
+        .iter()
+        .position(|&l| l >= len)
+        .and_then(|i| ceiling.get(i))
+        .or(ceiling.last())
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// Dense 5-minute buckets of a sparse minute map over `[start, start + n·300)`.
@@ -208,7 +220,13 @@ impl TopContributors {
                 *e.entry(code).or_default() += c;
             }
         }
-        TopContributors { total, principal: top(p), user_agent: top(u), source_ip: top(i), error_code: top(e) }
+        TopContributors {
+            total,
+            principal: top(p),
+            user_agent: top(u),
+            source_ip: top(i),
+            error_code: top(e),
+        }
     }
 
     /// Calls of `value` under an attribute, 0 when not among the top.
@@ -318,7 +336,9 @@ pub fn api_name(source: &str, name: &str) -> String {
 /// Fits a profile and a dispersion from an hourly series that starts at epoch second `start`.
 fn fit_hourly(hourly: &[f64], start: i64) -> (SeasonalProfile, f64) {
     let profile = stats::fit_seasonal(hourly, hour_of_week(start));
-    let means: Vec<f64> = (0..hourly.len()).map(|i| profile.expected_per_hour(hour_of_week(start + i as i64 * 3600))).collect();
+    let means: Vec<f64> = (0..hourly.len())
+        .map(|i| profile.expected_per_hour(hour_of_week(start + i as i64 * 3600)))
+        .collect();
     let alpha = stats::estimate_dispersion(hourly, &means);
     (profile, alpha)
 }
@@ -340,7 +360,14 @@ fn hourly_from<K: std::hash::Hash + Eq + Clone>(
 }
 
 /// 5-minute sums per key, like [`hourly_from`].
-fn bucket_from<K: std::hash::Hash + Eq + Clone>(map: &mut HashMap<K, Vec<f64>>, key: K, bucket: i64, start: i64, n: usize, count: f64) {
+fn bucket_from<K: std::hash::Hash + Eq + Clone>(
+    map: &mut HashMap<K, Vec<f64>>,
+    key: K,
+    bucket: i64,
+    start: i64,
+    n: usize,
+    count: f64,
+) {
     let i = (bucket - start).div_euclid(300);
     if i < 0 || i as usize >= n {
         return;
@@ -349,11 +376,20 @@ fn bucket_from<K: std::hash::Hash + Eq + Clone>(map: &mut HashMap<K, Vec<f64>>, 
 }
 
 /// Fits every baseline from the rollups in `[until - training_days, until)`.
-pub fn fit(store: &Store, catalog: &Catalog, cfg: &BaselineConfig, until: i64) -> Result<Baselines, BaselineError> {
+pub fn fit(
+    store: &Store,
+    catalog: &Catalog,
+    cfg: &BaselineConfig,
+    until: i64,
+) -> Result<Baselines, BaselineError> {
     let until = until.div_euclid(3600) * 3600;
     let start = until - i64::from(cfg.training_days) * 86_400;
     let range = TimeRange { start, end: until };
-    let history_days = store.days().into_iter().filter(|d| d * 86_400 >= start && d * 86_400 < until).count() as u32;
+    let history_days = store
+        .days()
+        .into_iter()
+        .filter(|d| d * 86_400 >= start && d * 86_400 < until)
+        .count() as u32;
     if history_days < cfg.min_training_days {
         return Err(BaselineError::ShortHistory {
             have: history_days,
@@ -364,12 +400,19 @@ pub fn fit(store: &Store, catalog: &Catalog, cfg: &BaselineConfig, until: i64) -
     let hours = ((until - start) / 3600) as usize;
     // Fit only over the part of the window that has data, so a short history is not read as
     // weeks of silence.
-    let first_day = store.days().into_iter().find(|d| d * 86_400 >= start).unwrap_or(start / 86_400);
+    let first_day = store
+        .days()
+        .into_iter()
+        .find(|d| d * 86_400 >= start)
+        .unwrap_or(start / 86_400);
     let data_start = (first_day * 86_400).max(start);
     let skip = ((data_start - start) / 3600) as usize;
 
     let roll = store.detail_rollup(range)?;
-    let calls_roll = store.calls_rollup(TimeRange { start: data_start, end: until })?;
+    let calls_roll = store.calls_rollup(TimeRange {
+        start: data_start,
+        end: until,
+    })?;
     let n5 = ((until - data_start) / 300) as usize;
     let mut group_5m: HashMap<(String, String), Vec<f64>> = HashMap::new();
     let series_in = store.series(range, Resolution::Hour)?;
@@ -389,8 +432,17 @@ pub fn fit(store: &Store, catalog: &Catalog, cfg: &BaselineConfig, until: i64) -
             .filter(|(c, _)| c.iter().sum::<f64>() > 0.0)
             .map(|(c, e)| e.iter().sum::<f64>() / c.iter().sum::<f64>())
             .collect();
-        let error_share = if daily_shares.is_empty() { 0.0 } else { stats::robust_mean(&daily_shares) };
-        if catalog.is(Category::Provisioning, &s.key.event_source, &s.key.event_name) && !s.key.read_only {
+        let error_share = if daily_shares.is_empty() {
+            0.0
+        } else {
+            stats::robust_mean(&daily_shares)
+        };
+        if catalog.is(
+            Category::Provisioning,
+            &s.key.event_source,
+            &s.key.event_name,
+        ) && !s.key.read_only
+        {
             let g = groups_hourly
                 .entry((s.key.account.clone(), s.key.region.clone()))
                 .or_insert_with(|| vec![0.0; calls.len()]);
@@ -398,23 +450,59 @@ pub fn fit(store: &Store, catalog: &Catalog, cfg: &BaselineConfig, until: i64) -
                 *a += b;
             }
         }
-        let top = roll.apis.get(&s.key).map(TopContributors::from_detail).unwrap_or_default();
-        let dense = calls_roll.apis.get(&s.key).map(|a| five_minute(&a.minutes, data_start, n5)).unwrap_or_default();
-        if catalog.is(Category::Provisioning, &s.key.event_source, &s.key.event_name) && !s.key.read_only {
-            let g = group_5m.entry((s.key.account.clone(), s.key.region.clone())).or_insert_with(|| vec![0.0; n5]);
+        let top = roll
+            .apis
+            .get(&s.key)
+            .map(TopContributors::from_detail)
+            .unwrap_or_default();
+        let dense = calls_roll
+            .apis
+            .get(&s.key)
+            .map(|a| five_minute(&a.minutes, data_start, n5))
+            .unwrap_or_default();
+        if catalog.is(
+            Category::Provisioning,
+            &s.key.event_source,
+            &s.key.event_name,
+        ) && !s.key.read_only
+        {
+            let g = group_5m
+                .entry((s.key.account.clone(), s.key.region.clone()))
+                .or_insert_with(|| vec![0.0; n5]);
             for (a, b) in g.iter_mut().zip(&dense) {
                 *a += b;
             }
         }
         let burst = burst_ceiling(&dense);
-        series.push(SeriesModel { key: s.key, calls: cp, alpha, errors: ep, error_share, error_alpha, total_calls, total_errors, top, burst });
+        series.push(SeriesModel {
+            key: s.key,
+            calls: cp,
+            alpha,
+            errors: ep,
+            error_share,
+            error_alpha,
+            total_calls,
+            total_errors,
+            top,
+            burst,
+        });
     }
     let mut groups: Vec<GroupModel> = groups_hourly
         .into_iter()
         .map(|((account, region), h)| {
             let (provisioning, alpha) = fit_hourly(&h, data_start);
-            let burst = group_5m.get(&(account.clone(), region.clone())).map(|v| burst_ceiling(v)).unwrap_or_default();
-            GroupModel { account, region, provisioning, alpha, total: h.iter().sum::<f64>() as u64, burst }
+            let burst = group_5m
+                .get(&(account.clone(), region.clone()))
+                .map(|v| burst_ceiling(v))
+                .unwrap_or_default();
+            GroupModel {
+                account,
+                region,
+                provisioning,
+                alpha,
+                total: h.iter().sum::<f64>() as u64,
+                burst,
+            }
         })
         .collect();
     groups.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
@@ -443,7 +531,12 @@ fn ts(t: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default()
 }
 
-fn fit_principals(roll: &Rollup, catalog: &Catalog, start: i64, hours: usize) -> Vec<PrincipalModel> {
+fn fit_principals(
+    roll: &Rollup,
+    catalog: &Catalog,
+    start: i64,
+    hours: usize,
+) -> Vec<PrincipalModel> {
     type PKey = (String, String);
     let mut iam: HashMap<PKey, Vec<f64>> = HashMap::new();
     let mut prov: HashMap<PKey, Vec<f64>> = HashMap::new();
@@ -454,8 +547,10 @@ fn fit_principals(roll: &Rollup, catalog: &Catalog, start: i64, hours: usize) ->
     let mut calls: HashMap<PKey, Vec<f64>> = HashMap::new();
     let mut apis: HashMap<PKey, BTreeSet<String>> = HashMap::new();
     for (k, a) in &roll.apis {
-        let is_iam = !k.read_only && catalog.is(Category::IamChange, &k.event_source, &k.event_name);
-        let is_prov = !k.read_only && catalog.is(Category::Provisioning, &k.event_source, &k.event_name);
+        let is_iam =
+            !k.read_only && catalog.is(Category::IamChange, &k.event_source, &k.event_name);
+        let is_prov =
+            !k.read_only && catalog.is(Category::Provisioning, &k.event_source, &k.event_name);
         let api = api_name(&k.event_source, &k.event_name);
         for (dk, dv) in &a.detail {
             let pk = (k.account.clone(), dk.principal.clone());
@@ -536,7 +631,10 @@ impl Baselines {
     pub fn save(&self, state: &Path) -> Result<PathBuf, BaselineError> {
         let p = path(state);
         let dir = p.parent().expect("has a parent");
-        std::fs::create_dir_all(dir).map_err(|source| BaselineError::Io { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| BaselineError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let bytes = serde_json::to_vec(self).expect("baselines serialise");
         crate::rollup::store::write_atomic(&p, &bytes).map_err(|e| match e {
             StoreError::Io { path, source } => BaselineError::Io { path, source },
@@ -550,19 +648,37 @@ impl Baselines {
         let p = path(state);
         let bytes = match std::fs::read(&p) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BaselineError::Missing(p)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(BaselineError::Missing(p))
+            }
             Err(source) => return Err(BaselineError::Io { path: p, source }),
         };
         let v: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| BaselineError::Corrupt { path: p.clone(), reason: e.to_string() })?;
+            serde_json::from_slice(&bytes).map_err(|e| BaselineError::Corrupt {
+                path: p.clone(),
+                reason: e.to_string(),
+            })?;
         if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(BaselineError::Corrupt { path: p, reason: format!("not a {FORMAT} file") });
+            return Err(BaselineError::Corrupt {
+                path: p,
+                reason: format!("not a {FORMAT} file"),
+            });
         }
-        let found = v.get("schema_version").and_then(|s| s.as_u64()).unwrap_or(0) as u32;
+        let found = v
+            .get("schema_version")
+            .and_then(|s| s.as_u64())
+            .unwrap_or(0) as u32;
         if found != MODEL_SCHEMA_VERSION {
-            return Err(BaselineError::Schema { path: p, found, expected: MODEL_SCHEMA_VERSION });
+            return Err(BaselineError::Schema {
+                path: p,
+                found,
+                expected: MODEL_SCHEMA_VERSION,
+            });
         }
-        serde_json::from_value(v).map_err(|e| BaselineError::Corrupt { path: p, reason: e.to_string() })
+        serde_json::from_value(v).map_err(|e| BaselineError::Corrupt {
+            path: p,
+            reason: e.to_string(),
+        })
     }
 
     /// Index of series models by key.
@@ -572,6 +688,9 @@ impl Baselines {
 
     /// Index of principal models by (account, principal).
     pub fn principal_index(&self) -> BTreeMap<(&str, &str), &PrincipalModel> {
-        self.principals.iter().map(|p| ((p.account.as_str(), p.principal.as_str()), p)).collect()
+        self.principals
+            .iter()
+            .map(|p| ((p.account.as_str(), p.principal.as_str()), p))
+            .collect()
     }
 }

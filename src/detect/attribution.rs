@@ -19,14 +19,19 @@ const TOP: usize = 5;
 
 /// Expected calls per 5-minute bucket for `n` buckets from `start`.
 pub(crate) fn expected(profile: &SeasonalProfile, start: i64, n: usize) -> Vec<f64> {
-    (0..n).map(|i| profile.expected_per_hour(hour_of_week(start + i as i64 * BUCKET)) / 12.0).collect()
+    (0..n)
+        .map(|i| profile.expected_per_hour(hour_of_week(start + i as i64 * BUCKET)) / 12.0)
+        .collect()
 }
 
 /// As [`expected`], floored at a tenth of the profile's overall level (and 0.1 per hour): an
 /// hour that never saw a call in the baseline is quiet, not impossible.
 pub(crate) fn expected_floored(profile: &SeasonalProfile, start: i64, n: usize) -> Vec<f64> {
     let floor = (profile.level * 0.1).max(0.1) / 12.0;
-    expected(profile, start, n).into_iter().map(|e| e.max(floor)).collect()
+    expected(profile, start, n)
+        .into_iter()
+        .map(|e| e.max(floor))
+        .collect()
 }
 
 pub(crate) fn ts(t: i64) -> DateTime<Utc> {
@@ -34,12 +39,12 @@ pub(crate) fn ts(t: i64) -> DateTime<Utc> {
 }
 
 /// Detail rows of the window matching a filter.
-pub(crate) fn rows<'a>(
-    detail: &'a Rollup,
+pub(crate) fn rows(
+    detail: &Rollup,
     start: i64,
     end: i64,
     keep: impl Fn(&ApiKey, &DetailKey) -> bool,
-) -> Vec<(&'a ApiKey, &'a DetailKey, &'a DetailVal)> {
+) -> Vec<(&ApiKey, &DetailKey, &DetailVal)> {
     let mut v: Vec<_> = detail
         .apis
         .iter()
@@ -104,7 +109,11 @@ pub(crate) fn attribute(
     };
     // Examples from the biggest rows first: what an investigator looks up in CloudTrail.
     let mut big: Vec<&(&ApiKey, &DetailKey, &DetailVal)> = rows.iter().collect();
-    big.sort_by(|a, b| b.2.count.cmp(&a.2.count).then_with(|| a.2.example_event_id.cmp(&b.2.example_event_id)));
+    big.sort_by(|a, b| {
+        b.2.count
+            .cmp(&a.2.count)
+            .then_with(|| a.2.example_event_id.cmp(&b.2.example_event_id))
+    });
     let mut ids: Vec<String> = Vec::new();
     let mut keys: Vec<String> = Vec::new();
     for r in big {
@@ -177,9 +186,18 @@ impl Draft<'_> {
             score,
             severity: Severity::from_score(score),
             p_value: self.p,
-            observed: Amount { total: self.observed, per_minute: self.observed / minutes },
-            expected: Amount { total: round3(self.expected), per_minute: round3(self.expected / minutes) },
-            baseline_window: Window { start: b.training_start, end: b.training_end },
+            observed: Amount {
+                total: self.observed,
+                per_minute: self.observed / minutes,
+            },
+            expected: Amount {
+                total: round3(self.expected),
+                per_minute: round3(self.expected / minutes),
+            },
+            baseline_window: Window {
+                start: b.training_start,
+                end: b.training_end,
+            },
             attributions,
             explanation: self.explanation,
             example_event_ids,

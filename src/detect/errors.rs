@@ -31,7 +31,13 @@ pub struct ErrorConfig {
 
 impl Default for ErrorConfig {
     fn default() -> Self {
-        ErrorConfig { enabled: true, min_score: Threshold(70.0), min_errors: 20, min_ratio: Ratio(4.0), windows_minutes: vec![5, 15, 30, 60] }
+        ErrorConfig {
+            enabled: true,
+            min_score: Threshold(70.0),
+            min_errors: 20,
+            min_ratio: Ratio(4.0),
+            windows_minutes: vec![5, 15, 30, 60],
+        }
     }
 }
 
@@ -44,7 +50,10 @@ pub struct ErrorRate(pub ErrorConfig);
 const FLOOR: f64 = 0.002;
 
 fn dominant(a: &crate::finding::Attributions) -> Option<String> {
-    a.error_code.first().filter(|e| e.insight_share >= 0.5).map(|e| e.value.clone())
+    a.error_code
+        .first()
+        .filter(|e| e.insight_share >= 0.5)
+        .map(|e| e.value.clone())
 }
 
 impl Detector for ErrorRate {
@@ -53,7 +62,12 @@ impl Detector for ErrorRate {
     }
 
     fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
-        let lens: Vec<usize> = self.0.windows_minutes.iter().map(|m| (*m as usize / 5).max(1)).collect();
+        let lens: Vec<usize> = self
+            .0
+            .windows_minutes
+            .iter()
+            .map(|m| (*m as usize / 5).max(1))
+            .collect();
         let params = Params {
             tail: Tail::Up,
             lens: &lens,
@@ -76,7 +90,11 @@ impl Detector for ErrorRate {
             let (exp, alpha) = match model {
                 Some(m) => {
                     let prof = at::expected(&m.errors, s.start, obs.len());
-                    let e = prof.iter().zip(&s.calls).map(|(p, &c)| p.max(m.error_share * f64::from(c)).max(FLOOR)).collect();
+                    let e = prof
+                        .iter()
+                        .zip(&s.calls)
+                        .map(|(p, &c)| p.max(m.error_share * f64::from(c)).max(FLOOR))
+                        .collect();
                     (e, m.error_alpha.max(0.05))
                 }
                 None => (vec![FLOOR; obs.len()], 1.0),
@@ -85,7 +103,9 @@ impl Detector for ErrorRate {
                 let start = s.start + h.start as i64 * BUCKET;
                 let end = start + h.len as i64 * BUCKET;
                 let k = &s.key;
-                let rows = at::rows(input.detail, start, end, |rk, dk| rk == k && dk.error_code.is_some());
+                let rows = at::rows(input.detail, start, end, |rk, dk| {
+                    rk == k && dk.error_code.is_some()
+                });
                 let (attr, _, _) = at::attribute(&rows, None);
                 let code = dominant(&attr);
                 let top = attr.principal.first().map(|p| p.value.clone());
@@ -117,7 +137,10 @@ impl Detector for ErrorRate {
                 );
                 let mut details = serde_json::Map::new();
                 details.insert("calls".into(), serde_json::json!(calls));
-                details.insert("baseline_error_share".into(), serde_json::json!(model.map(|m| at::round3(m.error_share))));
+                details.insert(
+                    "baseline_error_share".into(),
+                    serde_json::json!(model.map(|m| at::round3(m.error_share))),
+                );
                 let d = Draft {
                     kind: FindingKind::ErrorRate,
                     account: &k.account,
@@ -155,7 +178,9 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
                 continue;
             }
             let i = ((dk.bucket - w.start) / BUCKET) as usize;
-            series.entry((&k.account, &dk.principal)).or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
+            series
+                .entry((&k.account, &dk.principal))
+                .or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
         }
     }
     let models = input.baselines.principal_index();
@@ -163,7 +188,13 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
     for ((account, principal), obs) in series {
         let model = models.get(&(account, principal));
         let (exp, alpha) = match model {
-            Some(m) => (at::expected(&m.errors, w.start, n).into_iter().map(|e| e.max(FLOOR)).collect(), m.error_alpha.max(0.05)),
+            Some(m) => (
+                at::expected(&m.errors, w.start, n)
+                    .into_iter()
+                    .map(|e| e.max(FLOOR))
+                    .collect(),
+                m.error_alpha.max(0.05),
+            ),
             None => (vec![FLOOR; n], 1.0),
         };
         for h in scan(&obs, &exp, alpha, params) {
@@ -185,9 +216,21 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
             for ((s, _), c) in &ranked {
                 *sources.entry(s).or_default() += c;
             }
-            let source = sources.iter().max_by_key(|(s, c)| (**c, std::cmp::Reverse(**s))).map(|x| *x.0).unwrap_or("");
-            let region = regions.iter().max_by_key(|(r, c)| (**c, std::cmp::Reverse(**r))).map(|x| *x.0).unwrap_or("");
-            let names: Vec<String> = ranked.iter().take(20).map(|((_, n), _)| n.to_string()).collect();
+            let source = sources
+                .iter()
+                .max_by_key(|(s, c)| (**c, std::cmp::Reverse(**s)))
+                .map(|x| *x.0)
+                .unwrap_or("");
+            let region = regions
+                .iter()
+                .max_by_key(|(r, c)| (**c, std::cmp::Reverse(**r)))
+                .map(|x| *x.0)
+                .unwrap_or("");
+            let names: Vec<String> = ranked
+                .iter()
+                .take(20)
+                .map(|((_, n), _)| n.to_string())
+                .collect();
             let (attr, _, _) = at::attribute(&rows, None);
             let code = dominant(&attr);
             let explanation = format!(
@@ -203,7 +246,10 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
             let mut details = serde_json::Map::new();
             details.insert("distinct_apis".into(), serde_json::json!(ranked.len()));
             details.insert("distinct_services".into(), serde_json::json!(sources.len()));
-            details.insert("principal_baseline_errors".into(), serde_json::json!(model.map(|m| m.error_total)));
+            details.insert(
+                "principal_baseline_errors".into(),
+                serde_json::json!(model.map(|m| m.error_total)),
+            );
             let d = Draft {
                 kind: FindingKind::ErrorRate,
                 account,

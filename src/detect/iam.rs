@@ -34,7 +34,14 @@ pub struct IamConfig {
 
 impl Default for IamConfig {
     fn default() -> Self {
-        IamConfig { enabled: true, min_score: Threshold(70.0), min_calls: 4, min_ratio: Ratio(4.0), windows_minutes: vec![5, 15, 30, 60], burst_margin: 1.5 }
+        IamConfig {
+            enabled: true,
+            min_score: Threshold(70.0),
+            min_calls: 4,
+            min_ratio: Ratio(4.0),
+            windows_minutes: vec![5, 15, 30, 60],
+            burst_margin: 2.0,
+        }
     }
 }
 
@@ -51,7 +58,12 @@ impl Detector for IamBurst {
     }
 
     fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
-        let lens: Vec<usize> = self.0.windows_minutes.iter().map(|m| (*m as usize / 5).max(1)).collect();
+        let lens: Vec<usize> = self
+            .0
+            .windows_minutes
+            .iter()
+            .map(|m| (*m as usize / 5).max(1))
+            .collect();
         let params = Params {
             tail: Tail::Up,
             lens: &lens,
@@ -64,7 +76,12 @@ impl Detector for IamBurst {
         };
         let w = input.window;
         let n = ((w.end - w.start) / BUCKET).max(0) as usize;
-        let is_iam = |k: &crate::rollup::ApiKey| !k.read_only && input.catalog.is(Category::IamChange, &k.event_source, &k.event_name);
+        let is_iam = |k: &crate::rollup::ApiKey| {
+            !k.read_only
+                && input
+                    .catalog
+                    .is(Category::IamChange, &k.event_source, &k.event_name)
+        };
         let mut per: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
         for (k, a) in &input.detail.apis {
             if !is_iam(k) {
@@ -73,7 +90,8 @@ impl Detector for IamBurst {
             for (dk, dv) in &a.detail {
                 if dk.bucket >= w.start && dk.bucket < w.end {
                     let i = ((dk.bucket - w.start) / BUCKET) as usize;
-                    per.entry((&k.account, &dk.principal)).or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
+                    per.entry((&k.account, &dk.principal))
+                        .or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
                 }
             }
         }
@@ -83,24 +101,37 @@ impl Detector for IamBurst {
         for ((account, principal), obs) in per {
             let model = models.get(&(account, principal));
             let exp: Vec<f64> = match model {
-                Some(m) => at::expected(&m.iam_writes, w.start, n).into_iter().map(|e| e.max(PRIOR)).collect(),
+                Some(m) => at::expected(&m.iam_writes, w.start, n)
+                    .into_iter()
+                    .map(|e| e.max(PRIOR))
+                    .collect(),
                 None => vec![PRIOR; n],
             };
             let ceiling = model.map_or(&[][..], |m| &m.iam_burst[..]);
             for h in scan(&obs, &exp, 0.5, &params.with_ceiling(ceiling)) {
                 let start = w.start + h.start as i64 * BUCKET;
                 let end = start + h.len as i64 * BUCKET;
-                let rows = at::rows(input.detail, start, end, |k, dk| k.account == account && dk.principal == principal && is_iam(k));
+                let rows = at::rows(input.detail, start, end, |k, dk| {
+                    k.account == account && dk.principal == principal && is_iam(k)
+                });
                 let mut apis: BTreeMap<(&str, &str), u64> = BTreeMap::new();
                 let mut regions: BTreeMap<&str, u64> = BTreeMap::new();
                 for (k, _, dv) in &rows {
-                    *apis.entry((&k.event_source, &k.event_name)).or_default() += u64::from(dv.count);
+                    *apis.entry((&k.event_source, &k.event_name)).or_default() +=
+                        u64::from(dv.count);
                     *regions.entry(&k.region).or_default() += u64::from(dv.count);
                 }
                 let mut ranked: Vec<_> = apis.into_iter().collect();
                 ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                let source = ranked.first().map(|x| x.0 .0).unwrap_or("iam.amazonaws.com");
-                let region = regions.iter().max_by_key(|(r, c)| (**c, std::cmp::Reverse(**r))).map(|x| *x.0).unwrap_or("");
+                let source = ranked
+                    .first()
+                    .map(|x| x.0 .0)
+                    .unwrap_or("iam.amazonaws.com");
+                let region = regions
+                    .iter()
+                    .max_by_key(|(r, c)| (**c, std::cmp::Reverse(**r)))
+                    .map(|x| *x.0)
+                    .unwrap_or("");
                 let names: Vec<String> = ranked.iter().map(|((_, n), _)| n.to_string()).collect();
                 let history = model.map_or(0, |m| m.iam_total);
                 let explanation = format!(
@@ -111,7 +142,10 @@ impl Detector for IamBurst {
                     if model.is_none() { " (never seen before)" } else { "" }
                 );
                 let mut details = serde_json::Map::new();
-                details.insert("principal_iam_writes_in_baseline".into(), serde_json::json!(history));
+                details.insert(
+                    "principal_iam_writes_in_baseline".into(),
+                    serde_json::json!(history),
+                );
                 details.insert("principal_known".into(), serde_json::json!(model.is_some()));
                 let d = Draft {
                     kind: FindingKind::IamBurst,

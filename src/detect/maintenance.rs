@@ -29,7 +29,11 @@ pub struct MaintenanceConfig {
 
 impl Default for MaintenanceConfig {
     fn default() -> Self {
-        MaintenanceConfig { enabled: true, min_score: Threshold(60.0), min_reliability: 0.8 }
+        MaintenanceConfig {
+            enabled: true,
+            min_score: Threshold(60.0),
+            min_reliability: 0.8,
+        }
     }
 }
 
@@ -75,14 +79,21 @@ impl Detector for MaintenanceGap {
                     continue;
                 }
                 let day = t.div_euclid(86_400) * 86_400;
-                let that_day = at::rows(input.detail, day.max(w.start), (day + 86_400).min(w.end), of_job);
+                let that_day = at::rows(
+                    input.detail,
+                    day.max(w.start),
+                    (day + 86_400).min(w.end),
+                    of_job,
+                );
                 let calls: u64 = that_day.iter().map(|r| u64::from(r.2.count)).sum();
                 let misses = j.runs_expected.saturating_sub(j.runs_seen);
                 let p = (f64::from(misses) + 0.5) / (f64::from(j.runs_expected) + 1.0);
                 let mut score = job_score(j);
                 let when = match j.period {
                     Period::Daily => format!("daily at {}", hhmm(t)),
-                    Period::Weekly { .. } => format!("weekly on {} at {}", at::ts(t).format("%A"), hhmm(t)),
+                    Period::Weekly { .. } => {
+                        format!("weekly on {} at {}", at::ts(t).format("%A"), hhmm(t))
+                    }
                 };
                 let what = if calls > 0 {
                     score *= 0.8;
@@ -108,8 +119,14 @@ impl Detector for MaintenanceGap {
                     at::ts(t).format("%Y-%m-%d")
                 );
                 let mut details = serde_json::Map::new();
-                details.insert("expected_run".into(), serde_json::json!(crate::event::format_rfc3339(t)));
-                details.insert("period".into(), serde_json::to_value(j.period).unwrap_or_default());
+                details.insert(
+                    "expected_run".into(),
+                    serde_json::json!(crate::event::format_rfc3339(t)),
+                );
+                details.insert(
+                    "period".into(),
+                    serde_json::to_value(j.period).unwrap_or_default(),
+                );
                 details.insert("runs_seen".into(), serde_json::json!(j.runs_seen));
                 details.insert("runs_expected".into(), serde_json::json!(j.runs_expected));
                 details.insert("ran_off_schedule".into(), serde_json::json!(calls > 0));
@@ -141,11 +158,23 @@ impl Detector for MaintenanceGap {
 /// One job role missing several APIs of the same run (CreateSnapshot and DeleteSnapshot of the
 /// nightly backup) is one finding.
 fn merge_same_run(mut v: Vec<Finding>) -> Vec<Finding> {
-    v.sort_by(|a, b| (&a.account, &a.region, &a.principal, a.start, &a.event_names).cmp(&(&b.account, &b.region, &b.principal, b.start, &b.event_names)));
+    v.sort_by(|a, b| {
+        (&a.account, &a.region, &a.principal, a.start, &a.event_names).cmp(&(
+            &b.account,
+            &b.region,
+            &b.principal,
+            b.start,
+            &b.event_names,
+        ))
+    });
     let mut out: Vec<Finding> = Vec::new();
     for f in v {
         if let Some(last) = out.last_mut() {
-            if last.account == f.account && last.region == f.region && last.principal == f.principal && last.start == f.start {
+            if last.account == f.account
+                && last.region == f.region
+                && last.principal == f.principal
+                && last.start == f.start
+            {
                 last.event_names.extend(f.event_names);
                 last.explanation.push_str("; also ");
                 last.explanation.push_str(&f.explanation);

@@ -115,7 +115,9 @@ impl Holes {
     pub fn from_series(series: &[CountSeries], start: i64) -> Holes {
         let mut silent: BTreeMap<(String, String), Vec<bool>> = BTreeMap::new();
         for s in series {
-            let v = silent.entry((s.key.account.clone(), s.key.region.clone())).or_insert_with(|| vec![true; s.calls.len()]);
+            let v = silent
+                .entry((s.key.account.clone(), s.key.region.clone()))
+                .or_insert_with(|| vec![true; s.calls.len()]);
             for (b, &c) in v.iter_mut().zip(&s.calls) {
                 *b &= c == 0;
             }
@@ -130,7 +132,8 @@ impl Holes {
         };
         let a = ((from - self.start).div_euclid(300)).max(0) as usize;
         let b = ((to - self.start + 299).div_euclid(300)).max(0) as usize;
-        v.get(a..b.min(v.len())).is_some_and(|s| !s.is_empty() && s.iter().all(|&x| x))
+        v.get(a..b.min(v.len()))
+            .is_some_and(|s| !s.is_empty() && s.iter().all(|&x| x))
     }
 
     /// Hours (epoch seconds of their start) in which an account/region that normally logs

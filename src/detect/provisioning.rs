@@ -34,7 +34,14 @@ pub struct ProvisioningConfig {
 
 impl Default for ProvisioningConfig {
     fn default() -> Self {
-        ProvisioningConfig { enabled: true, min_score: Threshold(70.0), min_calls: 10, min_ratio: Ratio(4.0), windows_minutes: vec![5, 15, 30, 60], burst_margin: 1.5 }
+        ProvisioningConfig {
+            enabled: true,
+            min_score: Threshold(70.0),
+            min_calls: 10,
+            min_ratio: Ratio(4.0),
+            windows_minutes: vec![5, 15, 30, 60],
+            burst_margin: 2.0,
+        }
     }
 }
 
@@ -50,7 +57,12 @@ impl Detector for ProvisioningSpike {
     }
 
     fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
-        let lens: Vec<usize> = self.0.windows_minutes.iter().map(|m| (*m as usize / 5).max(1)).collect();
+        let lens: Vec<usize> = self
+            .0
+            .windows_minutes
+            .iter()
+            .map(|m| (*m as usize / 5).max(1))
+            .collect();
         let params = Params {
             tail: Tail::Up,
             lens: &lens,
@@ -63,7 +75,12 @@ impl Detector for ProvisioningSpike {
         };
         let w = input.window;
         let n = ((w.end - w.start) / BUCKET).max(0) as usize;
-        let is_prov = |k: &crate::rollup::ApiKey| !k.read_only && input.catalog.is(Category::Provisioning, &k.event_source, &k.event_name);
+        let is_prov = |k: &crate::rollup::ApiKey| {
+            !k.read_only
+                && input
+                    .catalog
+                    .is(Category::Provisioning, &k.event_source, &k.event_name)
+        };
 
         // Per principal, from the detail rows.
         let mut per_principal: BTreeMap<(&str, &str, &str), Vec<f64>> = BTreeMap::new();
@@ -74,7 +91,9 @@ impl Detector for ProvisioningSpike {
             for (dk, dv) in &a.detail {
                 if dk.bucket >= w.start && dk.bucket < w.end {
                     let i = ((dk.bucket - w.start) / BUCKET) as usize;
-                    per_principal.entry((&k.account, &k.region, &dk.principal)).or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
+                    per_principal
+                        .entry((&k.account, &k.region, &dk.principal))
+                        .or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
                 }
             }
         }
@@ -83,37 +102,75 @@ impl Detector for ProvisioningSpike {
         for ((account, region, principal), obs) in &per_principal {
             let model = pmodels.get(&(*account, *principal));
             let exp: Vec<f64> = match model {
-                Some(m) => at::expected(&m.provisioning, w.start, n).into_iter().map(|e| e.max(FLOOR)).collect(),
+                Some(m) => at::expected(&m.provisioning, w.start, n)
+                    .into_iter()
+                    .map(|e| e.max(FLOOR))
+                    .collect(),
                 None => vec![FLOOR; n],
             };
             let ceiling = model.map_or(&[][..], |m| &m.provisioning_burst[..]);
             for h in scan(obs, &exp, 0.5, &params.with_ceiling(ceiling)) {
-                out.push(self.finding(input, account, region, Some(principal), w.start, &h, model.map(|m| m.provisioning_total)));
+                out.push(self.finding(
+                    input,
+                    account,
+                    region,
+                    Some(principal),
+                    w.start,
+                    &h,
+                    model.map(|m| m.provisioning_total),
+                ));
             }
         }
 
         // Per account/region, from the series.
         let mut groups: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
         for s in input.series.iter().filter(|s| is_prov(&s.key)) {
-            let g = groups.entry((&s.key.account, &s.key.region)).or_insert_with(|| vec![0.0; s.calls.len()]);
+            let g = groups
+                .entry((&s.key.account, &s.key.region))
+                .or_insert_with(|| vec![0.0; s.calls.len()]);
             for (a, &c) in g.iter_mut().zip(&s.calls) {
                 *a += f64::from(c);
             }
         }
         for ((account, region), obs) in &groups {
-            let model = input.baselines.groups.iter().find(|g| g.account == *account && g.region == *region);
+            let model = input
+                .baselines
+                .groups
+                .iter()
+                .find(|g| g.account == *account && g.region == *region);
             let (exp, alpha) = match model {
-                Some(m) => (at::expected(&m.provisioning, w.start, obs.len()).into_iter().map(|e| e.max(FLOOR)).collect(), m.alpha),
+                Some(m) => (
+                    at::expected(&m.provisioning, w.start, obs.len())
+                        .into_iter()
+                        .map(|e| e.max(FLOOR))
+                        .collect(),
+                    m.alpha,
+                ),
                 None => (vec![FLOOR; obs.len()], 1.0),
             };
             let ceiling = model.map_or(&[][..], |m| &m.burst[..]);
             for h in scan(obs, &exp, alpha, &params.with_ceiling(ceiling)) {
-                let (s, e) = (w.start + h.start as i64 * BUCKET, w.start + (h.start + h.len) as i64 * BUCKET);
+                let (s, e) = (
+                    w.start + h.start as i64 * BUCKET,
+                    w.start + (h.start + h.len) as i64 * BUCKET,
+                );
                 let explained = out.iter().any(|f| {
-                    f.account == *account && f.region == *region && f.principal.is_some() && f.start.timestamp() < e && s < f.end.timestamp()
+                    f.account == *account
+                        && f.region == *region
+                        && f.principal.is_some()
+                        && f.start.timestamp() < e
+                        && s < f.end.timestamp()
                 });
                 if !explained {
-                    out.push(self.finding(input, account, region, None, w.start, &h, model.map(|m| m.total)));
+                    out.push(self.finding(
+                        input,
+                        account,
+                        region,
+                        None,
+                        w.start,
+                        &h,
+                        model.map(|m| m.total),
+                    ));
                 }
             }
         }
@@ -139,7 +196,9 @@ impl ProvisioningSpike {
             k.account == account
                 && k.region == region
                 && !k.read_only
-                && input.catalog.is(Category::Provisioning, &k.event_source, &k.event_name)
+                && input
+                    .catalog
+                    .is(Category::Provisioning, &k.event_source, &k.event_name)
                 && principal.is_none_or(|p| dk.principal == p)
         });
         let mut apis: BTreeMap<(&str, &str), u64> = BTreeMap::new();
@@ -160,7 +219,14 @@ impl ProvisioningSpike {
             baseline_total.unwrap_or(0)
         );
         let mut details = serde_json::Map::new();
-        details.insert("scope".into(), serde_json::json!(if principal.is_some() { "principal" } else { "account_region" }));
+        details.insert(
+            "scope".into(),
+            serde_json::json!(if principal.is_some() {
+                "principal"
+            } else {
+                "account_region"
+            }),
+        );
         details.insert("baseline_total".into(), serde_json::json!(baseline_total));
         Draft {
             kind: FindingKind::ProvisioningSpike,

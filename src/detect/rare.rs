@@ -52,11 +52,24 @@ impl Default for RareConfig {
 pub struct RareAction(pub RareConfig);
 
 impl RareAction {
-    fn base(&self, input: &DetectInput<'_>, source: &str, name: &str) -> Option<(f64, &'static str)> {
+    fn base(
+        &self,
+        input: &DetectInput<'_>,
+        source: &str,
+        name: &str,
+    ) -> Option<(f64, &'static str)> {
         let c = input.catalog;
         [
-            (Category::DefenseEvasion, self.0.defense_evasion_score, "defence evasion"),
-            (Category::Destructive, self.0.destructive_score, "destructive"),
+            (
+                Category::DefenseEvasion,
+                self.0.defense_evasion_score,
+                "defence evasion",
+            ),
+            (
+                Category::Destructive,
+                self.0.destructive_score,
+                "destructive",
+            ),
             (Category::Exposure, self.0.exposure_score, "exposure"),
             (Category::Sensitive, self.0.sensitive_score, "sensitive"),
         ]
@@ -74,8 +87,9 @@ impl Detector for RareAction {
     fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
         let w = input.window;
         let models = input.baselines.principal_index();
-        // (account, region, principal, source, name) → first and last bucket, calls.
-        let mut seen: BTreeMap<(&str, &str, &str, &str, &str), (i64, i64)> = BTreeMap::new();
+        // (account, region, principal, source, name) → first and last bucket.
+        type Key<'k> = (&'k str, &'k str, &'k str, &'k str, &'k str);
+        let mut seen: BTreeMap<Key<'_>, (i64, i64)> = BTreeMap::new();
         for (k, a) in &input.detail.apis {
             if self.base(input, &k.event_source, &k.event_name).is_none() {
                 continue;
@@ -90,14 +104,24 @@ impl Detector for RareAction {
                 if known {
                     continue;
                 }
-                let e = seen.entry((&k.account, &k.region, &dk.principal, &k.event_source, &k.event_name)).or_insert((dk.bucket, dk.bucket));
+                let e = seen
+                    .entry((
+                        &k.account,
+                        &k.region,
+                        &dk.principal,
+                        &k.event_source,
+                        &k.event_name,
+                    ))
+                    .or_insert((dk.bucket, dk.bucket));
                 e.0 = e.0.min(dk.bucket);
                 e.1 = e.1.max(dk.bucket);
             }
         }
         let mut out = Vec::new();
         for ((account, region, principal, source, name), (first, last)) in seen {
-            let Some((base, label)) = self.base(input, source, name) else { continue };
+            let Some((base, label)) = self.base(input, source, name) else {
+                continue;
+            };
             let model = models.get(&(account, principal));
             let hours = model.map_or(0, |m| m.active_hours);
             let confidence = 0.7 + 0.3 * (f64::from(hours) / 100.0).min(1.0);
@@ -108,7 +132,10 @@ impl Detector for RareAction {
             let p = 1.0 / (f64::from(hours) + 2.0);
             let (start, end) = (first, last + BUCKET);
             let rows = at::rows(input.detail, start, end, |k, dk| {
-                k.account == account && k.event_source == source && k.event_name == name && dk.principal == principal
+                k.account == account
+                    && k.event_source == source
+                    && k.event_name == name
+                    && dk.principal == principal
             });
             let calls: u64 = rows.iter().map(|r| u64::from(r.2.count)).sum();
             let explanation = format!(

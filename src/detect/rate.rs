@@ -39,7 +39,7 @@ impl Default for SpikeConfig {
             min_ratio: Ratio(4.0),
             windows_minutes: vec![5, 15, 30, 60],
             new_series_rate_per_hour: 0.5,
-            burst_margin: 1.5,
+            burst_margin: 2.0,
         }
     }
 }
@@ -84,7 +84,12 @@ pub struct CallRateSpike(pub SpikeConfig);
 #[derive(Debug, Clone)]
 pub struct CallRateDrop(pub DropConfig);
 
-fn rate_findings(input: &DetectInput<'_>, kind: FindingKind, p: &Params<'_>, new_rate: Option<f64>) -> Vec<Finding> {
+fn rate_findings(
+    input: &DetectInput<'_>,
+    kind: FindingKind,
+    p: &Params<'_>,
+    new_rate: Option<f64>,
+) -> Vec<Finding> {
     let models = input.baselines.series_index();
     let mut out = Vec::new();
     for s in input.series {
@@ -99,13 +104,16 @@ fn rate_findings(input: &DetectInput<'_>, kind: FindingKind, p: &Params<'_>, new
             Some(m) if p.tail == Tail::Up => p.with_ceiling(&m.burst),
             _ => p.clone(),
         };
-        let mut hits: Vec<(Option<&str>, super::scan::Hit)> = scan(&obs, &exp, alpha, &params).into_iter().map(|h| (None, h)).collect();
+        let mut hits: Vec<(Option<&str>, super::scan::Hit)> = scan(&obs, &exp, alpha, &params)
+            .into_iter()
+            .map(|h| (None, h))
+            .collect();
         // A drop in one busy caller (the monitoring collector stopped) hides in a series that
         // others keep calling: check each caller with a large baseline share on its own.
         if let (Some(m), Tail::Down) = (model, p.tail) {
             for (who, c) in &m.top.principal {
                 let share = *c as f64 / m.top.total.max(1) as f64;
-                if share < 0.25 || share > 0.95 {
+                if !(0.25..=0.95).contains(&share) {
                     continue;
                 }
                 let mut pobs = vec![0.0; obs.len()];
@@ -119,7 +127,9 @@ fn rate_findings(input: &DetectInput<'_>, kind: FindingKind, p: &Params<'_>, new
                 }
                 let pexp: Vec<f64> = exp.iter().map(|e| e * share).collect();
                 for h in scan(&pobs, &pexp, alpha, &params) {
-                    let covered = hits.iter().any(|(_, o)| h.start < o.start + o.len && o.start < h.start + h.len);
+                    let covered = hits
+                        .iter()
+                        .any(|(_, o)| h.start < o.start + o.len && o.start < h.start + h.len);
                     if !covered {
                         hits.push((Some(who.as_str()), h));
                     }
@@ -130,16 +140,27 @@ fn rate_findings(input: &DetectInput<'_>, kind: FindingKind, p: &Params<'_>, new
             let start = s.start + h.start as i64 * BUCKET;
             let end = start + h.len as i64 * BUCKET;
             let k = &s.key;
-            if kind == FindingKind::CallRateDrop && input.holes.silent(&k.account, &k.region, start, end) {
+            if kind == FindingKind::CallRateDrop
+                && input.holes.silent(&k.account, &k.region, start, end)
+            {
                 // No logs at all from the account/region: a delivery hole, not a drop.
                 continue;
             }
-            let rows = at::rows(input.detail, start, end, |rk, dk| rk == k && who.is_none_or(|w| dk.principal == w));
+            let rows = at::rows(input.detail, start, end, |rk, dk| {
+                rk == k && who.is_none_or(|w| dk.principal == w)
+            });
             let top_caller = {
                 let (a, _, _) = at::attribute(&rows, None);
-                a.principal.first().map(|x| format!("; top caller {} ({:.0}%)", x.value, x.insight_share * 100.0)).unwrap_or_default()
+                a.principal
+                    .first()
+                    .map(|x| format!("; top caller {} ({:.0}%)", x.value, x.insight_share * 100.0))
+                    .unwrap_or_default()
             };
-            let verb = if kind == FindingKind::CallRateSpike { "spike" } else { "drop" };
+            let verb = if kind == FindingKind::CallRateSpike {
+                "spike"
+            } else {
+                "drop"
+            };
             let verb = match who {
                 Some(w) => format!("{verb} by {w}"),
                 None => verb.to_string(),
@@ -202,7 +223,12 @@ impl Detector for CallRateSpike {
             ceiling: &[],
             burst_margin: self.0.burst_margin,
         };
-        rate_findings(input, FindingKind::CallRateSpike, &p, Some(self.0.new_series_rate_per_hour))
+        rate_findings(
+            input,
+            FindingKind::CallRateSpike,
+            &p,
+            Some(self.0.new_series_rate_per_hour),
+        )
     }
 }
 

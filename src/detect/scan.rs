@@ -38,7 +38,10 @@ pub(crate) struct Params<'a> {
 impl<'a> Params<'a> {
     /// The same settings with another burst ceiling.
     pub(crate) fn with_ceiling(&self, ceiling: &'a [f64]) -> Params<'a> {
-        Params { ceiling, ..self.clone() }
+        Params {
+            ceiling,
+            ..self.clone()
+        }
     }
 }
 
@@ -77,7 +80,8 @@ fn passes(p: &Params<'_>, o: f64, e: f64, len: usize) -> bool {
         Tail::Up => {
             o >= p.min_observed
                 && o >= p.ratio * e
-                && (p.ceiling.is_empty() || o > p.burst_margin * crate::baseline::ceiling_for(p.ceiling, len))
+                && (p.ceiling.is_empty()
+                    || o > p.burst_margin * crate::baseline::ceiling_for(p.ceiling, len))
         }
         Tail::Down => e >= p.min_expected && o * p.ratio <= e,
     }
@@ -100,13 +104,29 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
             let pv = tail_p(p.tail, o, e, alpha);
             let score = stats::score_from_p(pv);
             if score >= p.min_score {
-                cands.push(Hit { start: i, len, observed: o, expected: e, p: pv, score });
+                cands.push(Hit {
+                    start: i,
+                    len,
+                    observed: o,
+                    expected: e,
+                    p: pv,
+                    score,
+                });
             }
         }
     }
-    cands.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.len.cmp(&a.len)).then(a.start.cmp(&b.start)));
+    cands.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.len.cmp(&a.len))
+            .then(a.start.cmp(&b.start))
+    });
     let mut chosen: Vec<Hit> = Vec::new();
-    let overlaps = |h: &Hit, chosen: &[Hit]| chosen.iter().any(|c| h.start < c.start + c.len && c.start < h.start + h.len);
+    let overlaps = |h: &Hit, chosen: &[Hit]| {
+        chosen
+            .iter()
+            .any(|c| h.start < c.start + c.len && c.start < h.start + h.len)
+    };
     for c in cands {
         if overlaps(&c, &chosen) {
             continue;
@@ -120,7 +140,10 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
         };
         loop {
             let mut grown = false;
-            for (s, l) in [(best.start.wrapping_sub(1), best.len + 1), (best.start, best.len + 1)] {
+            for (s, l) in [
+                (best.start.wrapping_sub(1), best.len + 1),
+                (best.start, best.len + 1),
+            ] {
                 if s >= n || s + l > n {
                     continue;
                 }
@@ -130,8 +153,15 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
                 }
                 let (o, e) = (po[s + l] - po[s], pe[s + l] - pe[s]);
                 let pv = tail_p(p.tail, o, e, alpha);
-                if pv <= best.p * 1e3 {
-                    let h = Hit { start: s, len: l, observed: o, expected: e, p: pv, score: stats::score_from_p(pv) };
+                if pv <= best.p * 1e3 && stats::score_from_p(pv) >= p.min_score {
+                    let h = Hit {
+                        start: s,
+                        len: l,
+                        observed: o,
+                        expected: e,
+                        p: pv,
+                        score: stats::score_from_p(pv),
+                    };
                     if !overlaps(&h, &chosen) {
                         best = h;
                         grown = true;
@@ -154,7 +184,16 @@ mod tests {
     use super::*;
 
     fn up(lens: &[usize]) -> Params<'_> {
-        Params { tail: Tail::Up, lens, min_score: 50.0, min_observed: 10.0, ratio: 3.0, min_expected: 0.0, ceiling: &[], burst_margin: 1.5 }
+        Params {
+            tail: Tail::Up,
+            lens,
+            min_score: 50.0,
+            min_observed: 10.0,
+            ratio: 3.0,
+            min_expected: 0.0,
+            ceiling: &[],
+            burst_margin: 1.5,
+        }
     }
 
     #[test]
@@ -174,7 +213,9 @@ mod tests {
     #[test]
     fn quiet_noise_and_small_counts_are_not_hits() {
         // Poisson-ish noise around its expectation.
-        let obs: Vec<f64> = (0..2016).map(|i| [1.0, 3.0, 2.0, 0.0, 4.0, 2.0][i % 6]).collect();
+        let obs: Vec<f64> = (0..2016)
+            .map(|i| [1.0, 3.0, 2.0, 0.0, 4.0, 2.0][i % 6])
+            .collect();
         let exp = vec![2.0; 2016];
         assert!(scan(&obs, &exp, 0.2, &up(&[1, 3, 6, 12])).is_empty());
         // A jump from 0.01 to 3 is large in ratio but below min_observed.
@@ -208,7 +249,16 @@ mod tests {
         for o in &mut obs[120..156] {
             *o = 0.0;
         }
-        let p = Params { tail: Tail::Down, lens: &[12, 24], min_score: 50.0, min_observed: 0.0, ratio: 5.0, min_expected: 30.0, ceiling: &[], burst_margin: 1.5 };
+        let p = Params {
+            tail: Tail::Down,
+            lens: &[12, 24],
+            min_score: 50.0,
+            min_observed: 0.0,
+            ratio: 5.0,
+            min_expected: 30.0,
+            ceiling: &[],
+            burst_margin: 1.5,
+        };
         let hits = scan(&obs, &[50.0; 288], 0.05, &p);
         assert_eq!(hits.len(), 1);
         assert_eq!((hits[0].start, hits[0].len), (120, 36));

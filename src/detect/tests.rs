@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::baseline::stats::fit_seasonal;
-use crate::baseline::{Baselines, Period, PeriodicJob, PrincipalModel, SeriesModel, TopContributors};
+use crate::baseline::{
+    Baselines, Period, PeriodicJob, PrincipalModel, SeriesModel, TopContributors,
+};
 use crate::event::Event;
 use crate::rollup::{ApiKey, Resolution, Rollup};
 
@@ -14,7 +16,15 @@ const T0: i64 = 1_769_990_400;
 const ACCT: &str = "111122223333";
 const REGION: &str = "us-east-1";
 
-fn ev(t: i64, id: &str, source: &str, name: &str, read_only: bool, principal: &str, error: Option<&str>) -> Event<'static> {
+fn ev(
+    t: i64,
+    id: &str,
+    source: &str,
+    name: &str,
+    read_only: bool,
+    principal: &str,
+    error: Option<&str>,
+) -> Event<'static> {
     Event {
         time: t,
         event_id: Cow::Owned(id.to_string()),
@@ -47,7 +57,13 @@ fn series_of(r: &Rollup, start: i64, end: i64) -> Vec<CountSeries> {
                 errors[i] += c.errors;
             }
         }
-        out.push(CountSeries { key: k.clone(), start, resolution: Resolution::FiveMinutes, calls, errors });
+        out.push(CountSeries {
+            key: k.clone(),
+            start,
+            resolution: Resolution::FiveMinutes,
+            calls,
+            errors,
+        });
     }
     out.sort_by(|a, b| a.key.cmp(&b.key));
     out
@@ -58,12 +74,25 @@ fn run(det: &dyn Detector, r: &Rollup, b: &Baselines, hours: i64) -> Vec<Finding
     let series = series_of(r, start, end);
     let holes = Holes::from_series(&series, start);
     let catalog = Catalog::builtin();
-    let input = DetectInput { window: TimeRange { start, end }, series: &series, detail: r, baselines: b, catalog: &catalog, holes: &holes };
+    let input = DetectInput {
+        window: TimeRange { start, end },
+        series: &series,
+        detail: r,
+        baselines: b,
+        catalog: &catalog,
+        holes: &holes,
+    };
     det.detect(&input)
 }
 
 fn key(source: &str, name: &str, read_only: bool) -> ApiKey {
-    ApiKey { account: ACCT.into(), region: REGION.into(), event_source: source.into(), event_name: name.into(), read_only }
+    ApiKey {
+        account: ACCT.into(),
+        region: REGION.into(),
+        event_source: source.into(),
+        event_name: name.into(),
+        read_only,
+    }
 }
 
 fn flat(per_hour: f64) -> crate::baseline::stats::SeasonalProfile {
@@ -78,6 +107,8 @@ fn principal_model(principal: &str, iam_per_hour: f64, apis: &[&str]) -> Princip
         iam_total: (iam_per_hour * 672.0) as u64,
         provisioning: flat(0.0),
         provisioning_total: 0,
+        provisioning_burst: Vec::new(),
+        iam_burst: Vec::new(),
         errors: flat(0.0),
         error_alpha: 0.1,
         error_total: 0,
@@ -90,7 +121,15 @@ fn principal_model(principal: &str, iam_per_hour: f64, apis: &[&str]) -> Princip
 /// Background reads every 5 minutes so the account is never silent.
 fn background(r: &mut Rollup, hours: i64) {
     for i in 0..hours * 12 {
-        r.add(&ev(T0 + i * 300 + 10, &format!("bg{i}"), "ec2.amazonaws.com", "DescribeInstances", true, "arn:aws:iam::111122223333:role/monitor", None));
+        r.add(&ev(
+            T0 + i * 300 + 10,
+            &format!("bg{i}"),
+            "ec2.amazonaws.com",
+            "DescribeInstances",
+            true,
+            "arn:aws:iam::111122223333:role/monitor",
+            None,
+        ));
     }
 }
 
@@ -99,8 +138,26 @@ fn iam_burst_from_an_unknown_principal_and_not_from_a_routine_one() {
     let thief = "arn:aws:iam::111122223333:user/leaked";
     let mut r = Rollup::default();
     background(&mut r, 6);
-    for (i, name) in ["CreateUser", "CreateAccessKey", "AttachUserPolicy", "CreateLoginProfile", "PutUserPolicy", "CreateAccessKey"].iter().enumerate() {
-        r.add(&ev(T0 + 7200 + i as i64 * 40, &format!("iam{i}"), "iam.amazonaws.com", name, false, thief, None));
+    for (i, name) in [
+        "CreateUser",
+        "CreateAccessKey",
+        "AttachUserPolicy",
+        "CreateLoginProfile",
+        "PutUserPolicy",
+        "CreateAccessKey",
+    ]
+    .iter()
+    .enumerate()
+    {
+        r.add(&ev(
+            T0 + 7200 + i as i64 * 40,
+            &format!("iam{i}"),
+            "iam.amazonaws.com",
+            name,
+            false,
+            thief,
+            None,
+        ));
     }
     let b = Baselines::empty(T0 - 28 * 86_400, T0);
     let f = run(&IamBurst(IamConfig::default()), &r, &b, 6);
@@ -108,7 +165,11 @@ fn iam_burst_from_an_unknown_principal_and_not_from_a_routine_one() {
     assert_eq!(f[0].principal.as_deref(), Some(thief));
     assert!(f[0].event_names.contains(&"CreateUser".to_string()));
     assert_eq!(f[0].observed.total, 6.0);
-    assert!(f[0].score >= 70.0 && f[0].explanation.contains("never seen"), "{}", f[0].explanation);
+    assert!(
+        f[0].score >= 70.0 && f[0].explanation.contains("never seen"),
+        "{}",
+        f[0].explanation
+    );
     assert_eq!(f[0].attributions.source_ip[0].value, "198.51.100.7");
     assert_eq!(f[0].access_key_ids, vec!["AKIAEXAMPLE".to_string()]);
     // The same writes from a principal that does this every hour are routine.
@@ -122,15 +183,33 @@ fn rare_action_is_first_seen_only() {
     let who = "arn:aws:iam::111122223333:role/ops";
     let mut r = Rollup::default();
     background(&mut r, 2);
-    r.add(&ev(T0 + 600, "stop", "cloudtrail.amazonaws.com", "StopLogging", false, who, None));
+    r.add(&ev(
+        T0 + 600,
+        "stop",
+        "cloudtrail.amazonaws.com",
+        "StopLogging",
+        false,
+        who,
+        None,
+    ));
     let mut b = Baselines::empty(T0 - 28 * 86_400, T0);
-    b.principals.push(principal_model(who, 0.0, &["ec2.amazonaws.com:DescribeInstances"]));
+    b.principals.push(principal_model(
+        who,
+        0.0,
+        &["ec2.amazonaws.com:DescribeInstances"],
+    ));
     let f = run(&RareAction(RareConfig::default()), &r, &b, 2);
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0].kind, FindingKind::RareAction);
-    assert!(f[0].score >= 90.0, "defence evasion by a long-active principal: {}", f[0].score);
+    assert!(
+        f[0].score >= 90.0,
+        "defence evasion by a long-active principal: {}",
+        f[0].score
+    );
     assert_eq!(f[0].example_event_ids, vec!["stop".to_string()]);
-    b.principals[0].apis.insert("cloudtrail.amazonaws.com:StopLogging".into());
+    b.principals[0]
+        .apis
+        .insert("cloudtrail.amazonaws.com:StopLogging".into());
     assert!(run(&RareAction(RareConfig::default()), &r, &b, 2).is_empty());
 }
 
@@ -158,21 +237,53 @@ fn maintenance_gap_missed_run_off_schedule_and_delivery_hole() {
     background(&mut r, 24);
     let f = run(&det, &r, &b, 24);
     assert_eq!(f.len(), 1, "{f:#?}");
-    assert!(f[0].explanation.contains("did not run") && f[0].score > 90.0, "{}", f[0].explanation);
+    assert!(
+        f[0].explanation.contains("did not run") && f[0].score > 90.0,
+        "{}",
+        f[0].explanation
+    );
     // It ran on time: nothing.
     let mut on_time = r.clone();
-    on_time.add(&ev(T0 + 7200 + 60, "snap", "ec2.amazonaws.com", "CreateSnapshot", false, job_role, None));
+    on_time.add(&ev(
+        T0 + 7200 + 60,
+        "snap",
+        "ec2.amazonaws.com",
+        "CreateSnapshot",
+        false,
+        job_role,
+        None,
+    ));
     assert!(run(&det, &on_time, &b, 24).is_empty());
     // It ran at 09:00: off schedule, lower score.
     let mut late = r.clone();
-    late.add(&ev(T0 + 9 * 3600, "late", "ec2.amazonaws.com", "CreateSnapshot", false, job_role, None));
+    late.add(&ev(
+        T0 + 9 * 3600,
+        "late",
+        "ec2.amazonaws.com",
+        "CreateSnapshot",
+        false,
+        job_role,
+        None,
+    ));
     let f = run(&det, &late, &b, 24);
     assert_eq!(f.len(), 1);
-    assert!(f[0].explanation.contains("off schedule at 09:00"), "{}", f[0].explanation);
+    assert!(
+        f[0].explanation.contains("off schedule at 09:00"),
+        "{}",
+        f[0].explanation
+    );
     // No logs at all around 02:00: a delivery hole, not a missed job.
     let mut hole = Rollup::default();
     for i in (0..24 * 12).filter(|i| !(12..48).contains(i)) {
-        hole.add(&ev(T0 + i * 300, &format!("h{i}"), "ec2.amazonaws.com", "DescribeInstances", true, "m", None));
+        hole.add(&ev(
+            T0 + i * 300,
+            &format!("h{i}"),
+            "ec2.amazonaws.com",
+            "DescribeInstances",
+            true,
+            "m",
+            None,
+        ));
     }
     assert!(run(&det, &hole, &b, 24).is_empty());
 }
@@ -186,11 +297,27 @@ fn call_rate_spike_and_drop_against_a_seasonal_baseline() {
     for i in 0..6 * 12 {
         for j in 0..2 {
             n += 1;
-            r.add(&ev(T0 + i * 300 + j * 100, &format!("n{n}"), "s3.amazonaws.com", "ListBuckets", true, "arn:aws:iam::111122223333:role/app", None));
+            r.add(&ev(
+                T0 + i * 300 + j * 100,
+                &format!("n{n}"),
+                "s3.amazonaws.com",
+                "ListBuckets",
+                true,
+                "arn:aws:iam::111122223333:role/app",
+                None,
+            ));
         }
     }
     for j in 0..300 {
-        r.add(&ev(T0 + 2 * 3600 + 900 + j * 4, &format!("s{j}"), "s3.amazonaws.com", "ListBuckets", true, "arn:aws:iam::111122223333:user/x", None));
+        r.add(&ev(
+            T0 + 2 * 3600 + 900 + j * 4,
+            &format!("s{j}"),
+            "s3.amazonaws.com",
+            "ListBuckets",
+            true,
+            "arn:aws:iam::111122223333:user/x",
+            None,
+        ));
     }
     let mut b = Baselines::empty(T0 - 28 * 86_400, T0);
     b.series.push(SeriesModel {
@@ -202,7 +329,12 @@ fn call_rate_spike_and_drop_against_a_seasonal_baseline() {
         error_alpha: 0.1,
         total_calls: 24 * 672,
         total_errors: 0,
-        top: TopContributors { total: 100, principal: vec![("arn:aws:iam::111122223333:role/app".into(), 100)], ..Default::default() },
+        top: TopContributors {
+            total: 100,
+            principal: vec![("arn:aws:iam::111122223333:role/app".into(), 100)],
+            ..Default::default()
+        },
+        burst: vec![4.0, 12.0, 24.0, 48.0, 96.0, 144.0],
     });
     let f = run(&CallRateSpike(SpikeConfig::default()), &r, &b, 6);
     assert_eq!(f.len(), 1, "{f:#?}");
@@ -211,7 +343,10 @@ fn call_rate_spike_and_drop_against_a_seasonal_baseline() {
     assert_eq!(s.end.timestamp(), T0 + 2 * 3600 + 2100);
     assert_eq!(s.observed.total, 300.0 + 8.0);
     assert!((s.expected.total - 8.0).abs() < 0.5, "{}", s.expected.total);
-    assert_eq!(s.attributions.principal[0].value, "arn:aws:iam::111122223333:user/x");
+    assert_eq!(
+        s.attributions.principal[0].value,
+        "arn:aws:iam::111122223333:user/x"
+    );
     assert_eq!(s.attributions.principal[0].baseline_share, 0.0);
     assert!(run(&CallRateDrop(DropConfig::default()), &r, &b, 6).is_empty());
     // Hours 3–5 go quiet while other APIs keep logging: a drop.
@@ -219,7 +354,15 @@ fn call_rate_spike_and_drop_against_a_seasonal_baseline() {
     background(&mut quiet, 6);
     for i in 0..3 * 12 {
         for j in 0..2 {
-            quiet.add(&ev(T0 + i * 300 + j * 100, &format!("q{i}-{j}"), "s3.amazonaws.com", "ListBuckets", true, "arn:aws:iam::111122223333:role/app", None));
+            quiet.add(&ev(
+                T0 + i * 300 + j * 100,
+                &format!("q{i}-{j}"),
+                "s3.amazonaws.com",
+                "ListBuckets",
+                true,
+                "arn:aws:iam::111122223333:role/app",
+                None,
+            ));
         }
     }
     let f = run(&CallRateDrop(DropConfig::default()), &quiet, &b, 6);
@@ -233,10 +376,23 @@ fn error_bursts_per_principal_fold_per_api_ones() {
     let who = "arn:aws:iam::111122223333:user/enum";
     let mut r = Rollup::default();
     background(&mut r, 3);
-    let apis = [("s3.amazonaws.com", "ListBuckets"), ("iam.amazonaws.com", "ListUsers"), ("ec2.amazonaws.com", "DescribeVpcs"), ("lambda.amazonaws.com", "ListFunctions")];
+    let apis = [
+        ("s3.amazonaws.com", "ListBuckets"),
+        ("iam.amazonaws.com", "ListUsers"),
+        ("ec2.amazonaws.com", "DescribeVpcs"),
+        ("lambda.amazonaws.com", "ListFunctions"),
+    ];
     for i in 0..120 {
         let (s, n) = apis[i % apis.len()];
-        r.add(&ev(T0 + 3600 + i as i64 * 5, &format!("e{i}"), s, n, true, who, Some("AccessDenied")));
+        r.add(&ev(
+            T0 + 3600 + i as i64 * 5,
+            &format!("e{i}"),
+            s,
+            n,
+            true,
+            who,
+            Some("AccessDenied"),
+        ));
     }
     let b = Baselines::empty(T0 - 28 * 86_400, T0);
     let f = run(&ErrorRate(ErrorConfig::default()), &r, &b, 3);
@@ -252,5 +408,8 @@ fn thresholds_refuse_out_of_range_values() {
     assert!(Threshold::new(101.0).is_err());
     assert!(Threshold::new(-1.0).is_err());
     assert!(Ratio::new(0.5).is_err());
-    assert!(serde_json::from_str::<Threshold>("150").unwrap_err().to_string().contains("0 to 100"));
+    assert!(serde_json::from_str::<Threshold>("150")
+        .unwrap_err()
+        .to_string()
+        .contains("0 to 100"));
 }

@@ -10,7 +10,9 @@ use crate::event::Event;
 pub const DETAIL_BUCKET_SECS: i64 = 300;
 
 /// One call series: who received the call and which API it was.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ApiKey {
     /// Account that received the call.
     pub account: String,

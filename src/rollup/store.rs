@@ -504,7 +504,10 @@ impl Store {
     pub fn calls_rollup(&self, range: TimeRange) -> Result<Rollup, StoreError> {
         let df = self.calls(range)?;
         let mut r = Rollup::default();
-        table::add_calls(&mut r, &df).map_err(|source| StoreError::Polars { path: self.root.clone(), source })?;
+        table::add_calls(&mut r, &df).map_err(|source| StoreError::Polars {
+            path: self.root.clone(),
+            source,
+        })?;
         Ok(r)
     }
 
@@ -513,7 +516,10 @@ impl Store {
     pub fn detail_rollup(&self, range: TimeRange) -> Result<Rollup, StoreError> {
         let df = self.detail(range)?;
         let mut r = Rollup::default();
-        table::add_detail(&mut r, &df).map_err(|source| StoreError::Polars { path: self.root.clone(), source })?;
+        table::add_detail(&mut r, &df).map_err(|source| StoreError::Polars {
+            path: self.root.clone(),
+            source,
+        })?;
         Ok(r)
     }
 

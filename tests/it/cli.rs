@@ -11,7 +11,9 @@ fn bin() -> Command {
 
 #[test]
 fn every_command_has_help_with_examples() {
-    for cmd in ["ingest", "simulate", "demo"] {
+    for cmd in [
+        "ingest", "simulate", "demo", "baseline", "detect", "explain", "eval",
+    ] {
         bin()
             .args([cmd, "--help"])
             .assert()
@@ -121,4 +123,109 @@ fn simulate_then_ingest_from_the_cli() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["management_events"].as_u64().unwrap(), want);
+}
+
+#[test]
+fn baseline_detect_explain_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    let state = dir.path().join("state");
+    let out = dir.path().join("out");
+    bin()
+        .args([
+            "simulate", "--days", "14", "--scale", "0.02", "--seed", "5", "--out",
+        ])
+        .arg(&trail)
+        .assert()
+        .success();
+    bin()
+        .args(["ingest", "--state"])
+        .arg(&state)
+        .arg(trail.join("AWSLogs"))
+        .assert()
+        .success();
+    let labels: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(trail.join("labels.json")).unwrap()).unwrap();
+    // For 14 days the simulator puts incidents in the last 7: 2026-01-12 onwards.
+    bin()
+        .args(["baseline", "--until", "2026-01-12", "--state"])
+        .arg(&state)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("call series").and(predicate::str::contains(
+                "job: ec2.amazonaws.com CreateSnapshot",
+            )),
+        );
+    let detect = bin()
+        .args([
+            "detect",
+            "--from",
+            "2026-01-12",
+            "--to",
+            "2026-01-19",
+            "--state",
+        ])
+        .arg(&state)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(detect).unwrap();
+    assert!(
+        text.contains("findings over 2026-01-12T00:00:00Z"),
+        "{text}"
+    );
+    let findings = trailsight::finding::read_jsonl(&out.join("findings.jsonl")).unwrap();
+    assert!(!findings.is_empty());
+    // The incidents that stand out even in a trail this small (scale 0.02, one week of
+    // history) are found; the eval harness measures the rest at realistic sizes.
+    for l in labels["incidents"].as_array().unwrap() {
+        let kind = l["kind"].as_str().unwrap();
+        if kind == "call_rate_drop" {
+            continue;
+        }
+        assert!(
+            findings.iter().any(|f| f.kind.as_str() == kind),
+            "no {kind} finding in {text}"
+        );
+    }
+    let insights: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("insights.json")).unwrap()).unwrap();
+    assert!(insights["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["eventType"] == "AwsCloudTrailInsight"));
+    let f = &findings[0];
+    bin()
+        .args(["explain", &f.id[..10], "--findings"])
+        .arg(out.join("findings.jsonl"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(&f.explanation).and(predicate::str::contains("observed")));
+    bin()
+        .args(["explain", "ffffffffffffffff", "--findings"])
+        .arg(out.join("findings.jsonl"))
+        .assert()
+        .code(2);
+    // Detection without baselines is a clear error.
+    let empty = dir.path().join("fresh");
+    bin()
+        .args(["ingest", "--state"])
+        .arg(&empty)
+        .arg(trail.join("AWSLogs"))
+        .assert()
+        .success();
+    bin()
+        .args(["detect", "--state"])
+        .arg(&empty)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("trailsight baseline"));
 }
