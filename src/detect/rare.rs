@@ -3,8 +3,9 @@
 //!
 //! There is no rate to test, so the score comes from the category (how bad the action is) and
 //! from how much history says "never" (a principal active for hundreds of hours that never
-//! stopped logging is more telling than one seen for an hour). The reported p-value is the
-//! Laplace estimate of the action's hourly probability given zero occurrences.
+//! stopped logging is more telling than one seen for an hour; a principal never seen at all
+//! counts fully). The reported p-value is the Laplace estimate of the action's hourly
+//! probability given zero occurrences.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +33,8 @@ pub struct RareConfig {
     pub exposure_score: Threshold,
     /// Base score of another first-seen sensitive action.
     pub sensitive_score: Threshold,
+    /// Base score of a principal's first resource provisioning (e.g. its first RunInstances).
+    pub provisioning_score: Threshold,
 }
 
 impl Default for RareConfig {
@@ -43,6 +46,7 @@ impl Default for RareConfig {
             destructive_score: Threshold(85.0),
             exposure_score: Threshold(85.0),
             sensitive_score: Threshold(70.0),
+            provisioning_score: Threshold(65.0),
         }
     }
 }
@@ -72,6 +76,7 @@ impl RareAction {
             ),
             (Category::Exposure, self.0.exposure_score, "exposure"),
             (Category::Sensitive, self.0.sensitive_score, "sensitive"),
+            (Category::Provisioning, self.0.provisioning_score, "provisioning"),
         ]
         .into_iter()
         .find(|(cat, _, _)| c.is(*cat, source, name))
@@ -124,7 +129,13 @@ impl Detector for RareAction {
             };
             let model = models.get(&(account, principal));
             let hours = model.map_or(0, |m| m.active_hours);
-            let confidence = 0.7 + 0.3 * (f64::from(hours) / 100.0).min(1.0);
+            // "Never" weighs more from a principal seen for weeks than from one seen for an
+            // hour; a principal never seen at all is a new identity acting sensitively, which
+            // is as telling as a long history.
+            let confidence = match model {
+                None => 1.0,
+                Some(_) => 0.7 + 0.3 * (f64::from(hours) / 100.0).min(1.0),
+            };
             let score = base * confidence;
             if score < self.0.min_score.get() {
                 continue;

@@ -186,6 +186,9 @@ struct Acc {
     problems_not_listed: u64,
     fatal: Option<StoreError>,
     pending_ids: BTreeMap<i64, Vec<u128>>,
+    /// The day set used last: consecutive events are almost always from the same day, and
+    /// this keeps the shared map's lock off the per-event path.
+    last_day: Option<(i64, Arc<DaySet>)>,
 }
 
 impl Acc {
@@ -221,6 +224,7 @@ impl Acc {
         self.problems_not_listed += o.problems_not_listed;
         self.fatal = self.fatal.or(o.fatal);
         self.pending_ids.extend(o.pending_ids);
+        self.last_day = None;
         self
     }
 }
@@ -270,12 +274,18 @@ impl Ctx<'_, '_> {
                 let e = c.event;
                 let day = e.time.div_euclid(86_400);
                 let fp = xxhash_rust::xxh3::xxh3_128(e.event_id.as_bytes());
-                let set = match self.ids.day(day) {
-                    Ok(s) => s,
-                    Err(err) => {
-                        acc.fatal.get_or_insert(err);
-                        return;
-                    }
+                let set = match &acc.last_day {
+                    Some((d, s)) if *d == day => s.clone(),
+                    _ => match self.ids.day(day) {
+                        Ok(s) => {
+                            acc.last_day = Some((day, s.clone()));
+                            s
+                        }
+                        Err(err) => {
+                            acc.fatal.get_or_insert(err);
+                            return;
+                        }
+                    },
                 };
                 let fresh = set.shards[(fp as usize) % SHARDS]
                     .lock()
@@ -442,7 +452,9 @@ pub fn ingest(
         }
         let (batch, tail) = rest.split_at(n);
         rest = tail;
+        let t_read = Instant::now();
         let mut acc = ingest_batch(store, batch, opts, &done, progress)?;
+        tracing::debug!(files = batch.len(), seconds = t_read.elapsed().as_secs_f64(), "batch read");
         let rollup = std::mem::take(&mut acc.rollup);
         days_updated.extend(
             rollup
@@ -457,7 +469,9 @@ pub fn ingest(
         }
         let ids = std::mem::take(&mut total.pending_ids);
         if !rollup.apis.is_empty() {
+            let t_commit = Instant::now();
             store.commit(rollup, ids)?;
+            tracing::debug!(seconds = t_commit.elapsed().as_secs_f64(), "batch committed");
         }
     }
     let mut problems = total.problems;
@@ -518,6 +532,7 @@ fn ingest_batch(
             acc
         })
         .reduce(Acc::default, Acc::merge);
+    acc.last_day = None;
     let touched: BTreeSet<i64> = acc
         .rollup
         .apis

@@ -137,7 +137,10 @@ pub(crate) fn read_contents(path: &Path, limit: u64) -> Result<Contents, String>
     let named_gz = path.extension().is_some_and(|e| e == "gz");
     let mut problem = (named_gz && !gz)
         .then(|| "named .gz but not gzip-compressed; read as plain text".to_string());
-    let mut bytes = Vec::new();
+    // Sized up front: growing by doubling would copy a 50 MB document several times.
+    let size = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let guess = if gz { size.saturating_mul(12) } else { size.saturating_add(1) };
+    let mut bytes = Vec::with_capacity(guess.min(limit + 1).min(1 << 30) as usize);
     let res = if gz {
         MultiGzDecoder::new(r)
             .take(limit + 1)

@@ -342,6 +342,11 @@ impl Store {
                 superseded.extend([old.calls, old.detail, old.ids]);
             }
         }
+        // Fault injection for the crash tests: die as a kill would, with the new generation's
+        // files written and the manifest not yet swapped.
+        if std::env::var_os("TRAILSIGHT_FAILPOINT").is_some_and(|v| v == "commit-before-manifest") {
+            std::process::abort();
+        }
         next.updated = Some(Utc::now());
         next.tool_version = env!("CARGO_PKG_VERSION").into();
         let text = serde_json::to_vec_pretty(&next).expect("manifest serialises");

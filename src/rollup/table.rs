@@ -108,38 +108,45 @@ pub(crate) fn detail_frame(r: &Rollup) -> PolarsResult<DataFrame> {
         .flat_map(|(k, a)| a.detail.iter().map(move |(dk, dv)| (k, dk, dv)))
         .collect();
     rows.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    type Row<'a> = (&'a ApiKey, &'a DetailKey, &'a DetailVal);
-    fn pick<'a, T>(rows: &[Row<'a>], f: impl Fn(&Row<'a>) -> T) -> Vec<T> {
-        rows.iter().map(f).collect()
+    // One pass, borrowing: the tables can hold millions of rows.
+    let n = rows.len();
+    let (mut account, mut region, mut source, mut name) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut ro, mut bucket, mut principal, mut ptype) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut ua, mut ip, mut code, mut calls) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut example, mut session, mut key) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for (k, dk, dv) in &rows {
+        account.push(k.account.as_str());
+        region.push(k.region.as_str());
+        source.push(k.event_source.as_str());
+        name.push(k.event_name.as_str());
+        ro.push(k.read_only);
+        bucket.push(dk.bucket);
+        principal.push(dk.principal.as_str());
+        ptype.push(dk.principal_type.as_str());
+        ua.push(dk.user_agent.as_str());
+        ip.push(dk.source_ip.as_str());
+        code.push(dk.error_code.as_deref());
+        calls.push(dv.count);
+        example.push(dv.example_event_id.as_str());
+        session.push(dv.session_arn.as_deref());
+        key.push(dv.access_key_id.as_deref());
     }
-    let s = |f: for<'r> fn(&'r Row<'_>) -> &'r str| pick(&rows, |r| f(r).to_string());
-    let o =
-        |f: for<'r> fn(&'r Row<'_>) -> Option<&'r str>| pick(&rows, |r| f(r).map(str::to_string));
     let cols = vec![
-        Column::new(col::ACCOUNT.into(), s(|r| &r.0.account)),
-        Column::new(col::REGION.into(), s(|r| &r.0.region)),
-        Column::new(col::EVENT_SOURCE.into(), s(|r| &r.0.event_source)),
-        Column::new(col::EVENT_NAME.into(), s(|r| &r.0.event_name)),
-        Column::new(
-            col::READ_ONLY.into(),
-            rows.iter().map(|r| r.0.read_only).collect::<Vec<_>>(),
-        ),
-        datetime_col(col::BUCKET, rows.iter().map(|r| r.1.bucket).collect())?,
-        Column::new(col::PRINCIPAL.into(), s(|r| &r.1.principal)),
-        Column::new(col::PRINCIPAL_TYPE.into(), s(|r| &r.1.principal_type)),
-        Column::new(col::USER_AGENT.into(), s(|r| &r.1.user_agent)),
-        Column::new(col::SOURCE_IP.into(), s(|r| &r.1.source_ip)),
-        Column::new(col::ERROR_CODE.into(), o(|r| r.1.error_code.as_deref())),
-        Column::new(
-            col::CALLS.into(),
-            rows.iter().map(|r| r.2.count).collect::<Vec<_>>(),
-        ),
-        Column::new(col::EXAMPLE_EVENT_ID.into(), s(|r| &r.2.example_event_id)),
-        Column::new(col::SESSION_ARN.into(), o(|r| r.2.session_arn.as_deref())),
-        Column::new(
-            col::ACCESS_KEY_ID.into(),
-            o(|r| r.2.access_key_id.as_deref()),
-        ),
+        Column::new(col::ACCOUNT.into(), account),
+        Column::new(col::REGION.into(), region),
+        Column::new(col::EVENT_SOURCE.into(), source),
+        Column::new(col::EVENT_NAME.into(), name),
+        Column::new(col::READ_ONLY.into(), ro),
+        datetime_col(col::BUCKET, bucket)?,
+        Column::new(col::PRINCIPAL.into(), principal),
+        Column::new(col::PRINCIPAL_TYPE.into(), ptype),
+        Column::new(col::USER_AGENT.into(), ua),
+        Column::new(col::SOURCE_IP.into(), ip),
+        Column::new(col::ERROR_CODE.into(), code),
+        Column::new(col::CALLS.into(), calls),
+        Column::new(col::EXAMPLE_EVENT_ID.into(), example),
+        Column::new(col::SESSION_ARN.into(), session),
+        Column::new(col::ACCESS_KEY_ID.into(), key),
     ];
     DataFrame::new(rows.len(), cols)
 }

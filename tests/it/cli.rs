@@ -229,3 +229,69 @@ fn baseline_detect_explain_end_to_end() {
         .code(2)
         .stderr(predicate::str::contains("trailsight baseline"));
 }
+
+#[test]
+fn a_run_killed_mid_commit_leaves_the_previous_state_and_the_next_run_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let a = write(
+        &dir.path().join("in/a.json"),
+        &records_doc(&records("a", 5)),
+    );
+    let mut recs = records("b", 8);
+    for r in &mut recs {
+        r["eventTime"] = serde_json::json!("2026-01-06T10:00:00Z");
+    }
+    let b = write(&dir.path().join("in/b.json"), &records_doc(&recs));
+    bin()
+        .args(["ingest", "--state"])
+        .arg(&state)
+        .arg(&a)
+        .assert()
+        .success();
+    let before = std::fs::read(state.join("manifest.json")).unwrap();
+    // Killed after writing the new tables, before the manifest swap.
+    bin()
+        .env("TRAILSIGHT_FAILPOINT", "commit-before-manifest")
+        .args(["ingest", "--state"])
+        .arg(&state)
+        .arg(&b)
+        .arg(&a)
+        .assert()
+        .failure();
+    assert_eq!(
+        std::fs::read(state.join("manifest.json")).unwrap(),
+        before,
+        "manifest untouched"
+    );
+    let store = trailsight::rollup::Store::open(&state).unwrap();
+    assert_eq!(store.total_events(), 5);
+    // The next run completes the work exactly once and sweeps the leftovers.
+    let out = bin()
+        .args(["ingest", "--json", "--state"])
+        .arg(&state)
+        .arg(&a)
+        .arg(&b)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        (v["management_events"].as_u64(), v["duplicates"].as_u64()),
+        (Some(8), Some(5))
+    );
+    assert_eq!(
+        trailsight::rollup::Store::open(&state)
+            .unwrap()
+            .total_events(),
+        13
+    );
+    let files = walkdir::WalkDir::new(state.join("rollups"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .count();
+    assert_eq!(files, 6, "two days × (calls, detail, ids), no orphans");
+}

@@ -2,4 +2,5 @@
 
 mod cli;
 mod ingest;
+mod stratus;
 mod support;

@@ -1,0 +1,366 @@
+//! Real attacks: Stratus Red Team samples (real CloudTrail records of each technique) moved into
+//! the simulated prod account, time-shifted into the evaluation window of 35 simulated days, must
+//! each raise the finding kind the issue promises (IAM persistence → `iam_burst` or
+//! `rare_action`, defence evasion → `rare_action`, provisioning → `provisioning_spike` or
+//! `rare_action`), on the attacker's own principal and at the attack's time.
+//!
+//! One simulated trail, one state: the techniques are spaced [`SPACING`] apart so that no two
+//! share a detector window (the largest is 60 minutes) and each finding belongs to one technique.
+//! The test prints one line per technique, so its output doubles as a report. Techniques the
+//! detectors are known to miss are listed with the reason in [`TECHNIQUES`]; they are still run,
+//! and the test fails when one of them starts being caught, so the list stays true.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use trailsight::app::{detect_into, fit_baselines, ingest_into};
+use trailsight::config::Config;
+use trailsight::finding::FindingKind::{IamBurst, ProvisioningSpike, RareAction};
+use trailsight::finding::{Finding, FindingKind};
+use trailsight::ingest::IngestOptions;
+use trailsight::rollup::TimeRange;
+use trailsight::simulate::{evaluation_window, simulate, SimConfig};
+
+use crate::support::*;
+
+/// The simulated production account and region the attacks are moved into.
+const ACCOUNT: &str = "284715390162";
+const REGION: &str = "us-east-1";
+
+/// Time between two techniques' first records.
+const SPACING: Duration = Duration::hours(3);
+
+/// A technique under test: its sample's file stem, the finding kinds that count as caught, and,
+/// for a technique the detectors are known to miss, why. A known miss is still run and printed;
+/// the test fails if it starts being caught, so that its entry is removed.
+struct Technique {
+    name: &'static str,
+    expect: &'static [FindingKind],
+    known_miss: Option<&'static str>,
+}
+
+const IAM: &[FindingKind] = &[IamBurst, RareAction];
+const RARE: &[FindingKind] = &[RareAction];
+const PROVISIONING: &[FindingKind] = &[ProvisioningSpike, RareAction];
+
+/// The attacker's principal never appears in the 28 days of history. `rare_action` scales its
+/// base score by a confidence of 0.7 for a principal with no active hours, so a first-seen
+/// sensitive/IAM action scores 70 × 0.7 = 49 and an exposure 85 × 0.7 = 59.5, both under its
+/// `min_score` of 60 (only defence evasion, 95 × 0.7 = 66.5, passes); and `iam_burst` needs
+/// `min_calls` = 4 IAM writes within 60 minutes, more than the sample makes.
+const NEW_PRINCIPAL: &str = "first-seen principal: rare_action score × 0.7 < min_score 60, \
+                             iam_burst needs >= 4 IAM writes";
+
+/// One denied RunInstances: `provisioning_spike` needs `min_calls` = 10, and RunInstances is in
+/// the catalog's `provisioning` category only, not in `sensitive`, so `rare_action` does not
+/// watch it.
+const ONE_RUN_INSTANCES: &str = "1 RunInstances call: provisioning_spike needs >= 10, \
+                                 rare_action does not watch provisioning APIs";
+
+/// The sample families under test (file-name prefixes).
+const FAMILIES: &[&str] = &[
+    "aws.persistence.",
+    "aws.privilege-escalation.",
+    "aws.defense-evasion.",
+    "aws.execution.ec2-launch-unusual-instances",
+];
+
+/// Every IAM persistence, privilege escalation, defence evasion and resource
+/// provisioning/execution technique among the samples. The Lambda persistence techniques create
+/// no resource (AddPermission, UpdateFunctionConfiguration, UpdateFunctionCode on an existing
+/// function): they are persistence by a sensitive write, which `rare_action` is for.
+const TECHNIQUES: &[Technique] = &[
+    miss("aws.persistence.iam-backdoor-role", IAM, NEW_PRINCIPAL),
+    miss("aws.persistence.iam-backdoor-user", IAM, NEW_PRINCIPAL),
+    miss("aws.persistence.iam-create-admin-user", IAM, NEW_PRINCIPAL),
+    miss(
+        "aws.persistence.iam-create-backdoor-role",
+        IAM,
+        NEW_PRINCIPAL,
+    ),
+    miss(
+        "aws.persistence.iam-create-user-login-profile",
+        IAM,
+        NEW_PRINCIPAL,
+    ),
+    miss(
+        "aws.persistence.lambda-backdoor-function",
+        RARE,
+        NEW_PRINCIPAL,
+    ),
+    miss(
+        "aws.persistence.lambda-layer-extension",
+        RARE,
+        NEW_PRINCIPAL,
+    ),
+    miss("aws.persistence.lambda-overwrite-code", RARE, NEW_PRINCIPAL),
+    miss(
+        "aws.persistence.rolesanywhere-create-trust-anchor",
+        IAM,
+        NEW_PRINCIPAL,
+    ),
+    miss("aws.persistence.sts-federation-token", IAM, NEW_PRINCIPAL),
+    miss(
+        "aws.privilege-escalation.iam-update-user-login-profile",
+        IAM,
+        NEW_PRINCIPAL,
+    ),
+    t("aws.defense-evasion.cloudtrail-delete", RARE),
+    t("aws.defense-evasion.cloudtrail-event-selectors", RARE),
+    t("aws.defense-evasion.cloudtrail-stop", RARE),
+    t("aws.defense-evasion.dns-delete-logs", RARE),
+    t("aws.defense-evasion.organizations-leave", RARE),
+    t("aws.defense-evasion.vpc-remove-flow-logs", RARE),
+    miss(
+        "aws.execution.ec2-launch-unusual-instances",
+        PROVISIONING,
+        ONE_RUN_INSTANCES,
+    ),
+];
+
+const fn t(name: &'static str, expect: &'static [FindingKind]) -> Technique {
+    Technique {
+        name,
+        expect,
+        known_miss: None,
+    }
+}
+
+const fn miss(name: &'static str, expect: &'static [FindingKind], why: &'static str) -> Technique {
+    Technique {
+        name,
+        expect,
+        known_miss: Some(why),
+    }
+}
+
+/// A technique's records after rewriting, with what the check needs.
+struct Injected {
+    principal: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    writes: Vec<String>,
+}
+
+#[test]
+fn stratus_attacks_in_simulated_background_raise_the_expected_findings() {
+    let dir_in = samples().join("stratus-red-team");
+    if !dir_in.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared must be present in CI"
+        );
+        eprintln!("skipping: {} not present", dir_in.display());
+        return;
+    }
+    // Every sample of the families under test is in TECHNIQUES: a new one is not skipped silently.
+    for e in std::fs::read_dir(&dir_in).unwrap() {
+        let file = e.unwrap().file_name().into_string().unwrap();
+        let Some(name) = file.strip_suffix(".json") else {
+            continue;
+        };
+        if FAMILIES.iter().any(|f| name.starts_with(f)) {
+            assert!(
+                TECHNIQUES.iter().any(|t| t.name == name),
+                "new sample {name}: add it to TECHNIQUES"
+            );
+        }
+    }
+    let clock = std::time::Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let trail = tmp.path().join("trail");
+    let state = tmp.path().join("state");
+    let cfg = SimConfig {
+        days: 35,
+        seed: 7,
+        scale: 0.03,
+        ..SimConfig::default()
+    };
+    simulate(&cfg, &trail, &|_, _| {}).unwrap();
+    let (from, to) = evaluation_window(&cfg);
+
+    // Day 2 of the window, 10:00 UTC, then one technique every SPACING.
+    let first_slot = from + Duration::days(1) + Duration::hours(10);
+    let mut all = Vec::new();
+    let mut injected = Vec::new();
+    for (i, tech) in TECHNIQUES.iter().enumerate() {
+        let path = dir_in.join(format!("{}.json", tech.name));
+        let records: Vec<Value> = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let at = first_slot + SPACING * i32::try_from(i).unwrap();
+        let (records, inj) = rewrite(tech.name, records, at);
+        assert!(inj.end < to, "{}: placed past the window", tech.name);
+        all.extend(records);
+        injected.push(inj);
+    }
+    let attacks = write(&tmp.path().join("stratus.json"), &records_doc(&all));
+
+    let s = ingest_into(
+        &state,
+        &[trail.join("AWSLogs"), attacks],
+        &IngestOptions::default(),
+        false,
+    )
+    .unwrap();
+    assert_eq!(s.bad_records, 0, "{:#?}", s.problems);
+    let conf = Config::default();
+    fit_baselines(&state, &conf, from.timestamp()).unwrap();
+    let d = detect_into(
+        &state,
+        &conf,
+        TimeRange {
+            start: from.timestamp(),
+            end: to.timestamp(),
+        },
+        &tmp.path().join("findings"),
+    )
+    .unwrap();
+
+    let (mut missed, mut newly_caught, mut known) = (Vec::new(), Vec::new(), 0);
+    println!(
+        "{} findings in the window; per technique: principal [writes] expected → got",
+        d.findings.len()
+    );
+    for (tech, inj) in TECHNIQUES.iter().zip(&injected) {
+        let mine: Vec<&Finding> = d
+            .findings
+            .iter()
+            .filter(|f| about(f, &inj.principal) && overlaps(f, inj.start, inj.end))
+            .collect();
+        let caught = mine.iter().any(|f| tech.expect.contains(&f.kind));
+        let got = if mine.is_empty() {
+            "nothing".to_string()
+        } else {
+            mine.iter()
+                .map(|f| format!("{} {:.1} [{}]", f.kind, f.score, f.event_names.join(",")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let verdict = match (caught, tech.known_miss) {
+            (true, None) => "ok",
+            (true, Some(_)) => {
+                newly_caught.push(tech.name);
+                "CAUGHT"
+            }
+            (false, None) => {
+                missed.push(tech.name);
+                "MISS"
+            }
+            (false, Some(_)) => {
+                known += 1;
+                "known"
+            }
+        };
+        let expect: Vec<&str> = tech.expect.iter().map(|k| k.as_str()).collect();
+        println!(
+            "  {verdict:<6} {:<55} {} [{}] expected {} → {got}",
+            tech.name,
+            inj.principal,
+            inj.writes.join(","),
+            expect.join("|"),
+        );
+        if let (false, Some(why)) = (caught, tech.known_miss) {
+            println!("         known miss: {why}");
+        }
+    }
+    println!(
+        "{} of {} techniques caught ({known} known misses) in {:.1} s",
+        TECHNIQUES.len() - missed.len() - known,
+        TECHNIQUES.len(),
+        clock.elapsed().as_secs_f64()
+    );
+    assert!(missed.is_empty(), "not detected: {missed:?}");
+    assert!(
+        newly_caught.is_empty(),
+        "now detected, remove their known_miss: {newly_caught:?}"
+    );
+}
+
+/// Whether `f` is about `principal`: its own principal, or its top principal attribution.
+fn about(f: &Finding, principal: &str) -> bool {
+    f.principal.as_deref() == Some(principal)
+        || f.attributions
+            .principal
+            .first()
+            .is_some_and(|a| a.value == principal)
+}
+
+/// Whether `f`'s window overlaps `[start, end)`.
+fn overlaps(f: &Finding, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    f.start < end && start < f.end
+}
+
+/// Moves a sample into the simulated prod account and region, its first record at `at`,
+/// keeping relative times and eventIDs; returns the records and the attacker's principal.
+fn rewrite(name: &str, mut records: Vec<Value>, at: DateTime<Utc>) -> (Vec<Value>, Injected) {
+    let time = |r: &Value| {
+        DateTime::parse_from_rfc3339(r["eventTime"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let first = records.iter().map(time).min().unwrap();
+    let last = records.iter().map(time).max().unwrap();
+    let shift = at - first;
+    let mut principals = BTreeSet::new();
+    let mut writes = Vec::new();
+    for r in &mut records {
+        let old_account = r["recipientAccountId"]
+            .as_str()
+            .or(r["userIdentity"]["accountId"].as_str())
+            .unwrap()
+            .to_string();
+        let old_region = r["awsRegion"].as_str().unwrap().to_string();
+        let t = time(r) + shift;
+        replace_ids(r, &old_account, &old_region);
+        r["eventTime"] = Value::String(t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        r["awsRegion"] = Value::String(REGION.into());
+        r["recipientAccountId"] = Value::String(ACCOUNT.into());
+        r["userIdentity"]["accountId"] = Value::String(ACCOUNT.into());
+        if !r["readOnly"].as_bool().unwrap_or(false) {
+            principals.insert(principal_of(&r["userIdentity"]));
+            writes.push(r["eventName"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(
+        principals.len(),
+        1,
+        "{name}: the writes are by {principals:?}, expected one attacker"
+    );
+    let inj = Injected {
+        principal: principals.into_iter().next().unwrap(),
+        start: at,
+        end: last + shift + Duration::seconds(1),
+        writes,
+    };
+    (records, inj)
+}
+
+/// The principal trailsight attributes a record to: the issuing role or user for assumed-role
+/// and federated sessions, else the identity's ARN.
+fn principal_of(u: &Value) -> String {
+    let arn = match u["type"].as_str() {
+        Some("AssumedRole" | "FederatedUser") => &u["sessionContext"]["sessionIssuer"]["arn"],
+        _ => &u["arn"],
+    };
+    arn.as_str().unwrap().to_string()
+}
+
+/// Rewrites, everywhere in `v`, the sample's account id (alone, and inside ARNs such as
+/// `arn:aws:iam::<id>:user/x` or `arn:aws:lambda:<region>:<id>:function:f`) and its region
+/// inside ARNs.
+fn replace_ids(v: &mut Value, account: &str, region: &str) {
+    match v {
+        Value::String(s) => {
+            if s == account {
+                *s = ACCOUNT.to_string();
+            } else if s.starts_with("arn:") {
+                *s = s
+                    .replace(&format!(":{account}:"), &format!(":{ACCOUNT}:"))
+                    .replace(&format!(":{region}:"), &format!(":{REGION}:"));
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_ids(x, account, region)),
+        Value::Object(o) => o.values_mut().for_each(|x| replace_ids(x, account, region)),
+        _ => {}
+    }
+}
