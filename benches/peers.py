@@ -49,12 +49,13 @@ DUCK = r"""
 import duckdb, sys
 con = duckdb.connect()
 con.execute("SET threads TO 2")
+con.execute("SET enable_progress_bar = false")
 q = f'''
 WITH recs AS (
   SELECT unnest(Records) AS r FROM read_json('{sys.argv[1]}/**/*.json.gz',
     columns={{'Records': 'STRUCT(eventTime VARCHAR, eventSource VARCHAR, eventName VARCHAR,
               eventCategory VARCHAR, managementEvent BOOLEAN, eventID VARCHAR)[]'}},
-    format='unstructured', maximum_object_size=1073741824)
+    format='unstructured', maximum_object_size=67108864)
 ), mgmt AS (
   SELECT DISTINCT r.eventID AS id, substr(r.eventTime, 1, 10) AS day, r.eventSource AS src,
          r.eventName AS name, substr(r.eventTime, 1, 13) AS hour
@@ -95,7 +96,8 @@ def main():
 
     state = tempfile.mkdtemp(prefix="ts-bench-")
     try:
-        dt, rss, out = child([binary, "ingest", "--quiet", "--json", "--state", state, trail])
+        dt, rss, out = child([binary, "ingest", "--quiet", "--json", "--state", state,
+                              os.path.join(trail, "AWSLogs")])
         got = json.loads(out)["management_events"]
         assert got == events, (got, events)
         rows.append(("trailsight ingest", dt, rss, got))

@@ -76,7 +76,11 @@ impl RareAction {
             ),
             (Category::Exposure, self.0.exposure_score, "exposure"),
             (Category::Sensitive, self.0.sensitive_score, "sensitive"),
-            (Category::Provisioning, self.0.provisioning_score, "provisioning"),
+            (
+                Category::Provisioning,
+                self.0.provisioning_score,
+                "provisioning",
+            ),
         ]
         .into_iter()
         .find(|(cat, _, _)| c.is(*cat, source, name))

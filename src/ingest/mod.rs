@@ -121,6 +121,11 @@ pub struct IngestSummary {
 
 const SHARDS: usize = 16;
 
+thread_local! {
+    /// Each reader thread's file buffer, reused from file to file.
+    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// eventID fingerprints of one day, sharded so parallel readers rarely contend.
 struct DaySet {
     shards: Vec<Mutex<HashSet<u128>>>,
@@ -312,7 +317,11 @@ impl Ctx<'_, '_> {
     fn file(&self, acc: &mut Acc, f: &InputFile) {
         acc.files += 1;
         acc.input_bytes += f.size;
-        let contents = match source::read_contents(&f.path, self.opts.max_file_bytes) {
+        BUFFER.with(|b| self.file_in(acc, f, &mut b.borrow_mut()));
+    }
+
+    fn file_in(&self, acc: &mut Acc, f: &InputFile, buf: &mut Vec<u8>) {
+        let contents = match source::read_contents(&f.path, self.opts.max_file_bytes, buf) {
             Ok(c) => c,
             Err(reason) => {
                 acc.bad_files += 1;
@@ -321,14 +330,14 @@ impl Ctx<'_, '_> {
             }
         };
         let mut bad_file = contents.problem.clone();
-        let text: std::borrow::Cow<'_, str> = match std::str::from_utf8(&contents.bytes) {
+        let text: std::borrow::Cow<'_, str> = match std::str::from_utf8(buf) {
             Ok(s) => s.into(),
             Err(e) => {
                 bad_file.get_or_insert(format!(
                     "invalid UTF-8 at byte {}; decoded with replacement characters",
                     e.valid_up_to()
                 ));
-                String::from_utf8_lossy(&contents.bytes).into_owned().into()
+                String::from_utf8_lossy(buf).into_owned().into()
             }
         };
         let split = if contents.is_jsonl_name {
@@ -372,6 +381,11 @@ impl Ctx<'_, '_> {
         if let Some(reason) = bad_file {
             acc.bad_files += 1;
             acc.problem(self.opts, &f.path, None, reason);
+        }
+        drop(text);
+        // One huge file must not pin its buffer for the rest of the run.
+        if buf.capacity() > 256 << 20 {
+            *buf = Vec::new();
         }
     }
 
@@ -454,7 +468,11 @@ pub fn ingest(
         rest = tail;
         let t_read = Instant::now();
         let mut acc = ingest_batch(store, batch, opts, &done, progress)?;
-        tracing::debug!(files = batch.len(), seconds = t_read.elapsed().as_secs_f64(), "batch read");
+        tracing::debug!(
+            files = batch.len(),
+            seconds = t_read.elapsed().as_secs_f64(),
+            "batch read"
+        );
         let rollup = std::mem::take(&mut acc.rollup);
         days_updated.extend(
             rollup
@@ -471,7 +489,10 @@ pub fn ingest(
         if !rollup.apis.is_empty() {
             let t_commit = Instant::now();
             store.commit(rollup, ids)?;
-            tracing::debug!(seconds = t_commit.elapsed().as_secs_f64(), "batch committed");
+            tracing::debug!(
+                seconds = t_commit.elapsed().as_secs_f64(),
+                "batch committed"
+            );
         }
     }
     let mut problems = total.problems;

@@ -112,10 +112,9 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<(PathBuf, String)>) {
     (files, errors)
 }
 
-/// The file's contents, decompressed, and anything wrong found on the way.
+/// What reading a file found besides its bytes.
 #[derive(Debug)]
 pub(crate) struct Contents {
-    pub(crate) bytes: Vec<u8>,
     /// A problem that still left usable bytes (truncated gzip, size limit, not gzip).
     pub(crate) problem: Option<String>,
     pub(crate) is_jsonl_name: bool,
@@ -128,25 +127,33 @@ fn name_is_jsonl(p: &Path) -> bool {
         .any(|e| n.ends_with(e))
 }
 
-/// Reads a whole file, inflating gzip (all members), up to `limit` decompressed bytes.
-pub(crate) fn read_contents(path: &Path, limit: u64) -> Result<Contents, String> {
+/// Reads a whole file into `bytes` (cleared first, capacity reused: fresh multi-megabyte
+/// buffers per file cost page faults that serialise threads), inflating gzip (all members), up
+/// to `limit` decompressed bytes.
+pub(crate) fn read_contents(
+    path: &Path,
+    limit: u64,
+    bytes: &mut Vec<u8>,
+) -> Result<Contents, String> {
+    bytes.clear();
     let f = fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut r = BufReader::with_capacity(256 * 1024, f);
     let head = r.fill_buf().map_err(|e| format!("cannot read: {e}"))?;
     let gz = head.starts_with(&[0x1f, 0x8b]);
     let named_gz = path.extension().is_some_and(|e| e == "gz");
     let mut problem = (named_gz && !gz)
         .then(|| "named .gz but not gzip-compressed; read as plain text".to_string());
-    // Sized up front: growing by doubling would copy a 50 MB document several times.
-    let size = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let guess = if gz { size.saturating_mul(12) } else { size.saturating_add(1) };
-    let mut bytes = Vec::with_capacity(guess.min(limit + 1).min(1 << 30) as usize);
-    let res = if gz {
-        MultiGzDecoder::new(r)
-            .take(limit + 1)
-            .read_to_end(&mut bytes)
+    let guess = if gz {
+        size.saturating_mul(12)
     } else {
-        r.take(limit + 1).read_to_end(&mut bytes)
+        size.saturating_add(1)
+    };
+    bytes.reserve(guess.min(limit + 1).min(1 << 30) as usize);
+    let res = if gz {
+        MultiGzDecoder::new(r).take(limit + 1).read_to_end(bytes)
+    } else {
+        r.take(limit + 1).read_to_end(bytes)
     };
     if let Err(e) = res {
         let what = if gz { "gzip stream" } else { "file" };
@@ -166,7 +173,6 @@ pub(crate) fn read_contents(path: &Path, limit: u64) -> Result<Contents, String>
         ));
     }
     Ok(Contents {
-        bytes,
         problem,
         is_jsonl_name: name_is_jsonl(path),
     })

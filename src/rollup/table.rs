@@ -110,10 +110,29 @@ pub(crate) fn detail_frame(r: &Rollup) -> PolarsResult<DataFrame> {
     rows.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     // One pass, borrowing: the tables can hold millions of rows.
     let n = rows.len();
-    let (mut account, mut region, mut source, mut name) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut ro, mut bucket, mut principal, mut ptype) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut ua, mut ip, mut code, mut calls) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut example, mut session, mut key) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut account, mut region, mut source, mut name) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut ro, mut bucket, mut principal, mut ptype) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut ua, mut ip, mut code, mut calls) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut example, mut session, mut key) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for (k, dk, dv) in &rows {
         account.push(k.account.as_str());
         region.push(k.region.as_str());

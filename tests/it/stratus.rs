@@ -6,9 +6,8 @@
 //!
 //! One simulated trail, one state: the techniques are spaced [`SPACING`] apart so that no two
 //! share a detector window (the largest is 60 minutes) and each finding belongs to one technique.
-//! The test prints one line per technique, so its output doubles as a report. Techniques the
-//! detectors are known to miss are listed with the reason in [`TECHNIQUES`]; they are still run,
-//! and the test fails when one of them starts being caught, so the list stays true.
+//! The test prints one line per technique, so its output doubles as a report; every technique
+//! must be caught.
 
 use std::collections::BTreeSet;
 
@@ -31,32 +30,15 @@ const REGION: &str = "us-east-1";
 /// Time between two techniques' first records.
 const SPACING: Duration = Duration::hours(3);
 
-/// A technique under test: its sample's file stem, the finding kinds that count as caught, and,
-/// for a technique the detectors are known to miss, why. A known miss is still run and printed;
-/// the test fails if it starts being caught, so that its entry is removed.
+/// A technique under test: its sample's file stem and the finding kinds that count as caught.
 struct Technique {
     name: &'static str,
     expect: &'static [FindingKind],
-    known_miss: Option<&'static str>,
 }
 
 const IAM: &[FindingKind] = &[IamBurst, RareAction];
 const RARE: &[FindingKind] = &[RareAction];
 const PROVISIONING: &[FindingKind] = &[ProvisioningSpike, RareAction];
-
-/// The attacker's principal never appears in the 28 days of history. `rare_action` scales its
-/// base score by a confidence of 0.7 for a principal with no active hours, so a first-seen
-/// sensitive/IAM action scores 70 × 0.7 = 49 and an exposure 85 × 0.7 = 59.5, both under its
-/// `min_score` of 60 (only defence evasion, 95 × 0.7 = 66.5, passes); and `iam_burst` needs
-/// `min_calls` = 4 IAM writes within 60 minutes, more than the sample makes.
-const NEW_PRINCIPAL: &str = "first-seen principal: rare_action score × 0.7 < min_score 60, \
-                             iam_burst needs >= 4 IAM writes";
-
-/// One denied RunInstances: `provisioning_spike` needs `min_calls` = 10, and RunInstances is in
-/// the catalog's `provisioning` category only, not in `sensitive`, so `rare_action` does not
-/// watch it.
-const ONE_RUN_INSTANCES: &str = "1 RunInstances call: provisioning_spike needs >= 10, \
-                                 rare_action does not watch provisioning APIs";
 
 /// The sample families under test (file-name prefixes).
 const FAMILIES: &[&str] = &[
@@ -71,40 +53,19 @@ const FAMILIES: &[&str] = &[
 /// no resource (AddPermission, UpdateFunctionConfiguration, UpdateFunctionCode on an existing
 /// function): they are persistence by a sensitive write, which `rare_action` is for.
 const TECHNIQUES: &[Technique] = &[
-    miss("aws.persistence.iam-backdoor-role", IAM, NEW_PRINCIPAL),
-    miss("aws.persistence.iam-backdoor-user", IAM, NEW_PRINCIPAL),
-    miss("aws.persistence.iam-create-admin-user", IAM, NEW_PRINCIPAL),
-    miss(
-        "aws.persistence.iam-create-backdoor-role",
-        IAM,
-        NEW_PRINCIPAL,
-    ),
-    miss(
-        "aws.persistence.iam-create-user-login-profile",
-        IAM,
-        NEW_PRINCIPAL,
-    ),
-    miss(
-        "aws.persistence.lambda-backdoor-function",
-        RARE,
-        NEW_PRINCIPAL,
-    ),
-    miss(
-        "aws.persistence.lambda-layer-extension",
-        RARE,
-        NEW_PRINCIPAL,
-    ),
-    miss("aws.persistence.lambda-overwrite-code", RARE, NEW_PRINCIPAL),
-    miss(
-        "aws.persistence.rolesanywhere-create-trust-anchor",
-        IAM,
-        NEW_PRINCIPAL,
-    ),
-    miss("aws.persistence.sts-federation-token", IAM, NEW_PRINCIPAL),
-    miss(
+    t("aws.persistence.iam-backdoor-role", IAM),
+    t("aws.persistence.iam-backdoor-user", IAM),
+    t("aws.persistence.iam-create-admin-user", IAM),
+    t("aws.persistence.iam-create-backdoor-role", IAM),
+    t("aws.persistence.iam-create-user-login-profile", IAM),
+    t("aws.persistence.lambda-backdoor-function", RARE),
+    t("aws.persistence.lambda-layer-extension", RARE),
+    t("aws.persistence.lambda-overwrite-code", RARE),
+    t("aws.persistence.rolesanywhere-create-trust-anchor", IAM),
+    t("aws.persistence.sts-federation-token", IAM),
+    t(
         "aws.privilege-escalation.iam-update-user-login-profile",
         IAM,
-        NEW_PRINCIPAL,
     ),
     t("aws.defense-evasion.cloudtrail-delete", RARE),
     t("aws.defense-evasion.cloudtrail-event-selectors", RARE),
@@ -112,27 +73,11 @@ const TECHNIQUES: &[Technique] = &[
     t("aws.defense-evasion.dns-delete-logs", RARE),
     t("aws.defense-evasion.organizations-leave", RARE),
     t("aws.defense-evasion.vpc-remove-flow-logs", RARE),
-    miss(
-        "aws.execution.ec2-launch-unusual-instances",
-        PROVISIONING,
-        ONE_RUN_INSTANCES,
-    ),
+    t("aws.execution.ec2-launch-unusual-instances", PROVISIONING),
 ];
 
 const fn t(name: &'static str, expect: &'static [FindingKind]) -> Technique {
-    Technique {
-        name,
-        expect,
-        known_miss: None,
-    }
-}
-
-const fn miss(name: &'static str, expect: &'static [FindingKind], why: &'static str) -> Technique {
-    Technique {
-        name,
-        expect,
-        known_miss: Some(why),
-    }
+    Technique { name, expect }
 }
 
 /// A technique's records after rewriting, with what the check needs.
@@ -216,7 +161,7 @@ fn stratus_attacks_in_simulated_background_raise_the_expected_findings() {
     )
     .unwrap();
 
-    let (mut missed, mut newly_caught, mut known) = (Vec::new(), Vec::new(), 0);
+    let mut missed = Vec::new();
     println!(
         "{} findings in the window; per technique: principal [writes] expected → got",
         d.findings.len()
@@ -236,20 +181,11 @@ fn stratus_attacks_in_simulated_background_raise_the_expected_findings() {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        let verdict = match (caught, tech.known_miss) {
-            (true, None) => "ok",
-            (true, Some(_)) => {
-                newly_caught.push(tech.name);
-                "CAUGHT"
-            }
-            (false, None) => {
-                missed.push(tech.name);
-                "MISS"
-            }
-            (false, Some(_)) => {
-                known += 1;
-                "known"
-            }
+        let verdict = if caught {
+            "ok"
+        } else {
+            missed.push(tech.name);
+            "MISS"
         };
         let expect: Vec<&str> = tech.expect.iter().map(|k| k.as_str()).collect();
         println!(
@@ -259,21 +195,14 @@ fn stratus_attacks_in_simulated_background_raise_the_expected_findings() {
             inj.writes.join(","),
             expect.join("|"),
         );
-        if let (false, Some(why)) = (caught, tech.known_miss) {
-            println!("         known miss: {why}");
-        }
     }
     println!(
-        "{} of {} techniques caught ({known} known misses) in {:.1} s",
-        TECHNIQUES.len() - missed.len() - known,
+        "{} of {} techniques caught in {:.1} s",
+        TECHNIQUES.len() - missed.len(),
         TECHNIQUES.len(),
         clock.elapsed().as_secs_f64()
     );
     assert!(missed.is_empty(), "not detected: {missed:?}");
-    assert!(
-        newly_caught.is_empty(),
-        "now detected, remove their known_miss: {newly_caught:?}"
-    );
 }
 
 /// Whether `f` is about `principal`: its own principal, or its top principal attribution.
