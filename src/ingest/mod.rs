@@ -42,7 +42,7 @@ impl Default for IngestOptions {
             max_file_bytes: 1 << 30,
             max_record_bytes: 16 << 20,
             max_listed_problems: 1000,
-            batch_bytes: 256 << 20,
+            batch_bytes: 64 << 20,
         }
     }
 }
@@ -441,7 +441,7 @@ fn looks_like_lines(text: &str) -> bool {
 /// Reads `files` and commits their management events to `store`. `progress` receives the
 /// compressed bytes finished so far (the total is the sum of [`InputFile::size`]).
 ///
-/// Files are taken in path order (the S3 layout sorts by date) in batches of about
+/// Files are taken in delivery-date order in batches of about
 /// [`IngestOptions::batch_bytes`]; each batch is one atomic commit. Memory is bounded by a
 /// batch, not by the input, and a run killed between commits is completed by the next run.
 pub fn ingest(
@@ -451,8 +451,16 @@ pub fn ingest(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<IngestSummary, IngestError> {
     let t0 = Instant::now();
-    let mut sorted: Vec<&InputFile> = files.iter().collect();
-    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    // Delivery date first (S3 layout), then path: a batch then covers a few days of every
+    // account and region, so each stored day is rewritten about once per run.
+    let date_of = |f: &InputFile| {
+        parse_trail_key(&f.path.to_string_lossy())
+            .map(|k| k.date)
+            .unwrap_or_default()
+    };
+    let mut sorted: Vec<(String, &InputFile)> = files.iter().map(|f| (date_of(f), f)).collect();
+    sorted.sort_by(|a, b| (&a.0, &a.1.path).cmp(&(&b.0, &b.1.path)));
+    let sorted: Vec<&InputFile> = sorted.into_iter().map(|(_, f)| f).collect();
     let done = std::sync::atomic::AtomicU64::new(0);
     let mut total = Acc::default();
     let mut days_updated = BTreeSet::new();
