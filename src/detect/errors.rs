@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft, BUCKET};
-use super::scan::{scan, Params, Tail};
+use super::scan::{lens, scan, Params};
 use super::{DetectInput, Detector, Ratio, Threshold};
 use crate::finding::{Finding, FindingKind};
 
@@ -62,22 +62,14 @@ impl Detector for ErrorRate {
     }
 
     fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
-        let lens: Vec<usize> = self
-            .0
-            .windows_minutes
-            .iter()
-            .map(|m| (*m as usize / 5).max(1))
-            .collect();
-        let params = Params {
-            tail: Tail::Up,
-            lens: &lens,
-            min_score: self.0.min_score.get(),
-            min_observed: f64::from(self.0.min_errors),
-            ratio: self.0.min_ratio.get(),
-            min_expected: 0.0,
-            ceiling: &[],
-            burst_margin: 1.5,
-        };
+        let lens = lens(&self.0.windows_minutes);
+        let params = Params::spike(
+            &lens,
+            self.0.min_score.get(),
+            f64::from(self.0.min_errors),
+            self.0.min_ratio.get(),
+            1.5,
+        );
         let mut by_principal = principal_findings(input, &params);
         let models = input.baselines.series_index();
         let mut per_api = Vec::new();

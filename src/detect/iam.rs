@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft, BUCKET};
-use super::scan::{scan, Params, Tail};
+use super::scan::{lens, scan, Params};
 use super::{DetectInput, Detector, Ratio, Threshold};
 use crate::catalog::Category;
 use crate::finding::{Finding, FindingKind};
@@ -58,22 +58,14 @@ impl Detector for IamBurst {
     }
 
     fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
-        let lens: Vec<usize> = self
-            .0
-            .windows_minutes
-            .iter()
-            .map(|m| (*m as usize / 5).max(1))
-            .collect();
-        let params = Params {
-            tail: Tail::Up,
-            lens: &lens,
-            min_score: self.0.min_score.get(),
-            min_observed: f64::from(self.0.min_calls),
-            ratio: self.0.min_ratio.get(),
-            min_expected: 0.0,
-            ceiling: &[],
-            burst_margin: self.0.burst_margin,
-        };
+        let lens = lens(&self.0.windows_minutes);
+        let params = Params::spike(
+            &lens,
+            self.0.min_score.get(),
+            f64::from(self.0.min_calls),
+            self.0.min_ratio.get(),
+            self.0.burst_margin,
+        );
         let w = input.window;
         let n = ((w.end - w.start) / BUCKET).max(0) as usize;
         let is_iam = |k: &crate::rollup::ApiKey| {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft, BUCKET};
-use super::scan::{scan, Params, Tail};
+use super::scan::{lens, scan, Params, Tail};
 use super::{DetectInput, Detector, Ratio, Threshold};
 use crate::finding::{Finding, FindingKind};
 
@@ -70,10 +70,6 @@ impl Default for DropConfig {
             windows_minutes: vec![60, 120, 180],
         }
     }
-}
-
-fn lens(minutes: &[u32]) -> Vec<usize> {
-    minutes.iter().map(|m| (*m as usize / 5).max(1)).collect()
 }
 
 /// Spike detector.
@@ -213,16 +209,13 @@ impl Detector for CallRateSpike {
 
     fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
         let lens = lens(&self.0.windows_minutes);
-        let p = Params {
-            tail: Tail::Up,
-            lens: &lens,
-            min_score: self.0.min_score.get(),
-            min_observed: f64::from(self.0.min_calls),
-            ratio: self.0.min_ratio.get(),
-            min_expected: 0.0,
-            ceiling: &[],
-            burst_margin: self.0.burst_margin,
-        };
+        let p = Params::spike(
+            &lens,
+            self.0.min_score.get(),
+            f64::from(self.0.min_calls),
+            self.0.min_ratio.get(),
+            self.0.burst_margin,
+        );
         rate_findings(
             input,
             FindingKind::CallRateSpike,

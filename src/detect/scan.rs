@@ -35,7 +35,32 @@ pub(crate) struct Params<'a> {
     pub(crate) burst_margin: f64,
 }
 
+/// Window lengths in 5-minute buckets from the config's minutes.
+pub(crate) fn lens(minutes: &[u32]) -> Vec<usize> {
+    minutes.iter().map(|m| (*m as usize / 5).max(1)).collect()
+}
+
 impl<'a> Params<'a> {
+    /// Settings for an upper-tail (spike or burst) scan.
+    pub(crate) fn spike(
+        lens: &'a [usize],
+        min_score: f64,
+        min_observed: f64,
+        ratio: f64,
+        burst_margin: f64,
+    ) -> Params<'a> {
+        Params {
+            tail: Tail::Up,
+            lens,
+            min_score,
+            min_observed,
+            ratio,
+            min_expected: 0.0,
+            ceiling: &[],
+            burst_margin,
+        }
+    }
+
     /// The same settings with another burst ceiling.
     pub(crate) fn with_ceiling(&self, ceiling: &'a [f64]) -> Params<'a> {
         Params {
