@@ -3,6 +3,8 @@
 //! seasonal profile.
 
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
 use hashbrown::HashMap;
 
 use crate::baseline::stats::SeasonalProfile;
@@ -218,5 +220,88 @@ pub(crate) fn duration(secs: i64) -> String {
         (0, m) => format!("{m} min"),
         (h, 0) => format!("{h} h"),
         (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+/// 5-minute counts over the window per (account, region, principal) of the detail rows `keep`
+/// selects; the region is `""` unless `by_region`. The per-principal series of the
+/// error, IAM and provisioning detectors.
+pub(crate) fn principal_buckets<'a>(
+    input: &DetectInput<'a>,
+    by_region: bool,
+    keep: impl Fn(&ApiKey, &DetailKey) -> bool,
+) -> BTreeMap<(&'a str, &'a str, &'a str), Vec<f64>> {
+    let w = input.window;
+    let n = ((w.end - w.start) / BUCKET).max(0) as usize;
+    let mut out: BTreeMap<(&'a str, &'a str, &'a str), Vec<f64>> = BTreeMap::new();
+    for (k, a) in &input.detail.apis {
+        for (dk, dv) in &a.detail {
+            if dk.bucket < w.start || dk.bucket >= w.end || !keep(k, dk) {
+                continue;
+            }
+            let region = if by_region { k.region.as_str() } else { "" };
+            let i = ((dk.bucket - w.start) / BUCKET) as usize;
+            out.entry((k.account.as_str(), region, dk.principal.as_str()))
+                .or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
+        }
+    }
+    out
+}
+
+/// What some detail rows called: APIs by calls (most first), calls per service and per region.
+pub(crate) struct ApiMix<'a> {
+    pub(crate) ranked: Vec<((&'a str, &'a str), u64)>,
+    pub(crate) services: BTreeMap<&'a str, u64>,
+    regions: BTreeMap<&'a str, u64>,
+}
+
+fn busiest<'a>(m: &BTreeMap<&'a str, u64>) -> Option<&'a str> {
+    m.iter()
+        .max_by_key(|(k, c)| (**c, std::cmp::Reverse(**k)))
+        .map(|x| *x.0)
+}
+
+impl<'a> ApiMix<'a> {
+    pub(crate) fn of(rows: &[(&'a ApiKey, &'a DetailKey, &'a DetailVal)]) -> ApiMix<'a> {
+        let mut apis: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+        let mut services: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut regions: BTreeMap<&str, u64> = BTreeMap::new();
+        for (k, _, dv) in rows {
+            let c = u64::from(dv.count);
+            *apis.entry((&k.event_source, &k.event_name)).or_default() += c;
+            *services.entry(&k.event_source).or_default() += c;
+            *regions.entry(&k.region).or_default() += c;
+        }
+        let mut ranked: Vec<_> = apis.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        ApiMix {
+            ranked,
+            services,
+            regions,
+        }
+    }
+
+    /// The service with the most calls.
+    pub(crate) fn top_service(&self) -> Option<&'a str> {
+        busiest(&self.services)
+    }
+
+    /// The service of the most-called API.
+    pub(crate) fn top_api_source(&self) -> Option<&'a str> {
+        self.ranked.first().map(|x| x.0 .0)
+    }
+
+    /// The region with the most calls.
+    pub(crate) fn top_region(&self) -> Option<&'a str> {
+        busiest(&self.regions)
+    }
+
+    /// The first `limit` API names.
+    pub(crate) fn names(&self, limit: usize) -> Vec<String> {
+        self.ranked
+            .iter()
+            .take(limit)
+            .map(|((_, n), _)| n.to_string())
+            .collect()
     }
 }

@@ -4,8 +4,6 @@
 //! share of failing calls times the calls observed, so more traffic with the usual failure rate
 //! is not an error burst.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft, BUCKET};
@@ -163,21 +161,10 @@ impl Detector for ErrorRate {
 fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Finding> {
     let w = input.window;
     let n = ((w.end - w.start) / BUCKET).max(0) as usize;
-    let mut series: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
-    for (k, a) in &input.detail.apis {
-        for (dk, dv) in &a.detail {
-            if dk.error_code.is_none() || dk.bucket < w.start || dk.bucket >= w.end {
-                continue;
-            }
-            let i = ((dk.bucket - w.start) / BUCKET) as usize;
-            series
-                .entry((&k.account, &dk.principal))
-                .or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
-        }
-    }
+    let series = at::principal_buckets(input, false, |_, dk| dk.error_code.is_some());
     let models = input.baselines.principal_index();
     let mut out = Vec::new();
-    for ((account, principal), obs) in series {
+    for ((account, _, principal), obs) in series {
         let model = models.get(&(account, principal));
         let (exp, alpha) = match model {
             Some(m) => (
@@ -196,33 +183,11 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
                 rk.account == account && dk.principal == principal && dk.error_code.is_some()
             });
             // Which APIs and services it failed on, most first.
-            let mut apis: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-            let mut regions: BTreeMap<&str, u64> = BTreeMap::new();
-            for (k, _, dv) in &rows {
-                *apis.entry((&k.event_source, &k.event_name)).or_default() += u64::from(dv.count);
-                *regions.entry(&k.region).or_default() += u64::from(dv.count);
-            }
-            let mut ranked: Vec<((&str, &str), u64)> = apis.into_iter().collect();
-            ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            let mut sources: BTreeMap<&str, u64> = BTreeMap::new();
-            for ((s, _), c) in &ranked {
-                *sources.entry(s).or_default() += c;
-            }
-            let source = sources
-                .iter()
-                .max_by_key(|(s, c)| (**c, std::cmp::Reverse(**s)))
-                .map(|x| *x.0)
-                .unwrap_or("");
-            let region = regions
-                .iter()
-                .max_by_key(|(r, c)| (**c, std::cmp::Reverse(**r)))
-                .map(|x| *x.0)
-                .unwrap_or("");
-            let names: Vec<String> = ranked
-                .iter()
-                .take(20)
-                .map(|((_, n), _)| n.to_string())
-                .collect();
+            let mix = at::ApiMix::of(&rows);
+            let (ranked, sources) = (&mix.ranked, &mix.services);
+            let source = mix.top_service().unwrap_or("");
+            let region = mix.top_region().unwrap_or("");
+            let names = mix.names(20);
             let (attr, _, _) = at::attribute(&rows, None);
             let code = dominant(&attr);
             let explanation = format!(

@@ -3,8 +3,6 @@
 //! so a leaked key creating users and keys at once stands out, while the weekly rotation job
 //! at its usual hour does not.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft, BUCKET};
@@ -74,23 +72,11 @@ impl Detector for IamBurst {
                     .catalog
                     .is(Category::IamChange, &k.event_source, &k.event_name)
         };
-        let mut per: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
-        for (k, a) in &input.detail.apis {
-            if !is_iam(k) {
-                continue;
-            }
-            for (dk, dv) in &a.detail {
-                if dk.bucket >= w.start && dk.bucket < w.end {
-                    let i = ((dk.bucket - w.start) / BUCKET) as usize;
-                    per.entry((&k.account, &dk.principal))
-                        .or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
-                }
-            }
-        }
+        let per = at::principal_buckets(input, false, |k, _| is_iam(k));
         let models = input.baselines.principal_index();
         let days = input.baselines.history_days;
         let mut out = Vec::new();
-        for ((account, principal), obs) in per {
+        for ((account, _, principal), obs) in per {
             let model = models.get(&(account, principal));
             let exp: Vec<f64> = match model {
                 Some(m) => at::expected(&m.iam_writes, w.start, n)
@@ -106,25 +92,10 @@ impl Detector for IamBurst {
                 let rows = at::rows(input.detail, start, end, |k, dk| {
                     k.account == account && dk.principal == principal && is_iam(k)
                 });
-                let mut apis: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-                let mut regions: BTreeMap<&str, u64> = BTreeMap::new();
-                for (k, _, dv) in &rows {
-                    *apis.entry((&k.event_source, &k.event_name)).or_default() +=
-                        u64::from(dv.count);
-                    *regions.entry(&k.region).or_default() += u64::from(dv.count);
-                }
-                let mut ranked: Vec<_> = apis.into_iter().collect();
-                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                let source = ranked
-                    .first()
-                    .map(|x| x.0 .0)
-                    .unwrap_or("iam.amazonaws.com");
-                let region = regions
-                    .iter()
-                    .max_by_key(|(r, c)| (**c, std::cmp::Reverse(**r)))
-                    .map(|x| *x.0)
-                    .unwrap_or("");
-                let names: Vec<String> = ranked.iter().map(|((_, n), _)| n.to_string()).collect();
+                let mix = at::ApiMix::of(&rows);
+                let source = mix.top_api_source().unwrap_or("iam.amazonaws.com");
+                let region = mix.top_region().unwrap_or("");
+                let names = mix.names(usize::MAX);
                 let history = model.map_or(0, |m| m.iam_total);
                 let explanation = format!(
                     "{} by {principal}: {} IAM writes in {}; this principal made {history} IAM writes in the previous {days} days{}",

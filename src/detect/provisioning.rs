@@ -75,20 +75,7 @@ impl Detector for ProvisioningSpike {
         };
 
         // Per principal, from the detail rows.
-        let mut per_principal: BTreeMap<(&str, &str, &str), Vec<f64>> = BTreeMap::new();
-        for (k, a) in &input.detail.apis {
-            if !is_prov(k) {
-                continue;
-            }
-            for (dk, dv) in &a.detail {
-                if dk.bucket >= w.start && dk.bucket < w.end {
-                    let i = ((dk.bucket - w.start) / BUCKET) as usize;
-                    per_principal
-                        .entry((&k.account, &k.region, &dk.principal))
-                        .or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
-                }
-            }
-        }
+        let per_principal = at::principal_buckets(input, true, |k, _| is_prov(k));
         let pmodels = input.baselines.principal_index();
         let mut out: Vec<Finding> = Vec::new();
         for ((account, region, principal), obs) in &per_principal {
@@ -193,14 +180,10 @@ impl ProvisioningSpike {
                     .is(Category::Provisioning, &k.event_source, &k.event_name)
                 && principal.is_none_or(|p| dk.principal == p)
         });
-        let mut apis: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-        for (k, _, dv) in &rows {
-            *apis.entry((&k.event_source, &k.event_name)).or_default() += u64::from(dv.count);
-        }
-        let mut ranked: Vec<_> = apis.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let source = ranked.first().map(|x| x.0 .0).unwrap_or("");
-        let names: Vec<String> = ranked.iter().map(|((_, n), _)| n.to_string()).collect();
+        let mix = at::ApiMix::of(&rows);
+        let ranked = &mix.ranked;
+        let source = mix.top_api_source().unwrap_or("");
+        let names = mix.names(usize::MAX);
         let who = principal.map(|p| format!(" by {p}")).unwrap_or_default();
         let explanation = format!(
             "{} provisioning calls{who} in {account}/{region} in {} ({}) vs {:.1} expected; the baseline window had {} in all",
