@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::baseline::{self, Baselines};
 use crate::cli::{
     BaselineArgs, Cli, Command, DemoArgs, DetectArgs, EvalArgs, ExplainArgs, IngestArgs, LogFormat,
-    SimulateArgs,
+    ReportArgs, SimulateArgs,
 };
 use crate::config::Config;
 use crate::eval::EvalScore;
@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Explain(a) => cmd_explain(a),
         Command::Eval(a) => cmd_eval(a, show_progress),
         Command::Demo(a) => cmd_demo(a, show_progress),
+        Command::Report(a) => cmd_report(a),
     }
 }
 
@@ -88,6 +89,10 @@ pub fn ingest_into(
         pb.set_position(done);
     })?;
     pb.finish_and_clear();
+    // Kept for the report's data-quality section; losing it must not fail the ingest.
+    if let Err(e) = crate::report::ingest_log::record(state, &summary) {
+        tracing::warn!(error = %e, "could not record the ingest summary in the state");
+    }
     tracing::info!(
         files = summary.files,
         records = summary.records,
@@ -324,6 +329,71 @@ fn cmd_demo(a: DemoArgs, show: bool) -> Result<ExitCode> {
         "findings: {}\nInsights-format events: {}",
         out.join("findings.jsonl").display(),
         out.join("insights.json").display()
+    );
+    let r = write_report(
+        &state,
+        &out.join("findings.jsonl"),
+        &conf,
+        &a.out.join("report"),
+        None,
+    )?;
+    println!("report: {}", r.path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads findings.jsonl and writes the HTML report for it into `out`.
+pub fn write_report(
+    state: &Path,
+    findings: &Path,
+    cfg: &Config,
+    out: &Path,
+    period: Option<TimeRange>,
+) -> Result<crate::report::ReportSummary> {
+    let all = finding::read_jsonl(findings)?;
+    let input = crate::report::ReportInput {
+        state,
+        findings: &all,
+        config: cfg,
+        findings_source: findings.display().to_string(),
+        period,
+    };
+    let r = crate::report::write_report(&input, out)
+        .with_context(|| format!("writing the report into {}", out.display()))?;
+    tracing::info!(
+        findings = r.findings,
+        charts = r.charts,
+        bytes = r.bytes,
+        seconds = r.seconds,
+        "report written"
+    );
+    Ok(r)
+}
+
+fn cmd_report(a: ReportArgs) -> Result<ExitCode> {
+    let cfg = Config::from_arg(a.config.config.as_deref())?;
+    let period = match (a.from, a.to) {
+        (None, None) => None,
+        (from, to) => {
+            let store = Store::open(&a.state.state)?;
+            let span = store
+                .span()
+                .context("the state holds no data yet (run `trailsight ingest` first)")?;
+            let p = TimeRange {
+                start: from.unwrap_or(span.start),
+                end: to.unwrap_or(span.end),
+            };
+            anyhow::ensure!(p.end > p.start, "--to must be after --from");
+            Some(p)
+        }
+    };
+    let r = write_report(&a.state.state, &a.findings, &cfg, &a.out, period)?;
+    println!(
+        "wrote {} ({} findings, {} charts, {:.1} MiB, {:.1} s)",
+        r.path.display(),
+        r.findings,
+        r.charts,
+        r.bytes as f64 / 1048576.0,
+        r.seconds
     );
     Ok(ExitCode::SUCCESS)
 }

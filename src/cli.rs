@@ -86,6 +86,15 @@ Examples:\n  trailsight detect --state ./state --out ./findings\n  trailsight de
         after_help = "Examples:\n  trailsight demo\n  trailsight demo --out /tmp/demo --scale 0.2"
     )]
     Demo(DemoArgs),
+    /// Write the HTML report: charts per finding, overview, data quality, configuration.
+    #[command(
+        after_help = "Writes DIR/report.html, one self-contained file (charts embedded, no external scripts, fonts\n\
+or styles) to open from disk or mail, and DIR/report.json with the numbers behind it.\n\
+Without --from/--to the period is the UTC days the findings span.\n\n\
+Examples:\n  trailsight report --state ./state --findings ./findings/findings.jsonl --out ./report\n  \
+trailsight report --findings ./week/findings.jsonl --out ./report --from 2026-02-02 --to 2026-02-09 --config trailsight.toml"
+    )]
+    Report(ReportArgs),
 }
 
 /// `ingest` arguments.
@@ -215,6 +224,29 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp())
         .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))
+}
+
+/// `report` arguments.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// State directory.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Config file (its thresholds are shown in the report).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// findings.jsonl written by `detect`.
+    #[arg(long)]
+    pub findings: PathBuf,
+    /// Output folder for report.html and report.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Period start (YYYY-MM-DD or RFC 3339, UTC).
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<i64>,
+    /// Period end, exclusive.
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<i64>,
 }
 
 /// `demo` arguments.

@@ -12,7 +12,7 @@
 //!  event        — the domain vocabulary: Event, EventClass, principal rules
 //!    │  rollup   — per-minute call/error counts and per-principal detail, Parquet per UTC day,
 //!    ▼             committed atomically through one manifest; read back as DataFrames/series
-//!  baseline models → detectors → findings → reports   (the next stages; see the issues)
+//!  baseline models → detectors → findings → report (charts and one self-contained HTML page)
 //! ```
 //!
 //! `simulate` writes realistic synthetic trails with labelled incidents for the demo, the tests
@@ -29,5 +29,6 @@ pub mod event;
 pub mod finding;
 pub mod ingest;
 pub mod pipeline;
+pub mod report;
 pub mod rollup;
 pub mod simulate;

@@ -2,5 +2,6 @@
 
 mod cli;
 mod ingest;
+mod report;
 mod stratus;
 mod support;

@@ -1,0 +1,106 @@
+//! Report rendering speed and size: 500 findings over 90 days (the target: under 30 s
+//! on 2 cores, report.html under 20 MB). `cargo bench --bench report` runs the full size;
+//! under `cargo test` (no `--bench` argument) it runs a small smoke size so it cannot rot.
+//!
+//! The workload: a 90-day simulated trail (scale 0.02), ingested, baselines fitted on the
+//! first 28 days, detection over the rest, and the findings replicated across the 62
+//! detection days (shifted by whole days, new ids) up to 500, mixing every kind found.
+#![allow(missing_docs)]
+
+use std::path::Path;
+use std::time::Instant;
+
+use trailsight::config::Config;
+use trailsight::finding::{self, Finding};
+use trailsight::report::{write_report, ReportInput};
+use trailsight::rollup::TimeRange;
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let (days, target) = if full { (90u32, 500usize) } else { (35, 40) };
+    let root = std::env::temp_dir().join(format!("trailsight-report-bench-{days}"));
+    let state = root.join("state");
+    let sim = trailsight::simulate::SimConfig {
+        days,
+        seed: 11,
+        scale: 0.02,
+        ..Default::default()
+    };
+    let trail = root.join("trail");
+    let cfg = Config::default();
+    let start = sim.start.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
+    let from = start + 28 * 86_400;
+    let to = start + i64::from(days) * 86_400;
+    if !state.join("models/baselines.json").exists() {
+        let _ = std::fs::remove_dir_all(&root);
+        trailsight::simulate::simulate(&sim, &trail, &|_, _| {}).unwrap();
+        trailsight::app::ingest_into(
+            &state,
+            &[trail.join("AWSLogs")],
+            &Default::default(),
+            false,
+        )
+        .unwrap();
+        trailsight::app::fit_baselines(&state, &cfg, from).unwrap();
+    }
+    let d = trailsight::app::detect_into(
+        &state,
+        &cfg,
+        TimeRange { start: from, end: to },
+        &root.join("findings"),
+    )
+    .unwrap();
+    assert!(!d.findings.is_empty(), "the workload has findings");
+    let findings = replicate(&d.findings, target, from, to);
+    let out = root.join("report");
+    let t0 = Instant::now();
+    let r = write_report(
+        &ReportInput {
+            state: &state,
+            findings: &findings,
+            config: &cfg,
+            findings_source: "bench".into(),
+            period: Some(TimeRange { start: from, end: to }),
+        },
+        &out,
+    )
+    .unwrap();
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "report: {} findings over {} days, {} charts, {:.1} s, report.html {:.2} MB ({}), threads {}",
+        findings.len(),
+        (to - from) / 86_400,
+        r.charts,
+        secs,
+        r.bytes as f64 / 1e6,
+        Path::new(&r.path).display(),
+        rayon::current_num_threads()
+    );
+    if full {
+        assert!(r.bytes < 20_000_000, "report.html over 20 MB");
+    }
+}
+
+/// `n` findings: the detected ones shifted by whole days across `[from, to)`, with new ids.
+fn replicate(found: &[Finding], n: usize, from: i64, to: i64) -> Vec<Finding> {
+    let days = (to - from) / 86_400;
+    let mut out = Vec::with_capacity(n);
+    let mut k = 0i64;
+    while out.len() < n {
+        for f in found {
+            if out.len() == n {
+                break;
+            }
+            let mut g = f.clone();
+            let day = (f.start.timestamp() - from).div_euclid(86_400);
+            let shift = (day + k).rem_euclid(days) - day;
+            g.start += chrono::Duration::days(shift);
+            g.end += chrono::Duration::days(shift);
+            g.id = format!("{:016x}", out.len() as u64 * 0x9e37_79b9 + 1);
+            out.push(g);
+        }
+        k += 7;
+    }
+    finding::sort_findings(&mut out);
+    out
+}
