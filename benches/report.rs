@@ -28,25 +28,28 @@ fn main() {
     };
     let trail = root.join("trail");
     let cfg = Config::default();
-    let start = sim.start.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
+    let start = sim
+        .start
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp();
     let from = start + 28 * 86_400;
     let to = start + i64::from(days) * 86_400;
     if !state.join("models/baselines.json").exists() {
         let _ = std::fs::remove_dir_all(&root);
         trailsight::simulate::simulate(&sim, &trail, &|_, _| {}).unwrap();
-        trailsight::app::ingest_into(
-            &state,
-            &[trail.join("AWSLogs")],
-            &Default::default(),
-            false,
-        )
-        .unwrap();
+        trailsight::app::ingest_into(&state, &[trail.join("AWSLogs")], &Default::default(), false)
+            .unwrap();
         trailsight::app::fit_baselines(&state, &cfg, from).unwrap();
     }
     let d = trailsight::app::detect_into(
         &state,
         &cfg,
-        TimeRange { start: from, end: to },
+        TimeRange {
+            start: from,
+            end: to,
+        },
         &root.join("findings"),
     )
     .unwrap();
@@ -60,7 +63,10 @@ fn main() {
             findings: &findings,
             config: &cfg,
             findings_source: "bench".into(),
-            period: Some(TimeRange { start: from, end: to }),
+            period: Some(TimeRange {
+                start: from,
+                end: to,
+            }),
         },
         &out,
     )

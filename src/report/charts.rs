@@ -103,33 +103,91 @@ fn utc(t: i64, f: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Encodes an RGB buffer as PNG.
+/// Encodes an RGB buffer as an 8-bit indexed PNG. Charts are flat colours plus anti-aliased
+/// text edges: the 256 most frequent colours cover them, and the rare edge shades map to their
+/// nearest kept colour (invisible at this size). Indexed + deflate keeps a chart near 15 kB,
+/// which is what keeps a 500-finding report well under 20 MB.
 fn encode_png(buf: &[u8], w: u32, h: u32) -> Result<Vec<u8>, ChartError> {
-    let mut out = Vec::with_capacity(buf.len() / 8);
-    {
-        let mut enc = png::Encoder::new(&mut out, w, h);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        enc.set_compression(png::Compression::Fast);
-        let mut wr = enc.write_header().map_err(err("png"))?;
-        wr.write_image_data(buf).map_err(err("png"))?;
+    use std::collections::HashMap;
+    // Counted by runs: most of a chart is long runs of one colour.
+    let mut counts: HashMap<[u8; 3], u32> = HashMap::new();
+    let mut run: Option<([u8; 3], u32)> = None;
+    for c in buf.chunks_exact(3) {
+        let px = [c[0], c[1], c[2]];
+        match &mut run {
+            Some((p, n)) if *p == px => *n += 1,
+            _ => {
+                if let Some((p, n)) = run.replace((px, 1)) {
+                    *counts.entry(p).or_default() += n;
+                }
+            }
+        }
     }
-    Ok(out)
+    if let Some((p, n)) = run {
+        *counts.entry(p).or_default() += n;
+    }
+    let mut by_freq: Vec<([u8; 3], u32)> = counts.into_iter().collect();
+    by_freq.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let kept: Vec<[u8; 3]> = by_freq.iter().take(256).map(|c| c.0).collect();
+    let dist = |a: [u8; 3], b: [u8; 3]| {
+        a.iter()
+            .zip(b)
+            .map(|(&x, y)| (i32::from(x) - i32::from(y)).pow(2))
+            .sum::<i32>()
+    };
+    let index: HashMap<[u8; 3], u8> = by_freq
+        .iter()
+        .map(|(c, _)| {
+            let i = kept
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, k)| dist(*c, **k))
+                .map_or(0, |(i, _)| i);
+            (*c, i as u8)
+        })
+        .collect();
+    let mut last = ([0u8; 3], None::<u8>);
+    let pixels: Vec<u8> = buf
+        .chunks_exact(3)
+        .map(|c| {
+            let px = [c[0], c[1], c[2]];
+            match last {
+                (p, Some(i)) if p == px => i,
+                _ => {
+                    let i = index.get(&px).copied().unwrap_or(0);
+                    last = (px, Some(i));
+                    i
+                }
+            }
+        })
+        .collect();
+    Ok(super::png::encode_indexed(&pixels, w, h, &kept))
 }
 
 /// Key points for a time axis: whole days, or 12/6/3-hour steps, at most ~8 labels.
 fn time_ticks(start: i64, end: i64) -> (Vec<i64>, &'static str) {
     let span = end - start;
-    let step = [3600 * 3, 3600 * 6, 3600 * 12, 86_400, 2 * 86_400, 7 * 86_400]
-        .into_iter()
-        .find(|s| span / s <= 8)
-        .unwrap_or(14 * 86_400);
+    let step = [
+        3600 * 3,
+        3600 * 6,
+        3600 * 12,
+        86_400,
+        2 * 86_400,
+        7 * 86_400,
+    ]
+    .into_iter()
+    .find(|s| span / s <= 8)
+    .unwrap_or(14 * 86_400);
     let first = (start + step - 1).div_euclid(step) * step;
     let ticks = (0..)
         .map(|i| first + i * step)
         .take_while(|&t| t <= end)
         .collect();
-    let fmt = if step >= 86_400 { "%a %m-%d" } else { "%m-%d %H:%M" };
+    let fmt = if step >= 86_400 {
+        "%a %m-%d"
+    } else {
+        "%m-%d %H:%M"
+    };
     (ticks, fmt)
 }
 
@@ -178,7 +236,14 @@ fn draw_finding(
     // Legend row.
     let mut x = 12;
     let ly = 54;
-    x = legend_item(&header, x, ly, palette::BLUE.filled(), &spec.observed_label, 260)?;
+    x = legend_item(
+        &header,
+        x,
+        ly,
+        palette::BLUE.filled(),
+        &spec.observed_label,
+        260,
+    )?;
     if let Some((label, _)) = &spec.highlight {
         x = legend_item(&header, x, ly, palette::VERMILLION.filled(), label, 260)?;
     }
@@ -191,11 +256,25 @@ fn draw_finding(
         x = legend_item(&header, x, ly, palette::ORANGE.filled(), label, 200)?;
     }
     if spec.band.is_some() {
-        x = legend_item(&header, x, ly, palette::SKY.mix(0.35).filled(), "≈95 % band", 120)?;
+        x = legend_item(
+            &header,
+            x,
+            ly,
+            palette::SKY.mix(0.35).filled(),
+            "≈95 % band",
+            120,
+        )?;
     }
     if !spec.markers.is_empty() {
         x = legend_item(&header, x, ly, palette::GREEN.filled(), "expected run", 120)?;
-        x = legend_item(&header, x, ly, palette::VERMILLION.filled(), "missed run", 120)?;
+        x = legend_item(
+            &header,
+            x,
+            ly,
+            palette::VERMILLION.filled(),
+            "missed run",
+            120,
+        )?;
     }
     let _ = legend_item(
         &header,
@@ -289,10 +368,15 @@ fn draw_finding(
         palette::BLUE.stroke_width(2),
     ))?;
     if let Some((_, hl)) = &spec.highlight {
-        chart.draw_series(hl.iter().enumerate().filter(|(_, v)| **v > 0.0).map(|(i, &v)| {
-            let t = x0 + i as i64 * spec.step;
-            Rectangle::new([(t, 0.0), (t + spec.step, v)], palette::VERMILLION.filled())
-        }))?;
+        chart.draw_series(
+            hl.iter()
+                .enumerate()
+                .filter(|(_, v)| **v > 0.0)
+                .map(|(i, &v)| {
+                    let t = x0 + i as i64 * spec.step;
+                    Rectangle::new([(t, 0.0), (t + spec.step, v)], palette::VERMILLION.filled())
+                }),
+        )?;
     }
     for m in &spec.markers {
         let (c, wd) = if m.missing {
@@ -433,8 +517,22 @@ fn draw_top_apis(
         &bold(16),
         (12, 8),
     )?;
-    let x = legend_item(&header, 12, 34, palette::BLUE.filled(), "observed calls", 200)?;
-    legend_item(&header, x, 34, palette::ORANGE.filled(), "expected (baseline)", 200)?;
+    let x = legend_item(
+        &header,
+        12,
+        34,
+        palette::BLUE.filled(),
+        "observed calls",
+        200,
+    )?;
+    legend_item(
+        &header,
+        x,
+        34,
+        palette::ORANGE.filled(),
+        "expected (baseline)",
+        200,
+    )?;
     let n = o.top_apis.len().max(1);
     let xmax = o
         .top_apis
@@ -554,11 +652,7 @@ fn draw_heatmap(
     }
     let ly = top + 7 * ch + 4;
     for hr in (0..24).step_by(3) {
-        root.draw_text(
-            &format!("{hr:02}:00"),
-            &font(12),
-            (left + hr * cw, ly),
-        )?;
+        root.draw_text(&format!("{hr:02}:00"), &font(12), (left + hr * cw, ly))?;
     }
     // Colour scale.
     let sy = ly + 28;

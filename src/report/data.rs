@@ -194,23 +194,14 @@ pub(crate) fn chart_for(f: &Finding, src: &Sources<'_>) -> ChartSpec {
         [first, rest @ ..] => format!("{}:{first} +{}", f.event_source, rest.len()),
         [] => f.event_source.clone(),
     };
-    let title = format!(
-        "{} — {api} — {} / {}",
-        f.kind.as_str(),
-        f.account,
-        f.region
-    );
+    let title = format!("{} — {api} — {} / {}", f.kind.as_str(), f.account, f.region);
     let subtitle = match &f.principal {
-        Some(p) => format!(
-            "score {:.0} ({}) · {p}",
-            f.score,
-            f.severity.as_str()
-        ),
+        Some(p) => format!("score {:.0} ({}) · {p}", f.score, f.severity.as_str()),
         None => format!("score {:.0} ({})", f.score, f.severity.as_str()),
     };
     let note = format!(
         "window {} UTC, {}: observed {}, expected {}",
-        crate::finding::format_time(&f.start),
+        f.start.format("%Y-%m-%d %H:%M"),
         duration(we - ws),
         fmt_num(f.observed.total),
         fmt_num(f.expected.total)

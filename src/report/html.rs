@@ -13,7 +13,7 @@ use super::data::{duration, Overview};
 use super::ingest_log::IngestRun;
 use super::{Group, ReportError, ReportInput};
 use crate::baseline::Baselines;
-use crate::finding::{format_time, Attribution, Finding, FindingKind, Severity};
+use crate::finding::{Attribution, Finding, FindingKind, Severity};
 use crate::rollup::{Store, TimeRange};
 
 const TEMPLATE: &str = include_str!("templates/report.html");
@@ -110,7 +110,7 @@ fn row(f: &Finding, related: usize) -> Row {
         severity: f.severity.as_str(),
         sev_rank: f.severity as u8,
         score: format!("{:.1}", f.score),
-        start: format_time(&f.start),
+        start: hm(&f.start),
         start_ts: f.start.timestamp(),
         account: f.account.clone(),
         region: f.region.clone(),
@@ -118,6 +118,10 @@ fn row(f: &Finding, related: usize) -> Row {
         principal: f.principal.clone().unwrap_or_default(),
         related,
     }
+}
+
+fn hm(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
 }
 
 fn pct(x: f64) -> String {
@@ -168,22 +172,16 @@ fn detail(f: &Finding, related: &[&Finding], charts: &HashMap<String, Vec<u8>>) 
         row: row(f, related.len()),
         explanation: f.explanation.clone(),
         chart: charts.get(&f.id).map_or(Value::from(()), |p| data_uri(p)),
-        window: format!("{} – {} UTC", format_time(&f.start), format_time(&f.end)),
+        window: format!("{} – {} UTC", hm(&f.start), hm(&f.end)),
         duration: duration(f.end.timestamp() - f.start.timestamp()),
-        observed: format!(
-            "{:.0} ({:.3}/min)",
-            f.observed.total, f.observed.per_minute
-        ),
-        expected: format!(
-            "{:.2} ({:.4}/min)",
-            f.expected.total, f.expected.per_minute
-        ),
+        observed: format!("{:.0} ({:.3}/min)", f.observed.total, f.observed.per_minute),
+        expected: format!("{:.2} ({:.4}/min)", f.expected.total, f.expected.per_minute),
         ratio,
         p_value: format!("{:.2e}", f.p_value),
         baseline_window: format!(
             "{} – {} UTC",
-            format_time(&f.baseline_window.start),
-            format_time(&f.baseline_window.end)
+            hm(&f.baseline_window.start),
+            hm(&f.baseline_window.end)
         ),
         event_source: f.event_source.clone(),
         event_names: f.event_names.join(", "),
@@ -241,6 +239,19 @@ fn holes(silent: &[(String, String, i64)]) -> Vec<Hole> {
             });
             i = j + 1;
         }
+    }
+    out
+}
+
+/// `49318` → `49,318`.
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
     }
     out
 }
@@ -368,7 +379,7 @@ pub(crate) fn render(page: &Page<'_>) -> Result<(String, String), ReportError> {
         .unwrap_or_else(|e| format!("# the config could not be shown: {e}"));
     let baseline = page.baselines.map(|b| {
         context! {
-            training => format!("{} – {} UTC ({} days)", format_time(&b.training_start), format_time(&b.training_end), b.history_days),
+            training => format!("{} – {} UTC ({} days)", hm(&b.training_start), hm(&b.training_end), b.history_days),
             series => b.series.len(),
             principals => b.principals.len(),
             jobs => b.jobs.len(),
@@ -397,6 +408,7 @@ pub(crate) fn render(page: &Page<'_>) -> Result<(String, String), ReportError> {
             version => env!("CARGO_PKG_VERSION"),
             source => &page.input.findings_source,
             summary => &sum,
+            events => thousands(sum.events),
             period => format!("{} – {} UTC", sum.period_start.trim_end_matches('Z').replace('T', " "), sum.period_end.trim_end_matches('Z').replace('T', " ")),
             rows => &rows,
             details => &details,
@@ -437,6 +449,14 @@ mod tests {
             csp_hash("a"),
             "'sha256-ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs='"
         );
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(49318), "49,318");
+        assert_eq!(thousands(1234567), "1,234,567");
     }
 
     #[test]

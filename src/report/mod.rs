@@ -11,6 +11,7 @@ pub mod charts;
 pub mod data;
 mod html;
 pub mod ingest_log;
+pub mod png;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -318,8 +319,20 @@ mod tests {
     fn rare_actions_fold_under_the_same_principals_burst() {
         let v = vec![
             f("burst", FindingKind::IamBurst, "arn:a", 10_000, 90.0),
-            f("rare-near", FindingKind::RareAction, "arn:a", 10_000 + 1800, 60.0),
-            f("rare-far", FindingKind::RareAction, "arn:a", 10_000 + 86_400, 60.0),
+            f(
+                "rare-near",
+                FindingKind::RareAction,
+                "arn:a",
+                10_000 + 1800,
+                60.0,
+            ),
+            f(
+                "rare-far",
+                FindingKind::RareAction,
+                "arn:a",
+                10_000 + 86_400,
+                60.0,
+            ),
             f("rare-other", FindingKind::RareAction, "arn:b", 10_000, 70.0),
         ];
         let g = group_findings(&v);

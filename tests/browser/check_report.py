@@ -38,7 +38,7 @@ CHROMIUM_FLAGS = [
     "--window-size=1300,1000",
     "--hide-scrollbars",
 ]
-ELEMENT = "element-6066-11e4-a52e-4f735466cecc"
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 
 
 class Failed(Exception):
@@ -110,6 +110,8 @@ class Driver:
 
     def screenshot(self, path, css=None):
         if css:
+            # A tall window so the whole element (chart and tables) is in one picture.
+            self.s("POST", "/window/rect", {"width": 1300, "height": 2400})
             self.js("document.querySelector(arguments[0]).scrollIntoView()", css)
             png = self.s("GET", f"/element/{self.find(css)}/screenshot")
         else:
