@@ -409,7 +409,7 @@ pub(crate) fn render(page: &Page<'_>) -> Result<(String, String), ReportError> {
             source => &page.input.findings_source,
             summary => &sum,
             events => thousands(sum.events),
-            period => format!("{} – {} UTC", sum.period_start.trim_end_matches('Z').replace('T', " "), sum.period_end.trim_end_matches('Z').replace('T', " ")),
+            period => format!("{} – {} UTC", sum.period_start.trim_end_matches(":00Z").replace('T', " "), sum.period_end.trim_end_matches(":00Z").replace('T', " ")),
             rows => &rows,
             details => &details,
             kinds => kinds,
