@@ -56,7 +56,7 @@ fn main() {
     assert!(!d.findings.is_empty(), "the workload has findings");
     let findings = replicate(&d.findings, target, from, to);
     let out = root.join("report");
-    let t0 = Instant::now();
+    let (t0, cpu0) = (Instant::now(), cpu_seconds());
     let r = write_report(
         &ReportInput {
             state: &state,
@@ -72,12 +72,14 @@ fn main() {
     )
     .unwrap();
     let secs = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     println!(
-        "report: {} findings over {} days, {} charts, {:.1} s, report.html {:.2} MB ({}), threads {}",
+        "report: {} findings over {} days, {} charts, {:.1} s wall, {:.1} s CPU, report.html {:.2} MB ({}), threads {}",
         findings.len(),
         (to - from) / 86_400,
         r.charts,
         secs,
+        cpu,
         r.bytes as f64 / 1e6,
         Path::new(&r.path).display(),
         rayon::current_num_threads()
@@ -85,6 +87,20 @@ fn main() {
     if full {
         assert!(r.bytes < 20_000_000, "report.html over 20 MB");
     }
+}
+
+/// User + system CPU seconds of this process (Linux /proc; 0 elsewhere). On a shared machine
+/// wall time measures the neighbours too; CPU time over the core count is what two idle cores
+/// would take.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses): utime is the 14th field overall.
+    let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// `n` findings: the detected ones shifted by whole days across `[from, to)`, with new ids.
