@@ -12,7 +12,7 @@ fn bin() -> Command {
 #[test]
 fn every_command_has_help_with_examples() {
     for cmd in [
-        "ingest", "simulate", "demo", "baseline", "detect", "explain", "eval",
+        "ingest", "simulate", "demo", "baseline", "detect", "explain", "eval", "report",
     ] {
         bin()
             .args([cmd, "--help"])

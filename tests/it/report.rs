@@ -339,3 +339,41 @@ fn report_json_matches_the_golden_file() {
         serde_json::from_slice(&std::fs::read(&golden).expect("golden file")).unwrap();
     assert_eq!(got, want, "report.json differs from {}", golden.display());
 }
+
+#[test]
+fn report_command_writes_the_page_and_names_a_missing_findings_file() {
+    let fx = fixture();
+    let root = fx.report.parent().unwrap().parent().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let ok = assert_cmd::Command::cargo_bin("trailsight")
+        .unwrap()
+        .args(["report", "--state"])
+        .arg(root.join("state"))
+        .arg("--findings")
+        .arg(root.join("findings/findings.jsonl"))
+        .arg("--out")
+        .arg(out.path())
+        .args(["--from", "2026-01-14", "--to", "2026-01-16"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&ok).contains("report.html"));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["summary"]["period_start"], "2026-01-14T00:00:00Z");
+    assert_eq!(json["summary"]["period_end"], "2026-01-16T00:00:00Z");
+    let missing = out.path().join("nope.jsonl");
+    assert_cmd::Command::cargo_bin("trailsight")
+        .unwrap()
+        .args(["report", "--state"])
+        .arg(root.join("state"))
+        .arg("--findings")
+        .arg(&missing)
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("nope.jsonl"));
+}
