@@ -81,6 +81,34 @@ Examples:\n  trailsight detect --state ./state --out ./findings\n  trailsight de
         after_help = "Examples:\n  trailsight eval\n  trailsight eval --seeds 101,202,303 --scale 0.1 --json"
     )]
     Eval(EvalArgs),
+    /// The nightly job: ingest new files, refit baselines, detect, write a dated report.
+    #[command(
+        after_help = "Reads only the input files that are new or changed since the last run (by path, size and\n\
+modification time), refits the baselines on the history before the day checked, detects over that\n\
+day (and any nights missed since the last run, up to --catch-up-days), and writes findings.jsonl,\n\
+insights.json, shadow.jsonl, suppressed.jsonl, run.json and report.html into <out>/<date>/, then\n\
+points <out>/latest at it. One run at a time per state directory (a second fails at once).\n\
+Re-running a date repeats it exactly; a run killed at any point is completed by the next.\n\n\
+Exit status: 0 success; 1 findings at or above --fail-on; 2 an error.\n\n\
+Examples:\n  trailsight run --input /data/cloudtrail/AWSLogs --state /var/lib/trailsight --out /var/www/trailsight\n  \
+trailsight run --input ./AWSLogs --date 2026-02-03 --config trailsight.toml --fail-on high\n  \
+trailsight run --log-format json --input ./AWSLogs >> /var/log/trailsight.jsonl"
+    )]
+    Run(RunArgs),
+    /// Print the default configuration, or check a configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Replay one detector over stored history at several thresholds.
+    #[command(
+        after_help = "Fits baselines on the history before the last --days stored days (without touching the\n\
+state's models), replays the detector over those days once per --grid value and prints, per\n\
+value, findings per day, the APIs and principals that would fire most and, with --labels\n\
+(labels.json from `simulate`), precision and recall. Writes tune-<detector>.csv and\n\
+tune-<detector>.png into --out.\n\n\
+Examples:\n  trailsight tune --detector call_rate_spike --grid 50,60,70,80,90\n  \
+trailsight tune --state ./demo/state --days 7 --detector iam_burst --grid 40,55,70,85 --labels ./demo/trail/labels.json"
+    )]
+    Tune(TuneArgs),
     /// Simulate 35 days, ingest them, and show what was found.
     #[command(
         after_help = "Examples:\n  trailsight demo\n  trailsight demo --out /tmp/demo --scale 0.2"
@@ -103,6 +131,98 @@ pub struct IngestArgs {
     /// Files or folders to read.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+}
+
+/// `run` arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// State directory.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Config file.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Files or folders to read (only what is new since the last run is read).
+    #[arg(long, required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// Where dated output folders and the `latest` pointer go.
+    #[arg(long, env = "TRAILSIGHT_OUT", default_value = "./trailsight-reports")]
+    pub out: PathBuf,
+    /// The UTC day to check (default: the last stored day before today).
+    #[arg(long)]
+    pub date: Option<chrono::NaiveDate>,
+    /// Exit 1 when an alerting finding has this severity or higher (shadow and suppressed
+    /// findings never count).
+    #[arg(long, value_parser = parse_severity)]
+    pub fail_on: Option<crate::finding::Severity>,
+    /// After missed nights, check at most this many days in one run.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub catch_up_days: u32,
+    /// Largest decompressed size read from one file, in MiB (guards against gzip bombs).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_file_mib: u64,
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting with its default value and documentation.
+    #[command(after_help = "Examples:\n  trailsight config default > trailsight.toml")]
+    Default,
+    /// Check a configuration file; errors name the key, the value and the allowed range.
+    #[command(
+        after_help = "Exit status: 0 valid, 2 invalid.\n\nExamples:\n  trailsight config check trailsight.toml"
+    )]
+    Check {
+        /// The file to check.
+        file: PathBuf,
+    },
+}
+
+/// `tune` arguments.
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// State directory.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Config file (the detector's other settings, overrides and suppressions).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Days of stored history to replay (the last ones).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub days: u32,
+    /// The detector to tune.
+    #[arg(long, value_parser = parse_kind)]
+    pub detector: crate::finding::FindingKind,
+    /// Score thresholds to try (0–100).
+    #[arg(long, required = true, value_delimiter = ',', value_parser = parse_score)]
+    pub grid: Vec<f64>,
+    /// labels.json from `simulate`, for precision and recall.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Folder for the CSV and the chart.
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+}
+
+fn parse_severity(s: &str) -> Result<crate::finding::Severity, String> {
+    crate::finding::Severity::ALL
+        .into_iter()
+        .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| format!("{s:?} is not a severity (low, medium, high, critical)"))
+}
+
+fn parse_kind(s: &str) -> Result<crate::finding::FindingKind, String> {
+    s.parse()
+        .map_err(|e: crate::finding::ParseNameError| e.to_string())
+}
+
+fn parse_score(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    crate::detect::Threshold::new(v).map(|t| t.get())
 }
 
 /// `simulate` arguments.
