@@ -2,5 +2,6 @@
 
 mod cli;
 mod ingest;
+mod nightly;
 mod stratus;
 mod support;
