@@ -3,5 +3,6 @@
 mod cli;
 mod ingest;
 mod nightly;
+mod schedule;
 mod stratus;
 mod support;
