@@ -6,3 +6,4 @@ mod nightly;
 mod schedule;
 mod stratus;
 mod support;
+mod tune;
