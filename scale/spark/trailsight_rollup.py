@@ -266,6 +266,10 @@ def main(argv=None):
     sc = spark.sparkContext
     sc._jsc.hadoopConfiguration().set("mapreduce.input.fileinputformat.input.dir.recursive", "true")
     parts = args.partitions or sc.defaultParallelism * 4
+    if spark.conf.get("spark.sql.shuffle.partitions") == "200":
+        # Spark's default of 200 shuffle partitions only costs task overhead on small inputs;
+        # a cluster job sets its own.
+        spark.conf.set("spark.sql.shuffle.partitions", str(parts))
     max_file_bytes = args.max_file_mib << 20
     since, until = args.since, args.until
 
