@@ -19,3 +19,5 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --all-targets --locked
 # Benches are compiled above (--all-targets) and run briefly as tests so they cannot rot.
+echo "== scale-out equivalence: Spark job and Athena SQL vs trailsight ingest (scale/)"
+scale/test_equivalence.sh

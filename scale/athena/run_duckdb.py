@@ -19,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 SHIMS = """
 SET TimeZone = 'UTC';
+SET preserve_insertion_order = false;
 CREATE OR REPLACE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ);
 CREATE OR REPLACE MACRO to_unixtime(ts) AS epoch(ts);
 CREATE OR REPLACE MACRO from_unixtime(x) AS to_timestamp(x);
@@ -48,7 +49,7 @@ SELECT
     {s('eventCategory')} AS eventcategory
 FROM (
     SELECT unnest(Records) AS r
-    FROM read_json('{files}', columns = {{'Records': 'JSON[]'}}, maximum_object_size = 1073741824)
+    FROM read_json('{files}', columns = {{'Records': 'JSON[]'}}, maximum_object_size = 268435456)
 );
 """
 
