@@ -5,7 +5,8 @@
 #  3. the two states must be equal row for row (every column, Parquet types, eventID sets),
 #     the summaries' counts equal, and `trailsight baseline` + `detect` give identical findings;
 #  4. `trailsight ingest` of the same trail on top of the Spark state adds nothing (duplicates);
-#  5. a damaged-input fixture: both count the same bad files and records at the same places;
+#  5. a damaged-input fixture plus the real records of tests/fixtures: both count the same bad
+#     files and records at the same places and write the same state;
 #  6. the Athena SQL, executed on DuckDB over the same trail, gives the same state too.
 # Installs its Python venv (pinned, scale/requirements.txt) under target/ and Java from Debian
 # if missing. Prints throughput figures (events/s) for benches/README.md.
@@ -90,13 +91,17 @@ assert again["duplicates"] == first["management_events"] + first["duplicates"], 
 print("re-ingest: 0 new events, %d duplicates" % again["duplicates"])
 EOF
 
-echo "== damaged input: counted the same way, good records kept"
+echo "== damaged input and real-world records: counted the same way, good records kept"
 $PY scale/make_bad_fixture.py "$WORK/bad"
+# Real records (tests/fixtures: Panther samples, Stratus Red Team detonations): every principal
+# type, old event versions, ids reused by different records.
+mkdir -p "$WORK/bad/real"
+cp -r tests/fixtures/panther tests/fixtures/stratus-red-team "$WORK/bad/real/"
 "$BIN" ingest --quiet --json --state "$WORK/bad-rust" "$WORK/bad" > "$WORK/bad-rust.json" 2>/dev/null
 # file:// makes the job list and read through Hadoop, the path it takes for s3a:// inputs.
 spark --input "file://$WORK/bad" --state "$WORK/bad-spark" > /dev/null
 $PY scale/check_summaries.py "$WORK/bad-rust.json" "$WORK/bad-spark/spark-summary.json" \
-  files=5 records=22 management_events=13 bad_records=7 bad_files=2 duplicates=1
+  files=9 records=89 management_events=47 bad_records=11 bad_files=2 duplicates=28
 $PY scale/compare_states.py "$WORK/bad-rust" "$WORK/bad-spark"
 
 echo "== Athena SQL on DuckDB"

@@ -17,7 +17,9 @@
 --  * records without an eventID are skipped (trailsight fingerprints their bytes instead);
 --  * malformed records are nulled or dropped by the JSON SerDe, not counted (the Spark job and
 --    trailsight count them); eventTime must be ISO 8601 with 'T' and a zone;
---  * user agents over 512 characters are cut by characters, not UTF-8 bytes.
+--  * user agents over 512 characters are cut by characters, not UTF-8 bytes;
+--  * two different records with the same eventID on the same day: trailsight counts the first
+--    it reads, this SQL the first by the ORDER BY of `ranked` (redeliveries are identical).
 
 CREATE OR REPLACE VIEW trailsight_events AS
 WITH parsed AS (

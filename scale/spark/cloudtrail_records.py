@@ -71,7 +71,7 @@ class RecordError(Exception):
 class FileResult:
     """What one file yielded."""
 
-    events: list = field(default_factory=list)
+    events: list = field(default_factory=list)  # (record number, event tuple)
     records: int = 0
     bad_records: int = 0
     bad_file: bool = False
@@ -79,6 +79,26 @@ class FileResult:
     skipped_insight: int = 0
     skipped_network_activity: int = 0
     problems: list = field(default_factory=list)  # (path, record or None, reason)
+
+
+_TRAIL_KEY = re.compile(r"^(\d{12})/CloudTrail/[^/]+/(\d{4})/(\d{2})/(\d{2})/[^/]+")
+
+
+def delivery_date(path):
+    """ingest/source.rs parse_trail_key(..).date: `YYYY-MM-DD` of an S3-layout key, else ''."""
+    parts = re.split(r"[/\\]", path)
+    if "AWSLogs" not in parts:
+        return ""
+    rest = parts[len(parts) - 1 - parts[::-1].index("AWSLogs") + 1 :]
+    if rest and rest[0].startswith("o-"):
+        rest = rest[1:]
+    if len(rest) < 7 or rest[1] != "CloudTrail":
+        return ""
+    acct, y, m, d = rest[0], rest[3], rest[4], rest[5]
+    ok = lambda s, n: len(s) == n and s.isascii() and s.isdigit()  # noqa: E731
+    if not (ok(acct, 12) and ok(y, 4) and ok(m, 2) and ok(d, 2)):
+        return ""
+    return "%s-%s-%s" % (y, m, d)
 
 
 def looks_like_input(path):
@@ -562,7 +582,7 @@ class _Reader:
             self.bad(n, "invalid record: nesting too deep")
             return
         if cls == "management":
-            self.res.events.append(event)
+            self.res.events.append((n, event))
         elif cls == "data":
             self.res.skipped_data += 1
         elif cls == "insight":

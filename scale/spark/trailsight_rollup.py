@@ -205,11 +205,14 @@ def file_rows(path_and_bytes, max_file_bytes, since, until):
     res = cr.read_file(path, bytes(data), max_file_bytes)
     out = []
     out_of_range = 0
-    for e in res.events:
+    # Where each event was read: trailsight reads files in (delivery date, path) order and a
+    # file's records in order, and the first copy of a duplicated eventID is the one counted.
+    date = cr.delivery_date(path)
+    for n, e in res.events:
         if (since is not None and e[0] < since) or (until is not None and e[0] >= until):
             out_of_range += 1
             continue
-        out.append(("E",) + e)
+        out.append(("E", date, path, n) + e)
     stats = {
         "files": 1,
         "input_bytes": len(data),
@@ -297,6 +300,9 @@ def main(argv=None):
 
     ev_schema = T.StructType(
         [
+            T.StructField("src_date", T.StringType(), False),
+            T.StructField("src_path", T.StringType(), False),
+            T.StructField("src_n", T.LongType(), False),
             T.StructField("time", T.LongType(), False),
             T.StructField("event_id", T.StringType(), False),
             T.StructField("event_source", T.StringType(), False),
@@ -316,8 +322,9 @@ def main(argv=None):
     events = spark.createDataFrame(rows.filter(lambda r: r[0] == "E").map(lambda r: r[1:]), ev_schema)
     events = events.withColumn("day", F.floor(F.col("time") / 86400).cast("long"))
 
-    # Deduplicate by eventID within the UTC day. Redeliveries are byte-identical; should two
-    # records share an id and differ, the smallest (by every field) is kept, deterministically.
+    # Deduplicate by eventID within the UTC day, keeping the first copy in trailsight's reading
+    # order (delivery date, path, record number). CloudTrail's redeliveries are identical, but
+    # hand-made exports reuse ids ("1") for different records, and then which one counts matters.
     others = [c for c in ev_schema.fieldNames() if c != "event_id"]
     uniq = (
         events.groupBy("day", "event_id")
