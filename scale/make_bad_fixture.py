@@ -4,7 +4,7 @@
 
 Every file mixes good records with bad ones, so both readers must count the bad and still keep
 the good. Expected totals (asserted by the test for both trailsight and the Spark job):
-files 5, records 22, management_events 13, bad_records 7, bad_files 2, skipped data 1,
+files 7, records 25, management_events 15, bad_records 8, bad_files 2, skipped data 1,
 duplicates 1.
 """
 
@@ -70,6 +70,12 @@ def main(out):
     # 5. Not CloudTrail at all: one JSON line without eventTime (a bad record).
     with open(os.path.join(out, "notes.json"), "w") as f:
         f.write('{"hello": "world"}\n')
+    # 6. LookupEvents output: one wrapped record and one entry without CloudTrailEvent (bad).
+    with open(os.path.join(out, "lookup-events.json"), "w") as f:
+        json.dump({"Events": [{"EventId": "x", "CloudTrailEvent": json.dumps(rec(13))}, {"EventId": "y"}]}, f)
+    # 7. A gzipped CloudWatch Logs export: lines prefixed with a timestamp.
+    with open(os.path.join(out, "cloudwatch.jsonl.gz"), "wb") as f:
+        f.write(gzip.compress(("2026-01-05T10:14:00.000Z " + json.dumps(rec(14)) + "\n").encode()))
 
 
 if __name__ == "__main__":

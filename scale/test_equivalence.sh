@@ -101,7 +101,7 @@ cp -r tests/fixtures/panther tests/fixtures/stratus-red-team "$WORK/bad/real/"
 # file:// makes the job list and read through Hadoop, the path it takes for s3a:// inputs.
 spark --input "file://$WORK/bad" --state "$WORK/bad-spark" > /dev/null
 $PY scale/check_summaries.py "$WORK/bad-rust.json" "$WORK/bad-spark/spark-summary.json" \
-  files=9 records=89 management_events=47 bad_records=11 bad_files=2 duplicates=28
+  files=11 records=92 management_events=49 bad_records=12 bad_files=2 duplicates=28
 $PY scale/compare_states.py "$WORK/bad-rust" "$WORK/bad-spark"
 
 echo "== Athena SQL on DuckDB"
