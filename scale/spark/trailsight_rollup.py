@@ -14,7 +14,9 @@ directory in trailsight's layout (rollups schema version 1):
     rollups/detail/day=YYYY-MM-DD/g000001.parquet
     rollups/ids/day=YYYY-MM-DD/g000001.bin      eventID fingerprints, so a later
                                                 `trailsight ingest --state` on top dedups
-    spark-summary.json                          the counts `trailsight ingest --json` prints
+    spark-summary.json                          the counts `trailsight ingest --json` prints,
+                                                plus out_of_range: management records outside
+                                                --since/--until (not counted)
 
 `trailsight baseline/detect --state OUT` then work unchanged. Records are parsed in Python by
 `cloudtrail_records.py` (a line-by-line port of the Rust reader) and aggregated with Spark SQL;
@@ -251,8 +253,6 @@ def main(argv=None):
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
-
-    import cloudtrail_records as cr
 
     t0 = time.time()
     fs, base = out_fs(args.state)
