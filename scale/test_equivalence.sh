@@ -7,7 +7,8 @@
 #  4. `trailsight ingest` of the same trail on top of the Spark state adds nothing (duplicates);
 #  5. a damaged-input fixture plus the real records of tests/fixtures: both count the same bad
 #     files and records at the same places and write the same state;
-#  6. the Athena SQL, executed on DuckDB over the same trail, gives the same state too.
+#  6. the Athena SQL parses (sqlglot's Athena dialect) and, executed on DuckDB over the same
+#     trail, gives the same state too.
 # Installs its Python venv (pinned, scale/requirements.txt) under target/ and Java from Debian
 # if missing. Prints throughput figures (events/s) for benches/README.md.
 set -euo pipefail
@@ -28,7 +29,7 @@ fi
 
 stamp=$(sha256sum scale/requirements.txt | cut -c1-16)
 if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$stamp" ]; then
-  echo "== creating $VENV (pyspark, pyarrow, xxhash, duckdb)"
+  echo "== creating $VENV (pyspark, pyarrow, xxhash, duckdb, sqlglot)"
   rm -rf "$VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check -r scale/requirements.txt
@@ -104,7 +105,8 @@ $PY scale/check_summaries.py "$WORK/bad-rust.json" "$WORK/bad-spark/spark-summar
   files=11 records=92 management_events=49 bad_records=12 bad_files=2 duplicates=28
 $PY scale/compare_states.py "$WORK/bad-rust" "$WORK/bad-spark"
 
-echo "== Athena SQL on DuckDB"
+echo "== Athena SQL: syntax (sqlglot, Athena dialect), then executed on DuckDB"
+$PY scale/athena/check_syntax.py
 t3=$(now)
 $PY scale/athena/run_duckdb.py "$WORK/trail" "$WORK/unload" > /dev/null
 $PY scale/athena/to_state.py "$WORK/unload" "$WORK/athena" > /dev/null

@@ -4,8 +4,8 @@
 -- which trailsight's management-event rule reads for records of eventVersion 1.06-1.07.
 --
 -- Replace amzn-s3-demo-bucket, o-exampleorgid, the account list, the regions and the start date.
--- Not executed here (no Athena); scale/athena/run_duckdb.py loads the same columns into a DuckDB
--- table from the same files and runs rollups.sql against it.
+-- Not executed here (no Athena): parsed by check_syntax.py (sqlglot, Athena dialect), and
+-- run_duckdb.py loads the same columns into a DuckDB table from the same files for rollups.sql.
 CREATE EXTERNAL TABLE cloudtrail_logs (
     eventversion STRING,
     useridentity STRUCT<

@@ -9,8 +9,9 @@
 --   AND "timestamp" BETWEEN '2026/01/04' AND '2026/02/01'   -- delivery dates: one day of slack
 -- and keep the event-time filter of the last CTE (t >= ... AND t < ...).
 --
--- Executed here: every statement below on DuckDB over the simulated trail, through
--- scale/athena/run_duckdb.py, which defines six Trino functions DuckDB lacks as macros and runs
+-- Checked here: parsed by check_syntax.py (sqlglot's Athena dialect; UNLOAD's form by pattern),
+-- and every statement below executed on DuckDB over the simulated trail, through
+-- scale/athena/run_duckdb.py, which defines five Trino functions DuckDB lacks as macros and runs
 -- each UNLOAD's SELECT with COPY ... (FORMAT PARQUET, PARTITION_BY (day)). Not executed on Athena.
 --
 -- Known differences from `trailsight ingest` (none occur in CloudTrail's own S3 delivery):

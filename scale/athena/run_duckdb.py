@@ -4,7 +4,7 @@
 
 Only the table differs: `cloudtrail_logs` is a DuckDB table loaded by read_json from the
 `AWSLogs/**/*.json.gz` files with the columns of cloudtrail_table.sql (lower-case names,
-readonly and managementevent as strings, useridentity as a struct). Six Trino functions DuckDB
+readonly and managementevent as strings, useridentity as a struct). Five Trino functions DuckDB
 lacks or names differently are defined as macros; the statements of rollups.sql run unchanged,
 each UNLOAD's SELECT through COPY ... TO UNLOAD_DIR/<table> (FORMAT PARQUET, PARTITION_BY (day)).
 """
