@@ -21,3 +21,5 @@ cargo test --all-targets --locked
 # Benches are compiled above (--all-targets) and run briefly as tests so they cannot rot.
 echo "== notebooks (headless, on a demo state)"
 bash scripts/notebooks.sh
+echo "== scale-out equivalence: Spark job and Athena SQL vs trailsight ingest (scale/)"
+scale/test_equivalence.sh
