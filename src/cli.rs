@@ -143,6 +143,13 @@ pub struct AwsArgs {
     /// End of the period (exclusive; default now).
     #[arg(long, value_parser = parse_time)]
     pub until: Option<i64>,
+    /// Attempts per AWS request (exponential backoff between them) on throttling and
+    /// transient errors.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    /// S3 downloads in flight at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub downloads: u64,
 }
 
 impl AwsArgs {
@@ -154,6 +161,8 @@ impl AwsArgs {
             endpoint_url: self.endpoint_url.clone(),
             since: self.since,
             until: self.until,
+            max_attempts: self.max_attempts,
+            concurrency: self.downloads as usize,
             ..Default::default()
         }
     }

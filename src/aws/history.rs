@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use aws_sdk_cloudtrail::config::http::HttpResponse;
+use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudtrail::primitives::DateTime as AwsTime;
 use aws_sdk_cloudtrail::types::{Event, EventCategory};
 use aws_sdk_cloudtrail::Client;
@@ -71,34 +73,73 @@ pub(crate) async fn client(
         region,
         aws.endpoint_url.as_deref().unwrap_or("")
     );
-    Ok((Client::new(&conf), shared(&key, aws.history_rate), region))
+    // Retries are ours (in `page`), so that they too wait for the shared limiter.
+    let conf = aws_sdk_cloudtrail::config::Builder::from(&conf)
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    Ok((
+        Client::from_conf(conf),
+        shared(&key, aws.history_rate),
+        region,
+    ))
 }
 
-/// One page of LookupEvents for `[start, end)`, after waiting for the limiter.
+/// One page of LookupEvents for `[start, end)`, each attempt after waiting for the limiter;
+/// throttling and transient failures are retried with jittered exponential backoff.
 pub(crate) async fn page(
     client: &Client,
     limiter: &Limiter,
+    aws: &AwsOptions,
     start: i64,
     end: i64,
     category: Option<EventCategory>,
     token: Option<String>,
 ) -> Result<(Vec<Event>, Option<String>), String> {
-    limiter.acquire().await;
-    let out = client
-        .lookup_events()
-        .start_time(AwsTime::from_secs(start))
-        .end_time(AwsTime::from_secs(end))
-        .set_event_category(category)
-        .max_results(PAGE)
-        .set_next_token(token)
-        .send()
-        .await
-        .map_err(|e| explain(&e, NEEDS))?;
-    let next = out
-        .next_token()
-        .filter(|t| !t.is_empty())
-        .map(str::to_string);
-    Ok((out.events.unwrap_or_default(), next))
+    let mut attempt = 0u32;
+    loop {
+        limiter.acquire().await;
+        attempt += 1;
+        let res = client
+            .lookup_events()
+            .start_time(AwsTime::from_secs(start))
+            .end_time(AwsTime::from_secs(end))
+            .set_event_category(category.clone())
+            .max_results(PAGE)
+            .set_next_token(token.clone())
+            .send()
+            .await;
+        match res {
+            Ok(out) => {
+                let next = out
+                    .next_token()
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string);
+                return Ok((out.events.unwrap_or_default(), next));
+            }
+            Err(e) if attempt < aws.max_attempts && retryable(&e) => {
+                let exp = aws.initial_backoff.as_secs_f64() * 2f64.powi(attempt as i32 - 1);
+                let wait = exp.min(20.0) * rand::random_range(0.5..1.0);
+                tracing::debug!(attempt, wait, error = %explain(&e, NEEDS), "LookupEvents retry");
+                tokio::time::sleep(std::time::Duration::from_secs_f64(wait)).await;
+            }
+            Err(e) => return Err(explain(&e, NEEDS)),
+        }
+    }
+}
+
+fn retryable<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    match e {
+        SdkError::ServiceError(s) => {
+            matches!(
+                s.err().code(),
+                Some("ThrottlingException" | "Throttling" | "RequestLimitExceeded")
+            ) || s.raw().status().is_server_error()
+        }
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(d) => d.is_io() || d.is_timeout(),
+        SdkError::ResponseError(_) => true,
+        _ => false,
+    }
 }
 
 /// A page as the LookupEvents output document the parser reads (`{"Events":[…]}`); an event
@@ -197,7 +238,7 @@ pub(crate) fn ingest_history(
         let mut n = 0;
         loop {
             let (events, next) = rt
-                .block_on(page(&client, &limiter, start, end, None, token))
+                .block_on(page(&client, &limiter, aws, start, end, None, token))
                 .map_err(|r| hist_err(&region, r))?;
             requests += 1;
             n += 1;

@@ -78,7 +78,7 @@ impl From<&Finding> for FindingRef {
     fn from(f: &Finding) -> Self {
         FindingRef {
             id: f.id.clone(),
-            kind: serde_json::to_value(f.kind)
+            kind: serde_json::to_value(&f.kind)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_else(|| format!("{:?}", f.kind)),
@@ -365,6 +365,7 @@ pub fn fetch(
             let (events, next) = history::page(
                 &client,
                 &limiter,
+                aws,
                 since.max(earliest),
                 until,
                 Some(EventCategory::Insight),

@@ -172,22 +172,33 @@ async fn connect(aws: &AwsOptions, bucket: &str, prefix: &str) -> Result<Client,
             b = b.force_path_style(true);
         }
         let client = Client::from_conf(b.build());
+        // Within AWSLogs/, so that a policy limited to the logs' prefix allows it.
+        let probe_prefix = if prefix.contains("AWSLogs") {
+            format!("{}/", prefix.trim_end_matches('/'))
+        } else if prefix.is_empty() {
+            "AWSLogs/".to_string()
+        } else {
+            format!("{prefix}/AWSLogs/")
+        };
         let probe = client
             .list_objects_v2()
             .bucket(bucket)
-            .prefix(prefix)
+            .prefix(probe_prefix)
             .max_keys(1)
             .send()
             .await;
         match probe {
             Ok(_) => return Ok(client),
             Err(e) => {
+                // A wrong region is answered 301 (or 400 for a SigV4 region mismatch) with
+                // the bucket's region in a header.
                 let redirect = e
                     .raw_response()
+                    .filter(|r| matches!(r.status().as_u16(), 301 | 400))
                     .and_then(|r| r.headers().get("x-amz-bucket-region"))
                     .map(str::to_string);
                 match redirect {
-                    Some(r) if region.is_none() && aws.region.as_deref() != Some(r.as_str()) => {
+                    Some(r) if region.is_none() => {
                         tracing::info!(region = %r, "the bucket is in another region");
                         region = Some(r);
                     }
