@@ -12,6 +12,10 @@ if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 
   rustup component add clippy rustfmt
 fi
 
+echo "== moto (S3 server for the live-AWS tests)"
+scripts/setup-moto.sh
+export TRAILSIGHT_REQUIRE_MOTO=1
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"

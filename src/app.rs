@@ -39,6 +39,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(a) => cmd_run(a, show_progress),
         Command::Config(c) => cmd_config(c),
         Command::Tune(a) => cmd_tune(a),
+        Command::AwsInsights(a) => cmd_aws_insights(a),
     }
 }
 
@@ -106,12 +107,87 @@ pub fn ingest_into(
     Ok(summary)
 }
 
+/// Ingests local, `s3://` and `cloudtrail://` inputs into the state at `state`.
+pub fn ingest_inputs_into(
+    state: &Path,
+    inputs: &[crate::aws::Input],
+    opts: &IngestOptions,
+    aws: &crate::aws::AwsOptions,
+    show: bool,
+) -> Result<IngestSummary> {
+    let mut store = Store::open_or_create(state)?;
+    let pb = bar(show, 0, "ingest", true);
+    let summary = crate::aws::ingest_inputs(&mut store, inputs, opts, aws, &|done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    })?;
+    pb.finish_and_clear();
+    tracing::info!(
+        files = summary.files,
+        records = summary.records,
+        management_events = summary.management_events,
+        duplicates = summary.duplicates,
+        bad_files = summary.bad_files,
+        bad_records = summary.bad_records,
+        seconds = summary.seconds,
+        "ingest finished"
+    );
+    Ok(summary)
+}
+
+fn cmd_aws_insights(a: crate::cli::AwsInsightsArgs) -> Result<ExitCode> {
+    use crate::aws::{insights, Input};
+    let aws = a.aws.options();
+    let until = aws.until.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    let since = aws.since.unwrap_or(until - 7 * 86_400);
+    let records = match a.from.parse::<Input>().map_err(anyhow::Error::msg)? {
+        Input::History { region } => insights::fetch(&aws, region.as_deref(), since, until)?,
+        Input::Local(p) => insights::read_records(&p).map_err(anyhow::Error::msg)?,
+        Input::S3 { .. } => anyhow::bail!(
+            "--from s3://… is not supported yet: copy the bucket's CloudTrail-Insight/ objects locally, or use cloudtrail://"
+        ),
+    };
+    let (aws_insights, skipped) = insights::pair_records(&records);
+    if skipped > 0 {
+        tracing::warn!(
+            skipped,
+            "records that are not placeable Insights events were skipped"
+        );
+    }
+    let findings = finding::read_jsonl(&a.findings)
+        .with_context(|| format!("reading {}", a.findings.display()))?;
+    let ts = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
+    let cmp = insights::compare(
+        &aws_insights,
+        &findings,
+        ts(since),
+        ts(until),
+        chrono::Duration::minutes(insights::DEFAULT_SLACK_MINUTES),
+    );
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let doc = serde_json::json!({ "Records": records });
+    crate::rollup::store::write_atomic(
+        &a.out.join("aws-insights.json"),
+        serde_json::to_string_pretty(&doc)?.as_bytes(),
+    )?;
+    crate::rollup::store::write_atomic(
+        &a.out.join("insights-comparison.json"),
+        serde_json::to_string_pretty(&cmp)?.as_bytes(),
+    )?;
+    if a.json {
+        println!("{}", serde_json::to_string(&cmp)?);
+    } else {
+        print!("{}", insights::render(&cmp));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn cmd_ingest(a: IngestArgs, show: bool) -> Result<ExitCode> {
     let opts = IngestOptions {
         max_file_bytes: a.max_file_mib << 20,
         ..IngestOptions::default()
     };
-    let s = ingest_into(&a.state.state, &a.paths, &opts, show)?;
+    let s = ingest_inputs_into(&a.state.state, &a.inputs, &opts, &a.aws.options(), show)?;
     if a.json {
         println!("{}", serde_json::to_string(&s)?);
     } else {
@@ -700,8 +776,25 @@ fn cmd_run(a: RunArgs, show: bool) -> Result<ExitCode> {
     let _lock = nightly::Lock::acquire(state)?;
 
     // 1. Ingest what is new; the ledger is written only after the events are committed.
+    // Remote inputs keep their own ledgers (S3 keys with ETags, the history's resume point).
+    let (local, remote): (Vec<_>, Vec<_>) = a
+        .input
+        .iter()
+        .cloned()
+        .partition(|i| matches!(i, crate::aws::Input::Local(_)));
+    let local: Vec<std::path::PathBuf> = local
+        .into_iter()
+        .filter_map(|i| match i {
+            crate::aws::Input::Local(p) => Some(p),
+            _ => None,
+        })
+        .collect();
     let mut ledger = nightly::Ledger::load(state)?;
-    let (files, errors) = ingest::discover(&a.input);
+    let (files, errors) = if local.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        ingest::discover(&local)
+    };
     if files.is_empty() && !errors.is_empty() {
         let msg: Vec<String> = errors
             .iter()
@@ -730,6 +823,10 @@ fn cmd_run(a: RunArgs, show: bool) -> Result<ExitCode> {
     }
     ledger.record(todo.iter().map(|(f, s)| (f.path.as_path(), *s)));
     ledger.save()?;
+    if !remote.is_empty() {
+        let s = ingest_inputs_into(state, &remote, &opts, &a.aws.options(), show)?;
+        crate::aws::merge_summary(&mut summary, s, opts.max_listed_problems);
+    }
     tracing::info!(
         files_read = todo.len(),
         files_unchanged = unchanged,

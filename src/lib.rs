@@ -19,6 +19,7 @@
 //! and fire drills. `app` wires stages together for the CLI; `cli` is its one parse.
 
 pub mod app;
+pub mod aws;
 pub mod baseline;
 pub mod catalog;
 pub mod cli;
