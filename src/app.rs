@@ -870,7 +870,7 @@ fn cmd_run(a: RunArgs, show: bool) -> Result<ExitCode> {
         window_start: crate::event::format_rfc3339(window.start),
         window_end: crate::event::format_rfc3339(window.end),
         tool_version: env!("CARGO_PKG_VERSION"),
-        input_files_read: todo.len(),
+        input_files_read: summary.files,
         input_files_unchanged: unchanged,
         ingest: &summary,
         warming_up: warming_up.clone(),
@@ -903,8 +903,8 @@ fn cmd_run(a: RunArgs, show: bool) -> Result<ExitCode> {
 
     // 5. Tell, and decide the exit status.
     println!(
-        "trailsight run {date}: read {} new file(s) ({} unchanged), {} new events, {} duplicates, {} bad file(s), {} bad record(s)",
-        todo.len(),
+        "trailsight run {date}: read {} new file(s) ({} local unchanged), {} new events, {} duplicates, {} bad file(s), {} bad record(s)",
+        summary.files,
         unchanged,
         summary.management_events,
         summary.duplicates,

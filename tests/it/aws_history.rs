@@ -305,6 +305,20 @@ fn event_history_pages_throttling_bad_records_and_resume() {
         .all(|s| s.start >= (until - 15 * 60) as f64 - 1.0));
     assert_paced(&seen);
     assert_eq!(Store::open(&state).unwrap().total_events(), 60);
+
+    // The nightly job takes the same input: resumes, finds nothing new, writes its day.
+    let mut c = aws_cli(dir.path());
+    c.args(["run", "--endpoint-url", &server.endpoint()])
+        .arg("--state")
+        .arg(&state)
+        .arg("--out")
+        .arg(dir.path().join("reports"))
+        .args(["--input", "cloudtrail://us-east-1"]);
+    let (ok, so, se) = run(&mut c);
+    assert!(ok, "run failed: {}", &se[se.len().saturating_sub(3000)..]);
+    assert!(so.contains(" 0 new events"), "{so}");
+    assert!(dir.path().join("reports/latest/run.json").exists());
+    assert_eq!(Store::open(&state).unwrap().total_events(), 60);
 }
 
 #[test]

@@ -326,6 +326,45 @@ fn bucket_ingest_equals_the_local_copy_and_fetches_each_object_once() {
     );
     assert_eq!((third.files, third.management_events), (0, 0), "{third:?}");
 
+    // The nightly job reads the bucket the same way: a fresh state equals the local ingest,
+    // and running the day again fetches nothing.
+    let run_state = dir.path().join("run-state");
+    let reports = dir.path().join("reports");
+    let nightly = || {
+        let mut c = aws_cli(home);
+        c.args([
+            "run",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            &moto.endpoint,
+        ])
+        .args([
+            "--since",
+            "2026-01-05",
+            "--until",
+            "2026-01-12",
+            "--date",
+            "2026-01-08",
+        ])
+        .arg("--state")
+        .arg(&run_state)
+        .arg("--out")
+        .arg(&reports)
+        .args(["--input", url]);
+        run(&mut c)
+    };
+    let (ok, so, se) = nightly();
+    assert!(ok, "run failed: {}", &se[se.len().saturating_sub(3000)..]);
+    assert!(
+        so.contains(&format!("read {} new file(s)", sim.files)),
+        "{so}"
+    );
+    frames_equal(&local, &run_state);
+    assert!(reports.join("2026-01-08/run.json").exists());
+    let (ok, so, _) = nightly();
+    assert!(ok && so.contains("read 0 new file(s)"), "{so}");
+
     // A bucket prefix that reaches into AWSLogs narrows the listing to that account.
     let one = dir.path().join("one-account");
     let s = ingest_s3(
