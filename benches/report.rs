@@ -63,6 +63,8 @@ fn main() {
             findings: &findings,
             config: &cfg,
             findings_source: "bench".into(),
+            shadow: &[],
+            suppressed: &[],
             period: Some(TimeRange {
                 start: from,
                 end: to,

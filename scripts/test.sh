@@ -21,6 +21,9 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver
 fi
+echo "== moto (S3 server for the live-AWS tests)"
+scripts/setup-moto.sh
+export TRAILSIGHT_REQUIRE_MOTO=1
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -29,3 +32,7 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --all-targets --locked
 # Benches are compiled above (--all-targets) and run briefly as tests so they cannot rot.
+echo "== notebooks (headless, on a demo state)"
+bash scripts/notebooks.sh
+echo "== scale-out equivalence: Spark job and Athena SQL vs trailsight ingest (scale/)"
+scale/test_equivalence.sh

@@ -10,14 +10,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::baseline::{self, Baselines};
 use crate::cli::{
-    BaselineArgs, Cli, Command, DemoArgs, DetectArgs, EvalArgs, ExplainArgs, IngestArgs, LogFormat,
-    ReportArgs, SimulateArgs,
+    BaselineArgs, Cli, Command, ConfigCommand, DemoArgs, DetectArgs, EvalArgs, ExplainArgs,
+    IngestArgs, LogFormat, ReportArgs, RunArgs, SimulateArgs, TuneArgs,
 };
 use crate::config::Config;
 use crate::eval::EvalScore;
 use crate::finding::{self, Finding};
 use crate::ingest::{self, IngestOptions, IngestSummary};
-use crate::pipeline::{self, Detection};
+use crate::nightly::{self, RunRecord};
+use crate::pipeline::{Detection, Prepared};
+use crate::policy::Triage;
 use crate::rollup::Store;
 use crate::rollup::TimeRange;
 use crate::simulate::{self, SimConfig};
@@ -35,6 +37,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(a) => cmd_eval(a, show_progress),
         Command::Demo(a) => cmd_demo(a, show_progress),
         Command::Report(a) => cmd_report(a),
+        Command::Run(a) => cmd_run(a, show_progress),
+        Command::Config(c) => cmd_config(c),
+        Command::Tune(a) => cmd_tune(a),
+        Command::AwsInsights(a) => cmd_aws_insights(a),
     }
 }
 
@@ -89,10 +95,7 @@ pub fn ingest_into(
         pb.set_position(done);
     })?;
     pb.finish_and_clear();
-    // Kept for the report's data-quality section; losing it must not fail the ingest.
-    if let Err(e) = crate::report::ingest_log::record(state, &summary) {
-        tracing::warn!(error = %e, "could not record the ingest summary in the state");
-    }
+    note_ingest(state, &summary);
     tracing::info!(
         files = summary.files,
         records = summary.records,
@@ -106,12 +109,96 @@ pub fn ingest_into(
     Ok(summary)
 }
 
+/// Keeps an ingest's summary for the report's data-quality section; losing it must not fail
+/// the ingest.
+fn note_ingest(state: &Path, summary: &IngestSummary) {
+    if let Err(e) = crate::report::ingest_log::record(state, summary) {
+        tracing::warn!(error = %e, "could not record the ingest summary in the state");
+    }
+}
+
+/// Ingests local, `s3://` and `cloudtrail://` inputs into the state at `state`.
+pub fn ingest_inputs_into(
+    state: &Path,
+    inputs: &[crate::aws::Input],
+    opts: &IngestOptions,
+    aws: &crate::aws::AwsOptions,
+    show: bool,
+) -> Result<IngestSummary> {
+    let mut store = Store::open_or_create(state)?;
+    let pb = bar(show, 0, "ingest", true);
+    let summary = crate::aws::ingest_inputs(&mut store, inputs, opts, aws, &|done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    })?;
+    pb.finish_and_clear();
+    note_ingest(state, &summary);
+    tracing::info!(
+        files = summary.files,
+        records = summary.records,
+        management_events = summary.management_events,
+        duplicates = summary.duplicates,
+        bad_files = summary.bad_files,
+        bad_records = summary.bad_records,
+        seconds = summary.seconds,
+        "ingest finished"
+    );
+    Ok(summary)
+}
+
+fn cmd_aws_insights(a: crate::cli::AwsInsightsArgs) -> Result<ExitCode> {
+    use crate::aws::{insights, Input};
+    let aws = a.aws.options();
+    let until = aws.until.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    let since = aws.since.unwrap_or(until - 7 * 86_400);
+    let records = match a.from.parse::<Input>().map_err(anyhow::Error::msg)? {
+        Input::History { region } => insights::fetch(&aws, region.as_deref(), since, until)?,
+        Input::Local(p) => insights::read_records(&p).map_err(anyhow::Error::msg)?,
+        Input::S3 { .. } => anyhow::bail!(
+            "--from s3://… is not supported yet: copy the bucket's CloudTrail-Insight/ objects locally, or use cloudtrail://"
+        ),
+    };
+    let (aws_insights, skipped) = insights::pair_records(&records);
+    if skipped > 0 {
+        tracing::warn!(
+            skipped,
+            "records that are not placeable Insights events were skipped"
+        );
+    }
+    let findings = finding::read_jsonl(&a.findings)
+        .with_context(|| format!("reading {}", a.findings.display()))?;
+    let ts = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
+    let cmp = insights::compare(
+        &aws_insights,
+        &findings,
+        ts(since),
+        ts(until),
+        chrono::Duration::minutes(insights::DEFAULT_SLACK_MINUTES),
+    );
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let doc = serde_json::json!({ "Records": records });
+    crate::rollup::store::write_atomic(
+        &a.out.join("aws-insights.json"),
+        serde_json::to_string_pretty(&doc)?.as_bytes(),
+    )?;
+    crate::rollup::store::write_atomic(
+        &a.out.join("insights-comparison.json"),
+        serde_json::to_string_pretty(&cmp)?.as_bytes(),
+    )?;
+    if a.json {
+        println!("{}", serde_json::to_string(&cmp)?);
+    } else {
+        print!("{}", insights::render(&cmp));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn cmd_ingest(a: IngestArgs, show: bool) -> Result<ExitCode> {
     let opts = IngestOptions {
         max_file_bytes: a.max_file_mib << 20,
         ..IngestOptions::default()
     };
-    let s = ingest_into(&a.state.state, &a.paths, &opts, show)?;
+    let s = ingest_inputs_into(&a.state.state, &a.inputs, &opts, &a.aws.options(), show)?;
     if a.json {
         println!("{}", serde_json::to_string(&s)?);
     } else {
@@ -350,12 +437,21 @@ pub fn write_report(
     period: Option<TimeRange>,
 ) -> Result<crate::report::ReportSummary> {
     let all = finding::read_jsonl(findings)?;
+    // shadow.jsonl and suppressed.jsonl sit beside findings.jsonl when `detect`/`run` wrote it.
+    let dir = findings.parent().unwrap_or(Path::new("."));
+    let shadow = match dir.join("shadow.jsonl") {
+        p if p.exists() => finding::read_jsonl(&p)?,
+        _ => Vec::new(),
+    };
+    let suppressed = read_suppressed(&dir.join("suppressed.jsonl"))?;
     let input = crate::report::ReportInput {
         state,
         findings: &all,
         config: cfg,
         findings_source: findings.display().to_string(),
         period,
+        shadow: &shadow,
+        suppressed: &suppressed,
     };
     let r = crate::report::write_report(&input, out)
         .with_context(|| format!("writing the report into {}", out.display()))?;
@@ -367,6 +463,27 @@ pub fn write_report(
         "report written"
     );
     Ok(r)
+}
+
+/// Reads suppressed.jsonl (absent: none).
+fn read_suppressed(path: &Path) -> Result<Vec<crate::policy::Suppressed>> {
+    let text = match std::fs::read_to_string(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        r => r.with_context(|| format!("reading {}", path.display()))?,
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).with_context(|| {
+                format!(
+                    "{} line {}: not a suppressed finding",
+                    path.display(),
+                    i + 1
+                )
+            })
+        })
+        .collect()
 }
 
 fn cmd_report(a: ReportArgs) -> Result<ExitCode> {
@@ -461,7 +578,8 @@ fn cmd_baseline(a: BaselineArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Detects over `window` and writes findings.jsonl and insights.json into `out`.
+/// Detects over `window` with the config's overrides, suppressions and shadow mode, and writes
+/// the outputs into `out` ([`write_detection`]). The detection's findings are the alerting ones.
 pub fn detect_into(state: &Path, cfg: &Config, window: TimeRange, out: &Path) -> Result<Detection> {
     let store = Store::open(state)?;
     let b = Baselines::load(state)?;
@@ -471,11 +589,25 @@ pub fn detect_into(state: &Path, cfg: &Config, window: TimeRange, out: &Path) ->
             "the baselines were trained on part of the detection window; incidents in it may look normal"
         );
     }
-    let d = pipeline::detect(&store, &b, &cfg.catalog(), &cfg.detectors, window)?;
+    let (d, t) = Prepared::load(&store, window)?.run_triaged(&b, cfg);
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    finding::write_jsonl(&out.join("findings.jsonl"), &d.findings)?;
-    finding::write_insights(&out.join("insights.json"), &d.findings)?;
+    write_detection(out, &t)?;
     Ok(d)
+}
+
+/// Writes findings.jsonl and insights.json (alerting findings), shadow.jsonl (shadow-mode
+/// detectors) and suppressed.jsonl (each line: rule index, reason, finding) into `out`.
+pub fn write_detection(out: &Path, t: &Triage) -> Result<()> {
+    finding::write_jsonl(&out.join("findings.jsonl"), &t.active)?;
+    finding::write_insights(&out.join("insights.json"), &t.active)?;
+    finding::write_jsonl(&out.join("shadow.jsonl"), &t.shadow)?;
+    let mut text = String::new();
+    for s in &t.suppressed {
+        text.push_str(&serde_json::to_string(s)?);
+        text.push('\n');
+    }
+    crate::rollup::store::write_atomic(&out.join("suppressed.jsonl"), text.as_bytes())?;
+    Ok(())
 }
 
 fn print_findings(d: &Detection, top: usize) {
@@ -515,7 +647,7 @@ fn cmd_detect(a: DetectArgs) -> Result<ExitCode> {
     let d = detect_into(&a.state.state, &cfg, window, &a.out)?;
     print_findings(&d, a.top);
     println!(
-        "wrote {} and {}",
+        "wrote {} and {} (shadow.jsonl, suppressed.jsonl beside them)",
         a.out.join("findings.jsonl").display(),
         a.out.join("insights.json").display()
     );
@@ -721,5 +853,295 @@ fn cmd_eval(a: EvalArgs, show: bool) -> Result<ExitCode> {
         );
         print!("{}", total.table());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `run` records about itself in `<out>/<date>/run.json`.
+#[derive(Debug, serde::Serialize)]
+struct RunInfo<'a> {
+    date: chrono::NaiveDate,
+    window_start: String,
+    window_end: String,
+    tool_version: &'static str,
+    input_files_read: usize,
+    input_files_unchanged: usize,
+    ingest: &'a IngestSummary,
+    /// Set while the state has too little history to fit baselines.
+    warming_up: Option<String>,
+    findings: usize,
+    shadow: usize,
+    suppressed: usize,
+    below_override: usize,
+    events_in_window: u64,
+    config: &'a Config,
+}
+
+fn cmd_run(a: RunArgs, show: bool) -> Result<ExitCode> {
+    let cfg = Config::from_arg(a.config.config.as_deref())?;
+    let state = a.state.state.as_path();
+    let _lock = nightly::Lock::acquire(state)?;
+
+    // 1. Ingest what is new; the ledger is written only after the events are committed.
+    // Remote inputs keep their own ledgers (S3 keys with ETags, the history's resume point).
+    let (local, remote): (Vec<_>, Vec<_>) = a
+        .input
+        .iter()
+        .cloned()
+        .partition(|i| matches!(i, crate::aws::Input::Local(_)));
+    let local: Vec<std::path::PathBuf> = local
+        .into_iter()
+        .filter_map(|i| match i {
+            crate::aws::Input::Local(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let mut ledger = nightly::Ledger::load(state)?;
+    let (files, errors) = if local.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        ingest::discover(&local)
+    };
+    if files.is_empty() && !errors.is_empty() {
+        let msg: Vec<String> = errors
+            .iter()
+            .map(|(p, e)| format!("{}: {e}", p.display()))
+            .collect();
+        anyhow::bail!("no input could be read: {}", msg.join("; "));
+    }
+    let (todo, unchanged) = ledger.pending(files);
+    let todo_files: Vec<ingest::InputFile> = todo.iter().map(|(f, _)| f.clone()).collect();
+    let mut store = Store::open_or_create(state)?;
+    let total: u64 = todo_files.iter().map(|f| f.size).sum();
+    let pb = bar(show, total, "ingest", true);
+    let opts = IngestOptions {
+        max_file_bytes: a.max_file_mib << 20,
+        ..IngestOptions::default()
+    };
+    let mut summary = ingest::ingest(&mut store, &todo_files, &opts, &|d| pb.set_position(d))?;
+    pb.finish_and_clear();
+    for (p, e) in errors {
+        summary.bad_files += 1;
+        summary.problems.push(ingest::Problem {
+            path: p.display().to_string(),
+            record: None,
+            reason: e,
+        });
+    }
+    ledger.record(todo.iter().map(|(f, s)| (f.path.as_path(), *s)));
+    ledger.save()?;
+    if !todo.is_empty() {
+        note_ingest(state, &summary);
+    }
+    if !remote.is_empty() {
+        let s = ingest_inputs_into(state, &remote, &opts, &a.aws.options(), show)?;
+        crate::aws::merge_summary(&mut summary, s, opts.max_listed_problems);
+    }
+    tracing::info!(
+        files_read = todo.len(),
+        files_unchanged = unchanged,
+        management_events = summary.management_events,
+        duplicates = summary.duplicates,
+        bad_files = summary.bad_files,
+        bad_records = summary.bad_records,
+        "ingested new input"
+    );
+    nightly::failpoint("run-after-ingest");
+
+    // 2. The day to check, and the window (missed nights included, re-runs repeated).
+    let store = Store::open(state)?;
+    let date = match a.date {
+        Some(d) => d,
+        None => nightly::default_date(&store.days(), chrono::Utc::now().date_naive()).context(
+            "the state holds no events yet: nothing to check (are the --input paths right?)",
+        )?,
+    };
+    let mut log = nightly::RunLog::load(state)?;
+    let window = log.window_for(date, a.catch_up_days);
+
+    // 3. Baselines on the history before the window, then detection.
+    let (detection, triage, warming_up) =
+        match baseline::fit(&store, &cfg.catalog(), &cfg.baseline, window.start) {
+            Ok(b) => {
+                b.save(state)?;
+                nightly::failpoint("run-after-baseline");
+                let (d, t) = Prepared::load(&store, window)?.run_triaged(&b, &cfg);
+                (Some(d), t, None)
+            }
+            Err(e @ baseline::BaselineError::ShortHistory { .. }) => {
+                (None, Triage::default(), Some(e.to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+
+    // 4. Outputs, published as one dated folder.
+    let info = RunInfo {
+        date,
+        window_start: crate::event::format_rfc3339(window.start),
+        window_end: crate::event::format_rfc3339(window.end),
+        tool_version: env!("CARGO_PKG_VERSION"),
+        input_files_read: summary.files,
+        input_files_unchanged: unchanged,
+        ingest: &summary,
+        warming_up: warming_up.clone(),
+        findings: triage.active.len(),
+        shadow: triage.shadow.len(),
+        suppressed: triage.suppressed.len(),
+        below_override: triage.below_override,
+        events_in_window: detection.as_ref().map_or(0, |d| d.events),
+        config: &cfg,
+    };
+    let dated = nightly::publish(&a.out, date, |dir| {
+        write_detection(dir, &triage)?;
+        crate::rollup::store::write_atomic(
+            &dir.join("run.json"),
+            &serde_json::to_vec_pretty(&info)?,
+        )?;
+        let input = crate::report::ReportInput {
+            state,
+            findings: &triage.active,
+            config: &cfg,
+            findings_source: format!("trailsight run {date}"),
+            period: Some(window),
+            shadow: &triage.shadow,
+            suppressed: &triage.suppressed,
+        };
+        crate::report::write_report(&input, dir)
+            .with_context(|| format!("writing the report into {}", dir.display()))?;
+        Ok(())
+    })?;
+    nightly::failpoint("run-before-log");
+    log.record(
+        date,
+        RunRecord {
+            window,
+            finished: chrono::Utc::now(),
+            findings: triage.active.len(),
+            shadow: triage.shadow.len(),
+            suppressed: triage.suppressed.len(),
+        },
+    )?;
+
+    // 5. Tell, and decide the exit status.
+    println!(
+        "trailsight run {date}: read {} new file(s) ({} local unchanged), {} new events, {} duplicates, {} bad file(s), {} bad record(s)",
+        summary.files,
+        unchanged,
+        summary.management_events,
+        summary.duplicates,
+        summary.bad_files,
+        summary.bad_records
+    );
+    match (&warming_up, &detection) {
+        (Some(w), _) => println!("  warming up, no detection yet: {w}"),
+        (None, Some(d)) => {
+            println!(
+                "  checked {} .. {}: {} finding(s), {} in shadow mode, {} suppressed",
+                crate::event::format_rfc3339(window.start),
+                crate::event::format_rfc3339(window.end),
+                triage.active.len(),
+                triage.shadow.len(),
+                triage.suppressed.len()
+            );
+            print_findings(d, 10);
+        }
+        (None, None) => {}
+    }
+    println!("  wrote {}", dated.display());
+    let alert = a
+        .fail_on
+        .is_some_and(|s| triage.active.iter().any(|f| f.severity >= s));
+    Ok(if alert {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn cmd_config(c: ConfigCommand) -> Result<ExitCode> {
+    match c {
+        ConfigCommand::Default => {
+            print!("{}", crate::config::DEFAULT_TOML);
+        }
+        ConfigCommand::Check { file } => {
+            let cfg = Config::load(&file)?;
+            let today = chrono::Utc::now();
+            let mut overrides = 0;
+            let mut shadow = Vec::new();
+            let mut off = Vec::new();
+            for k in finding::FindingKind::ALL {
+                let c = cfg.detectors.common(k);
+                overrides += c.overrides.len();
+                if c.shadow {
+                    shadow.push(k.as_str());
+                }
+                if !c.enabled {
+                    off.push(k.as_str());
+                }
+            }
+            let expired = cfg.suppress.iter().filter(|r| !r.active_at(today)).count();
+            println!(
+                "{}: valid. {} suppression rule(s) ({} expired), {} override(s), shadow mode: {}, disabled: {}",
+                file.display(),
+                cfg.suppress.len(),
+                expired,
+                overrides,
+                if shadow.is_empty() { "none".into() } else { shadow.join(", ") },
+                if off.is_empty() { "none".into() } else { off.join(", ") },
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_tune(a: TuneArgs) -> Result<ExitCode> {
+    let cfg = Config::from_arg(a.config.config.as_deref())?;
+    let store = Store::open(&a.state.state)?;
+    let end = last_day(&store)?.end;
+    let window = TimeRange {
+        start: end - i64::from(a.days) * 86_400,
+        end,
+    };
+    // Fitted in memory: tuning never replaces the state's models.
+    let b = baseline::fit(&store, &cfg.catalog(), &cfg.baseline, window.start)?;
+    let prepared = Prepared::load(&store, window)?;
+    let labels: Option<simulate::Labels> = match &a.labels {
+        None => None,
+        Some(p) => Some(
+            serde_json::from_slice(
+                &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+            )
+            .with_context(|| {
+                format!(
+                    "{}: not a labels.json written by `trailsight simulate`",
+                    p.display()
+                )
+            })?,
+        ),
+    };
+    let t0 = std::time::Instant::now();
+    let rows = crate::tune::replay(
+        &prepared,
+        &b,
+        &cfg,
+        a.detector,
+        &a.grid,
+        labels
+            .as_ref()
+            .map(|l| (l.incidents.as_slice(), l.decoys.as_slice())),
+    );
+    println!(
+        "replayed {} over {} .. {} ({} days, {} values) in {:.2} s",
+        a.detector.as_str(),
+        crate::event::format_rfc3339(window.start),
+        crate::event::format_rfc3339(window.end),
+        a.days,
+        rows.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    print!("{}", crate::tune::to_table(a.detector, &rows));
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let csv = a.out.join(format!("tune-{}.csv", a.detector.as_str()));
+    crate::rollup::store::write_atomic(&csv, crate::tune::to_csv(a.detector, &rows).as_bytes())?;
+    println!("wrote {}", csv.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -49,7 +49,13 @@ pub enum Command {
         after_help = "Inputs: S3-delivery trees (AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz, org trails,\n\
 any bucket prefix), {\"Records\":[...]} files, bare JSON arrays, JSON Lines (.jsonl[.gz]) and\n\
 LookupEvents output ({\"Events\":[{\"CloudTrailEvent\":...}]}). Folders are walked.\n\n\
-Examples:\n  trailsight ingest --state ./state ./bucket-copy/AWSLogs\n  trailsight ingest --json export.jsonl.gz lookup-events.json\n\n\
+Live sources: s3://bucket[/prefix] reads a trail's bucket (new objects only: processed keys and ETags are\n\
+kept in <state>/sources/s3.json); cloudtrail://[region] reads the 90-day event history (LookupEvents, 2\n\
+requests/s, resumes where it stopped). Credentials: the standard AWS chain (env, profiles, SSO, web\n\
+identity, instance/container roles), --profile to pick one.\n\n\
+Examples:\n  trailsight ingest --state ./state ./bucket-copy/AWSLogs\n  trailsight ingest --json export.jsonl.gz lookup-events.json\n  \
+trailsight ingest --profile audit s3://my-trail-bucket/org-prefix --since 2026-02-01\n  \
+trailsight ingest --region eu-west-1 cloudtrail://\n\n\
 Re-ingesting the same files changes nothing: events are deduplicated by eventID."
     )]
     Ingest(IngestArgs),
@@ -81,6 +87,44 @@ Examples:\n  trailsight detect --state ./state --out ./findings\n  trailsight de
         after_help = "Examples:\n  trailsight eval\n  trailsight eval --seeds 101,202,303 --scale 0.1 --json"
     )]
     Eval(EvalArgs),
+    /// The nightly job: ingest new files, refit baselines, detect, write a dated report.
+    #[command(
+        after_help = "Reads only the input files that are new or changed since the last run (by path, size and\n\
+modification time), refits the baselines on the history before the day checked, detects over that\n\
+day (and any nights missed since the last run, up to --catch-up-days), and writes findings.jsonl,\n\
+insights.json, shadow.jsonl, suppressed.jsonl, run.json and report.html into <out>/<date>/, then\n\
+points <out>/latest at it. One run at a time per state directory (a second fails at once).\n\
+Re-running a date repeats it exactly; a run killed at any point is completed by the next.\n\n\
+Exit status: 0 success; 1 findings at or above --fail-on; 2 an error.\n\n\
+Examples:\n  trailsight run --input /data/cloudtrail/AWSLogs --state /var/lib/trailsight --out /var/www/trailsight\n  \
+trailsight run --input ./AWSLogs --date 2026-02-03 --config trailsight.toml --fail-on high\n  \
+trailsight run --log-format json --input ./AWSLogs >> /var/log/trailsight.jsonl\n  \
+trailsight run --input s3://my-trail-bucket/prefix --profile audit --region eu-west-1"
+    )]
+    Run(RunArgs),
+    /// Print the default configuration, or check a configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Replay one detector over stored history at several thresholds.
+    #[command(
+        after_help = "Fits baselines on the history before the last --days stored days (without touching the\n\
+state's models), replays the detector over those days once per --grid value and prints, per\n\
+value, findings per day, the APIs and principals that would fire most and, with --labels\n\
+(labels.json from `simulate`), precision and recall. Writes tune-<detector>.csv and\n\
+tune-<detector>.png into --out.\n\n\
+Examples:\n  trailsight tune --detector call_rate_spike --grid 50,60,70,80,90\n  \
+trailsight tune --state ./demo/state --days 7 --detector iam_burst --grid 40,55,70,85 --labels ./demo/trail/labels.json"
+    )]
+    Tune(TuneArgs),
+    /// Fetch AWS's own CloudTrail Insights events and compare them with trailsight's findings.
+    #[command(
+        after_help = "Matches by account, region, event source and API with overlapping windows (15 min slack):\n\
+which both raised, which only AWS, which only trailsight.\n\n\
+Examples:\n  trailsight aws-insights --findings ./findings/findings.jsonl --out ./findings --since 2026-02-02\n  \
+trailsight aws-insights --from cloudtrail://eu-west-1 --profile audit --findings f.jsonl --out .\n  \
+trailsight aws-insights --from ./insight-records.json --findings f.jsonl --out ."
+    )]
+    AwsInsights(AwsInsightsArgs),
     /// Simulate 35 days, ingest them, and show what was found.
     #[command(
         after_help = "Examples:\n  trailsight demo\n  trailsight demo --out /tmp/demo --scale 0.2"
@@ -109,9 +153,174 @@ pub struct IngestArgs {
     /// Largest decompressed size read from one file, in MiB (guards against gzip bombs).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_file_mib: u64,
-    /// Files or folders to read.
-    #[arg(required = true)]
-    pub paths: Vec<PathBuf>,
+    /// AWS access and period, for s3:// and cloudtrail:// inputs.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Files or folders to read, s3://bucket[/prefix] (a trail's bucket), or
+    /// cloudtrail://[region] (the 90-day event history).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<crate::aws::Input>,
+}
+
+/// How to reach AWS for `s3://` and `cloudtrail://` inputs, and which period to read.
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// Named profile from ~/.aws/config (default: the standard credential chain).
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Region of the clients (default: from the environment or the profile).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Endpoint URL, for S3-compatible stores and local test servers.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Start of the period to read (YYYY-MM-DD or RFC 3339, UTC); by default where the
+    /// last run stopped, or 35 days back on a first run.
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<i64>,
+    /// End of the period (exclusive; default now).
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<i64>,
+    /// Attempts per AWS request (exponential backoff between them) on throttling and
+    /// transient errors.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    /// S3 downloads in flight at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub downloads: u64,
+}
+
+impl AwsArgs {
+    /// The library options these arguments ask for.
+    pub fn options(&self) -> crate::aws::AwsOptions {
+        crate::aws::AwsOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            since: self.since,
+            until: self.until,
+            max_attempts: self.max_attempts,
+            concurrency: self.downloads as usize,
+            ..Default::default()
+        }
+    }
+}
+
+/// `aws-insights` arguments.
+#[derive(Debug, Args)]
+pub struct AwsInsightsArgs {
+    /// AWS access and period.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Where AWS's Insights events come from: cloudtrail://[region] (LookupEvents) or a local
+    /// file of Insights records (e.g. from the bucket's CloudTrail-Insight/ folder).
+    #[arg(long, default_value = "cloudtrail://")]
+    pub from: String,
+    /// trailsight's findings.jsonl (from `detect`) to compare with.
+    #[arg(long)]
+    pub findings: PathBuf,
+    /// Output folder: aws-insights.json (AWS's events) and insights-comparison.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `run` arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// State directory.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Config file.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Files or folders, s3://bucket[/prefix] or cloudtrail://[region] (only what is new since
+    /// the last run is read).
+    #[arg(long, required = true, num_args = 1.., value_name = "INPUT")]
+    pub input: Vec<crate::aws::Input>,
+    /// AWS access, for s3:// and cloudtrail:// inputs.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Where dated output folders and the `latest` pointer go.
+    #[arg(long, env = "TRAILSIGHT_OUT", default_value = "./trailsight-reports")]
+    pub out: PathBuf,
+    /// The UTC day to check (default: the last stored day before today).
+    #[arg(long)]
+    pub date: Option<chrono::NaiveDate>,
+    /// Exit 1 when an alerting finding has this severity or higher (shadow and suppressed
+    /// findings never count).
+    #[arg(long, value_parser = parse_severity)]
+    pub fail_on: Option<crate::finding::Severity>,
+    /// After missed nights, check at most this many days in one run.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub catch_up_days: u32,
+    /// Largest decompressed size read from one file, in MiB (guards against gzip bombs).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_file_mib: u64,
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting with its default value and documentation.
+    #[command(after_help = "Examples:\n  trailsight config default > trailsight.toml")]
+    Default,
+    /// Check a configuration file; errors name the key, the value and the allowed range.
+    #[command(
+        after_help = "Exit status: 0 valid, 2 invalid.\n\nExamples:\n  trailsight config check trailsight.toml"
+    )]
+    Check {
+        /// The file to check.
+        file: PathBuf,
+    },
+}
+
+/// `tune` arguments.
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// State directory.
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Config file (the detector's other settings, overrides and suppressions).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Days of stored history to replay (the last ones).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub days: u32,
+    /// The detector to tune.
+    #[arg(long, value_parser = parse_kind)]
+    pub detector: crate::finding::FindingKind,
+    /// Score thresholds to try (0–100).
+    #[arg(long, required = true, value_delimiter = ',', value_parser = parse_score)]
+    pub grid: Vec<f64>,
+    /// labels.json from `simulate`, for precision and recall.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Folder for the CSV and the chart.
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+}
+
+fn parse_severity(s: &str) -> Result<crate::finding::Severity, String> {
+    crate::finding::Severity::ALL
+        .into_iter()
+        .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| format!("{s:?} is not a severity (low, medium, high, critical)"))
+}
+
+fn parse_kind(s: &str) -> Result<crate::finding::FindingKind, String> {
+    s.parse()
+        .map_err(|e: crate::finding::ParseNameError| e.to_string())
+}
+
+fn parse_score(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    crate::detect::Threshold::new(v).map(|t| t.get())
 }
 
 /// `simulate` arguments.

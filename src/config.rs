@@ -10,6 +10,11 @@ use serde::{Deserialize, Serialize};
 use crate::baseline::BaselineConfig;
 use crate::catalog::{Catalog, CatalogExtension};
 use crate::detect::DetectConfig;
+use crate::policy::Suppression;
+
+/// The full default configuration with a comment on every key (`trailsight config default`);
+/// a test keeps it equal to [`Config::default`] key for key.
+pub const DEFAULT_TOML: &str = include_str!("default-config.toml");
 
 /// The whole file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -21,6 +26,8 @@ pub struct Config {
     pub detectors: DetectConfig,
     /// `[catalog.categories]`: APIs added to the shipped catalog's categories.
     pub catalog: CatalogExtension,
+    /// `[[suppress]]`: rules that hide findings from alerts (kept and counted in the report).
+    pub suppress: Vec<Suppression>,
 }
 
 /// A config file that cannot be used.
@@ -102,6 +109,9 @@ impl Config {
             ),
             ("iam_burst", &self.detectors.iam_burst.windows_minutes),
         ];
+        for (i, r) in self.suppress.iter().enumerate() {
+            r.validate(i)?;
+        }
         for (name, w) in windows {
             if w.is_empty() || w.iter().any(|m| *m == 0 || m % 5 != 0 || *m > 1440) {
                 return Err(format!("detectors.{name}.windows_minutes = {w:?} (allowed: multiples of 5 from 5 to 1440, at least one)"));
@@ -126,6 +136,85 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn leaf_keys(v: &toml::Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            toml::Value::Table(t) if !t.is_empty() => {
+                for (k, v) in t {
+                    leaf_keys(v, &format!("{prefix}{k}."), out);
+                }
+            }
+            _ => {
+                out.insert(prefix.trim_end_matches('.').to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn the_commented_default_file_is_the_default_key_for_key() {
+        assert_eq!(Config::parse(DEFAULT_TOML).unwrap(), Config::default());
+        let mut want = std::collections::BTreeSet::new();
+        leaf_keys(
+            &toml::Value::try_from(Config::default()).unwrap(),
+            "",
+            &mut want,
+        );
+        // Suppression rules have no default; the file documents them in comments.
+        want.remove("suppress");
+        let mut have = std::collections::BTreeSet::new();
+        leaf_keys(&toml::from_str(DEFAULT_TOML).unwrap(), "", &mut have);
+        assert_eq!(
+            have, want,
+            "src/default-config.toml and Config::default() differ"
+        );
+        // Every key carries its documentation on the line above.
+        let lines: Vec<&str> = DEFAULT_TOML.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if !l.starts_with('#') && !l.starts_with('[') && l.contains(" = ") {
+                assert!(lines[i - 1].starts_with('#'), "undocumented key: {l}");
+            }
+        }
+    }
+
+    #[test]
+    fn overrides_and_suppressions_parse_and_bad_ones_name_the_key() {
+        let c = Config::parse(
+            r#"
+[detectors.call_rate_spike.overrides."ec2.amazonaws.com:RunInstances"]
+min_score = 90
+[detectors.provisioning_spike.overrides."category:provisioning"]
+enabled = false
+[[suppress]]
+reason = "terraform"
+principal = "arn:aws:iam::*:role/terraform-*"
+source_ip = "10.0.0.0/8"
+expires = "2027-01-31"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.detectors.call_rate_spike.overrides.len(), 1);
+        assert_eq!(c.suppress.len(), 1);
+        let e = Config::parse("[detectors.iam_burst.overrides.\"RunInstances\"]\nmin_score = 9\n")
+            .unwrap_err();
+        assert!(e.contains("RunInstances") && e.contains("service"), "{e}");
+        let e = Config::parse(
+            "[detectors.iam_burst.overrides.\"iam.amazonaws.com\"]\nmin_score = 101\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("101") && e.contains("0 to 100"), "{e}");
+        let e = Config::parse("[[suppress]]\nprincipal = \"x\"\n").unwrap_err();
+        assert!(e.contains("reason"), "{e}");
+        let e = Config::parse("[[suppress]]\nreason = \"all\"\n").unwrap_err();
+        assert!(
+            e.contains("suppress[0]") && e.contains("every finding"),
+            "{e}"
+        );
+        let e = Config::parse("[[suppress]]\nreason = \"r\"\nsource_ip = \"10.0.0.0/40\"\n")
+            .unwrap_err();
+        assert!(e.contains("source_ip") || e.contains("10.0.0.0/40"), "{e}");
+        let e = Config::parse("[[suppress]]\nreason = \"r\"\nkind = \"spike\"\n").unwrap_err();
+        assert!(e.contains("spike"), "{e}");
+    }
 
     #[test]
     fn defaults_round_trip_and_bad_values_name_the_key() {

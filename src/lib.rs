@@ -19,6 +19,7 @@
 //! and fire drills. `app` wires stages together for the CLI; `cli` is its one parse.
 
 pub mod app;
+pub mod aws;
 pub mod baseline;
 pub mod catalog;
 pub mod cli;
@@ -28,7 +29,10 @@ pub mod eval;
 pub mod event;
 pub mod finding;
 pub mod ingest;
+pub mod nightly;
 pub mod pipeline;
+pub mod policy;
 pub mod report;
 pub mod rollup;
 pub mod simulate;
+pub mod tune;

@@ -4,8 +4,10 @@
 
 use crate::baseline::Baselines;
 use crate::catalog::Catalog;
+use crate::config::Config;
 use crate::detect::{self, DetectConfig, DetectInput, Holes};
 use crate::finding::Finding;
+use crate::policy::{self, Triage};
 use crate::rollup::{Resolution, Store, StoreError, TimeRange};
 
 /// What a detection run produced, with the data-quality facts the report shows.
@@ -23,6 +25,80 @@ pub struct Detection {
     pub events: u64,
 }
 
+/// A window's rollups read once, for running detection on them several times (`tune`).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    window: TimeRange,
+    series: Vec<crate::rollup::CountSeries>,
+    detail: crate::rollup::Rollup,
+    holes: Holes,
+}
+
+impl Prepared {
+    /// Reads `[window.start, window.end)`, aligned to 5 minutes.
+    pub fn load(store: &Store, window: TimeRange) -> Result<Prepared, StoreError> {
+        let window = TimeRange {
+            start: window.start.div_euclid(300) * 300,
+            end: window.end.div_euclid(300) * 300,
+        };
+        let series = store.series(window, Resolution::FiveMinutes)?;
+        let detail = store.detail_rollup(window)?;
+        let holes = Holes::from_series(&series, window.start);
+        Ok(Prepared {
+            window,
+            series,
+            detail,
+            holes,
+        })
+    }
+
+    /// The aligned window.
+    pub fn window(&self) -> TimeRange {
+        self.window
+    }
+
+    /// Runs every enabled detector of `cfg`.
+    pub fn run(&self, baselines: &Baselines, catalog: &Catalog, cfg: &DetectConfig) -> Detection {
+        let input = DetectInput {
+            window: self.window,
+            series: &self.series,
+            detail: &self.detail,
+            baselines,
+            catalog,
+            holes: &self.holes,
+        };
+        let findings = detect::run_all(cfg, &input);
+        let events = self
+            .series
+            .iter()
+            .flat_map(|s| s.calls.iter())
+            .map(|&c| u64::from(c))
+            .sum();
+        Detection {
+            window: self.window,
+            findings,
+            silent_hours: self.holes.silent_hours(),
+            series: self.series.len(),
+            events,
+        }
+    }
+
+    /// Runs the detectors as the config file says: with overrides honoured, then suppression
+    /// rules and shadow mode applied ([`crate::policy`]).
+    pub fn run_triaged(&self, baselines: &Baselines, cfg: &Config) -> (Detection, Triage) {
+        let catalog = cfg.catalog();
+        let mut d = self.run(baselines, &catalog, &policy::lowered(&cfg.detectors));
+        let t = policy::triage(
+            std::mem::take(&mut d.findings),
+            &cfg.detectors,
+            &cfg.suppress,
+            &catalog,
+        );
+        d.findings = t.active.clone();
+        (d, t)
+    }
+}
+
 /// Runs every enabled detector over `[window.start, window.end)`.
 pub fn detect(
     store: &Store,
@@ -31,32 +107,5 @@ pub fn detect(
     cfg: &DetectConfig,
     window: TimeRange,
 ) -> Result<Detection, StoreError> {
-    let window = TimeRange {
-        start: window.start.div_euclid(300) * 300,
-        end: window.end.div_euclid(300) * 300,
-    };
-    let series = store.series(window, Resolution::FiveMinutes)?;
-    let detail = store.detail_rollup(window)?;
-    let holes = Holes::from_series(&series, window.start);
-    let input = DetectInput {
-        window,
-        series: &series,
-        detail: &detail,
-        baselines,
-        catalog,
-        holes: &holes,
-    };
-    let findings = detect::run_all(cfg, &input);
-    let events = series
-        .iter()
-        .flat_map(|s| s.calls.iter())
-        .map(|&c| u64::from(c))
-        .sum();
-    Ok(Detection {
-        window,
-        findings,
-        silent_hours: holes.silent_hours(),
-        series: series.len(),
-        events,
-    })
+    Ok(Prepared::load(store, window)?.run(baselines, catalog, cfg))
 }

@@ -17,6 +17,12 @@ use crate::finding::{Finding, FindingKind};
 pub struct ErrorConfig {
     /// Run this detector.
     pub enabled: bool,
+    /// Shadow mode: run, and list findings in the report's shadow section, but never alert
+    /// (`run --fail-on` ignores them) — the way to trial a new threshold.
+    pub shadow: bool,
+    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
+    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
+    pub overrides: crate::policy::Overrides,
     /// Lowest score reported (0–100).
     pub min_score: Threshold,
     /// A burst needs at least this many failed calls in its window.
@@ -31,6 +37,8 @@ impl Default for ErrorConfig {
     fn default() -> Self {
         ErrorConfig {
             enabled: true,
+            shadow: false,
+            overrides: Default::default(),
             min_score: Threshold(70.0),
             min_errors: 20,
             min_ratio: Ratio(4.0),

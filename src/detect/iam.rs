@@ -17,6 +17,12 @@ use crate::finding::{Finding, FindingKind};
 pub struct IamConfig {
     /// Run this detector.
     pub enabled: bool,
+    /// Shadow mode: run, and list findings in the report's shadow section, but never alert
+    /// (`run --fail-on` ignores them) — the way to trial a new threshold.
+    pub shadow: bool,
+    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
+    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
+    pub overrides: crate::policy::Overrides,
     /// Lowest score reported (0–100).
     pub min_score: Threshold,
     /// A burst needs at least this many IAM writes in its window.
@@ -34,6 +40,8 @@ impl Default for IamConfig {
     fn default() -> Self {
         IamConfig {
             enabled: true,
+            shadow: false,
+            overrides: Default::default(),
             min_score: Threshold(70.0),
             min_calls: 4,
             min_ratio: Ratio(4.0),

@@ -21,6 +21,12 @@ use crate::finding::{Finding, FindingKind};
 pub struct MaintenanceConfig {
     /// Run this detector.
     pub enabled: bool,
+    /// Shadow mode: run, and list findings in the report's shadow section, but never alert
+    /// (`run --fail-on` ignores them) — the way to trial a new threshold.
+    pub shadow: bool,
+    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
+    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
+    pub overrides: crate::policy::Overrides,
     /// Lowest score reported (0–100).
     pub min_score: Threshold,
     /// Jobs that ran in fewer than this share of their expected slots are not watched.
@@ -31,6 +37,8 @@ impl Default for MaintenanceConfig {
     fn default() -> Self {
         MaintenanceConfig {
             enabled: true,
+            shadow: false,
+            overrides: Default::default(),
             min_score: Threshold(60.0),
             min_reliability: 0.8,
         }

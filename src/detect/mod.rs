@@ -215,6 +215,99 @@ impl DetectConfig {
     }
 }
 
+/// The settings every detector has, looked up by the kind of finding it reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Common<'a> {
+    /// The detector runs.
+    pub enabled: bool,
+    /// Its findings go to the shadow section.
+    pub shadow: bool,
+    /// Its own lowest score.
+    pub min_score: Threshold,
+    /// Its per-target settings.
+    pub overrides: &'a crate::policy::Overrides,
+}
+
+/// Expands `$body` with `$c` bound to the config struct of the detector reporting `$kind`.
+macro_rules! by_kind {
+    ($self:expr, $kind:expr, |$c:ident| $body:expr) => {
+        match $kind {
+            FindingKind::CallRateSpike => {
+                let $c = &mut $self.call_rate_spike;
+                $body
+            }
+            FindingKind::CallRateDrop => {
+                let $c = &mut $self.call_rate_drop;
+                $body
+            }
+            FindingKind::ErrorRate => {
+                let $c = &mut $self.error_rate;
+                $body
+            }
+            FindingKind::ProvisioningSpike => {
+                let $c = &mut $self.provisioning_spike;
+                $body
+            }
+            FindingKind::IamBurst => {
+                let $c = &mut $self.iam_burst;
+                $body
+            }
+            FindingKind::MaintenanceGap => {
+                let $c = &mut $self.maintenance_gap;
+                $body
+            }
+            FindingKind::RareAction => {
+                let $c = &mut $self.rare_action;
+                $body
+            }
+        }
+    };
+}
+
+impl DetectConfig {
+    /// The shared settings of the detector that reports `kind` (each detector reports one kind).
+    pub fn common(&self, kind: FindingKind) -> Common<'_> {
+        macro_rules! common {
+            ($c:expr) => {
+                Common {
+                    enabled: $c.enabled,
+                    shadow: $c.shadow,
+                    min_score: $c.min_score,
+                    overrides: &$c.overrides,
+                }
+            };
+        }
+        match kind {
+            FindingKind::CallRateSpike => common!(self.call_rate_spike),
+            FindingKind::CallRateDrop => common!(self.call_rate_drop),
+            FindingKind::ErrorRate => common!(self.error_rate),
+            FindingKind::ProvisioningSpike => common!(self.provisioning_spike),
+            FindingKind::IamBurst => common!(self.iam_burst),
+            FindingKind::MaintenanceGap => common!(self.maintenance_gap),
+            FindingKind::RareAction => common!(self.rare_action),
+        }
+    }
+
+    /// The `min_score` of the detector that reports `kind`.
+    pub fn min_score_mut(&mut self, kind: FindingKind) -> &mut Threshold {
+        by_kind!(self, kind, |c| &mut c.min_score)
+    }
+
+    /// Switches the detector that reports `kind` on or off.
+    pub fn set_enabled(&mut self, kind: FindingKind, on: bool) {
+        by_kind!(self, kind, |c| c.enabled = on)
+    }
+
+    /// These settings with only the detector reporting `kind` enabled.
+    pub fn only(&self, kind: FindingKind) -> DetectConfig {
+        let mut c = self.clone();
+        for k in FindingKind::ALL {
+            c.set_enabled(k, k == kind);
+        }
+        c
+    }
+}
+
 /// Runs every enabled detector (in parallel) and returns the findings sorted by score.
 pub fn run_all(cfg: &DetectConfig, input: &DetectInput<'_>) -> Vec<Finding> {
     use rayon::prelude::*;

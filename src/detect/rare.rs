@@ -23,6 +23,12 @@ use crate::finding::{Finding, FindingKind};
 pub struct RareConfig {
     /// Run this detector.
     pub enabled: bool,
+    /// Shadow mode: run, and list findings in the report's shadow section, but never alert
+    /// (`run --fail-on` ignores them) — the way to trial a new threshold.
+    pub shadow: bool,
+    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
+    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
+    pub overrides: crate::policy::Overrides,
     /// Lowest score reported (0–100).
     pub min_score: Threshold,
     /// Base score of a first-seen defence-evasion action (logging or security tooling off).
@@ -41,6 +47,8 @@ impl Default for RareConfig {
     fn default() -> Self {
         RareConfig {
             enabled: true,
+            shadow: false,
+            overrides: Default::default(),
             min_score: Threshold(60.0),
             defense_evasion_score: Threshold(95.0),
             destructive_score: Threshold(85.0),

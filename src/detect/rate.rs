@@ -15,6 +15,12 @@ use crate::finding::{Finding, FindingKind};
 pub struct SpikeConfig {
     /// Run this detector.
     pub enabled: bool,
+    /// Shadow mode: run, and list findings in the report's shadow section, but never alert
+    /// (`run --fail-on` ignores them) — the way to trial a new threshold.
+    pub shadow: bool,
+    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
+    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
+    pub overrides: crate::policy::Overrides,
     /// Lowest score reported (0–100).
     pub min_score: Threshold,
     /// A spike needs at least this many calls in its window.
@@ -34,6 +40,8 @@ impl Default for SpikeConfig {
     fn default() -> Self {
         SpikeConfig {
             enabled: true,
+            shadow: false,
+            overrides: Default::default(),
             min_score: Threshold(70.0),
             min_calls: 30,
             min_ratio: Ratio(4.0),
@@ -50,6 +58,12 @@ impl Default for SpikeConfig {
 pub struct DropConfig {
     /// Run this detector.
     pub enabled: bool,
+    /// Shadow mode: run, and list findings in the report's shadow section, but never alert
+    /// (`run --fail-on` ignores them) — the way to trial a new threshold.
+    pub shadow: bool,
+    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
+    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
+    pub overrides: crate::policy::Overrides,
     /// Lowest score reported (0–100).
     pub min_score: Threshold,
     /// A drop needs at least this many expected calls in its window.
@@ -64,6 +78,8 @@ impl Default for DropConfig {
     fn default() -> Self {
         DropConfig {
             enabled: true,
+            shadow: false,
+            overrides: Default::default(),
             min_score: Threshold(70.0),
             min_expected: 30,
             min_ratio: Ratio(5.0),

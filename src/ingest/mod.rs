@@ -56,6 +56,36 @@ pub enum IngestError {
     /// None of the given paths could be read.
     #[error("no input could be read: {0}")]
     NoInput(String),
+    /// A remote source (S3, the event history) failed as a whole: listing, credentials, access.
+    #[error(transparent)]
+    Source(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Bytes of files fetched from elsewhere, by [`InputFile::path`]: the body, or why it could
+/// not be fetched (counted as a bad file).
+pub type Fetched = HashMap<PathBuf, Result<Vec<u8>, String>>;
+
+/// Where [`ingest_from`] gets file bytes: local files are read by the parser threads; a
+/// remote source fetches each batch into memory before it is parsed (memory stays bounded by
+/// [`IngestOptions::batch_bytes`]), and is told when the batch is committed so it can remember
+/// what it has processed only once the rollups hold it.
+pub trait BatchSource {
+    /// The bytes of `batch`'s files; files not in the map are read from the local disk.
+    fn fetch(&mut self, batch: &[&InputFile]) -> Result<Fetched, IngestError>;
+    /// Called after `batch` was committed to the store (or held no new events).
+    fn committed(&mut self, batch: &[&InputFile]) -> Result<(), IngestError>;
+}
+
+/// Local files only: nothing to fetch, nothing to remember.
+struct LocalFiles;
+
+impl BatchSource for LocalFiles {
+    fn fetch(&mut self, _: &[&InputFile]) -> Result<Fetched, IngestError> {
+        Ok(Fetched::new())
+    }
+    fn committed(&mut self, _: &[&InputFile]) -> Result<(), IngestError> {
+        Ok(())
+    }
 }
 
 /// A bad file or record, with where it is and why.
@@ -314,14 +344,28 @@ impl Ctx<'_, '_> {
         }
     }
 
-    fn file(&self, acc: &mut Acc, f: &InputFile) {
+    fn file(&self, acc: &mut Acc, f: &InputFile, fetched: Option<&Result<Vec<u8>, String>>) {
         acc.files += 1;
         acc.input_bytes += f.size;
-        BUFFER.with(|b| self.file_in(acc, f, &mut b.borrow_mut()));
+        let blob = match fetched {
+            Some(Err(reason)) => {
+                acc.bad_files += 1;
+                acc.problem(self.opts, &f.path, None, reason.clone());
+                return;
+            }
+            Some(Ok(b)) => Some(b.as_slice()),
+            None => None,
+        };
+        BUFFER.with(|b| self.file_in(acc, f, blob, &mut b.borrow_mut()));
     }
 
-    fn file_in(&self, acc: &mut Acc, f: &InputFile, buf: &mut Vec<u8>) {
-        let contents = match source::read_contents(&f.path, self.opts.max_file_bytes, buf) {
+    fn file_in(&self, acc: &mut Acc, f: &InputFile, blob: Option<&[u8]>, buf: &mut Vec<u8>) {
+        let limit = self.opts.max_file_bytes;
+        let contents = match blob {
+            Some(data) => source::read_slice(data, &f.path, limit, buf),
+            None => source::read_contents(&f.path, limit, buf),
+        };
+        let contents = match contents {
             Ok(c) => c,
             Err(reason) => {
                 acc.bad_files += 1;
@@ -450,6 +494,17 @@ pub fn ingest(
     opts: &IngestOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<IngestSummary, IngestError> {
+    ingest_from(store, files, opts, progress, &mut LocalFiles)
+}
+
+/// [`ingest`] with file bytes from `source`, fetched one batch at a time.
+pub fn ingest_from(
+    store: &mut Store,
+    files: &[InputFile],
+    opts: &IngestOptions,
+    progress: &(dyn Fn(u64) + Sync),
+    source: &mut dyn BatchSource,
+) -> Result<IngestSummary, IngestError> {
     let t0 = Instant::now();
     // Delivery date first (S3 layout), then path: a batch then covers a few days of every
     // account and region, so each stored day is rewritten about once per run.
@@ -474,8 +529,10 @@ pub fn ingest(
         }
         let (batch, tail) = rest.split_at(n);
         rest = tail;
+        let fetched = source.fetch(batch)?;
         let t_read = Instant::now();
-        let mut acc = ingest_batch(store, batch, opts, &done, progress)?;
+        let mut acc = ingest_batch(store, batch, &fetched, opts, &done, progress)?;
+        drop(fetched);
         tracing::debug!(
             files = batch.len(),
             seconds = t_read.elapsed().as_secs_f64(),
@@ -502,6 +559,7 @@ pub fn ingest(
                 "batch committed"
             );
         }
+        source.committed(batch)?;
     }
     let mut problems = total.problems;
     problems.sort();
@@ -540,6 +598,7 @@ pub fn ingest(
 fn ingest_batch(
     store: &Store,
     batch: &[&InputFile],
+    fetched: &Fetched,
     opts: &IngestOptions,
     done: &std::sync::atomic::AtomicU64,
     progress: &(dyn Fn(u64) + Sync),
@@ -555,7 +614,7 @@ fn ingest_batch(
     let mut acc = order
         .par_iter()
         .fold(Acc::default, |mut acc, f| {
-            ctx.file(&mut acc, f);
+            ctx.file(&mut acc, f, fetched.get(&f.path));
             let d = done.fetch_add(f.size, std::sync::atomic::Ordering::Relaxed) + f.size;
             progress(d);
             acc
@@ -606,4 +665,9 @@ pub fn ingest_paths(
     }
     s.problems.sort();
     Ok(s)
+}
+
+/// Reads one file into `bytes` (gzip inflated, at most `limit` bytes), as ingest does.
+pub fn read_file(path: &Path, limit: u64, bytes: &mut Vec<u8>) -> Result<(), String> {
+    source::read_contents(path, limit, bytes).map(|_| ())
 }

@@ -138,7 +138,33 @@ pub(crate) fn read_contents(
     bytes.clear();
     let f = fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut r = BufReader::with_capacity(256 * 1024, f);
+    read_from(
+        BufReader::with_capacity(256 * 1024, f),
+        path,
+        size,
+        limit,
+        bytes,
+    )
+}
+
+/// [`read_contents`] for bytes already in memory (an S3 object body, a LookupEvents page).
+pub(crate) fn read_slice(
+    data: &[u8],
+    path: &Path,
+    limit: u64,
+    bytes: &mut Vec<u8>,
+) -> Result<Contents, String> {
+    bytes.clear();
+    read_from(data, path, data.len() as u64, limit, bytes)
+}
+
+fn read_from(
+    mut r: impl BufRead,
+    path: &Path,
+    size: u64,
+    limit: u64,
+    bytes: &mut Vec<u8>,
+) -> Result<Contents, String> {
     let head = r.fill_buf().map_err(|e| format!("cannot read: {e}"))?;
     let gz = head.starts_with(&[0x1f, 0x8b]);
     let named_gz = path.extension().is_some_and(|e| e == "gz");

@@ -340,6 +340,20 @@ pub(crate) fn render(page: &Page<'_>) -> Result<(String, String), ReportError> {
         .collect();
     let accounts = distinct(&|r| r.account.clone());
     let sum = summary(page);
+    let side = |f: &Finding, reason: Option<&str>| {
+        context! {
+            row => row(f, 0),
+            explanation => &f.explanation,
+            reason => reason,
+        }
+    };
+    let shadow: Vec<Value> = page.input.shadow.iter().map(|f| side(f, None)).collect();
+    let suppressed: Vec<Value> = page
+        .input
+        .suppressed
+        .iter()
+        .map(|s| side(&s.finding, Some(&s.reason)))
+        .collect();
     let mut problems = Vec::new();
     let mut problems_more = 0u64;
     for run in page.ingests.iter().rev() {
@@ -424,6 +438,8 @@ pub(crate) fn render(page: &Page<'_>) -> Result<(String, String), ReportError> {
             baseline => baseline,
             stored_days => store_days.len(),
             stored_events => page.store.total_events(),
+            shadow => shadow,
+            suppressed => suppressed,
         })
         .map_err(|e| ReportError::Template(e.to_string()))?;
     let json = serde_json::to_string_pretty(&serde_json::json!({

@@ -80,6 +80,10 @@ pub struct ReportInput<'a> {
     /// Period covered; by default the UTC days the findings span (the last 7 stored days
     /// without findings), clipped to the stored data.
     pub period: Option<TimeRange>,
+    /// Findings of detectors in shadow mode (listed apart; they never alert).
+    pub shadow: &'a [Finding],
+    /// Findings hidden by suppression rules (listed and counted with the rule's reason).
+    pub suppressed: &'a [crate::policy::Suppressed],
 }
 
 /// Findings to show and the rare actions folded under an IAM burst of the same principal.

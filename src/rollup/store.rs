@@ -125,7 +125,7 @@ impl Default for Manifest {
 }
 
 /// A half-open time range `[start, end)` in epoch seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TimeRange {
     /// Inclusive start.
     pub start: i64,

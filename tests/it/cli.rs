@@ -12,10 +12,22 @@ fn bin() -> Command {
 #[test]
 fn every_command_has_help_with_examples() {
     for cmd in [
-        "ingest", "simulate", "demo", "baseline", "detect", "explain", "eval", "report",
+        "ingest",
+        "simulate",
+        "demo",
+        "baseline",
+        "detect",
+        "explain",
+        "eval",
+        "report",
+        "run",
+        "tune",
+        "config default",
+        "config check",
     ] {
         bin()
-            .args([cmd, "--help"])
+            .args(cmd.split(' '))
+            .arg("--help")
             .assert()
             .success()
             .stdout(predicate::str::contains("Examples:"));

@@ -1,7 +1,12 @@
 //! The integration suite: the library API and the CLI end to end on small fixtures.
 
+mod aws_history;
+mod aws_s3;
 mod cli;
 mod ingest;
+mod nightly;
 mod report;
+mod schedule;
 mod stratus;
 mod support;
+mod tune;

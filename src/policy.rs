@@ -1,0 +1,505 @@
+//! What happens to findings after the detectors, as SREs configure it: per-API, per-service
+//! and per-category overrides of a detector's threshold, suppression rules written by
+//! investigators, and shadow mode. Pure: findings and config in, a [`Triage`] out.
+//!
+//! Suppressed findings are kept (with the rule that matched) so the report can count and list
+//! them; shadow findings are kept apart so they never count as alerts.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::catalog::{Catalog, Category};
+use crate::detect::{DetectConfig, Threshold};
+use crate::finding::{Finding, FindingKind};
+
+/// A detector's overrides, by target.
+pub type Overrides = BTreeMap<Target, Override>;
+
+/// What an override applies to, written as a TOML key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// One API: `"ec2.amazonaws.com:RunInstances"`.
+    Api {
+        /// eventSource.
+        source: String,
+        /// eventName.
+        name: String,
+    },
+    /// Every API of a service: `"ec2.amazonaws.com"`.
+    Service(String),
+    /// Every API of a catalog category: `"category:provisioning"`.
+    Category(Category),
+}
+
+impl FromStr for Target {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Target, String> {
+        let bad = |why: &str| {
+            format!("override key {s:?}: {why} (expected \"service.amazonaws.com:ApiName\", \"service.amazonaws.com\" or \"category:<name>\")")
+        };
+        if let Some(cat) = s.strip_prefix("category:") {
+            let c = Category::ALL
+                .into_iter()
+                .find(|c| c.as_str() == cat)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+                    bad(&format!("unknown category (known: {})", names.join(", ")))
+                })?;
+            return Ok(Target::Category(c));
+        }
+        let valid = |x: &str| {
+            !x.is_empty()
+                && x.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        };
+        match s.split_once(':') {
+            Some((source, name)) if valid(source) && valid(name) => Ok(Target::Api {
+                source: source.to_string(),
+                name: name.to_string(),
+            }),
+            Some(_) => Err(bad("not a service:API pair")),
+            None if valid(s) && s.contains('.') => Ok(Target::Service(s.to_string())),
+            None => Err(bad("not a service endpoint")),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Api { source, name } => write!(f, "{source}:{name}"),
+            Target::Service(s) => f.write_str(s),
+            Target::Category(c) => write!(f, "category:{}", c.as_str()),
+        }
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Target {
+    /// Whether a finding falls under this target: every API it names must (a finding that
+    /// spans a category and other APIs keeps the detector's own settings).
+    fn covers(&self, f: &Finding, catalog: &Catalog) -> bool {
+        if f.event_names.is_empty() {
+            return false;
+        }
+        match self {
+            Target::Api { source, name } => {
+                f.event_source == *source && f.event_names.iter().all(|n| n == name)
+            }
+            Target::Service(s) => f.event_source == *s,
+            Target::Category(c) => {
+                !f.event_source.is_empty()
+                    && f.event_names
+                        .iter()
+                        .all(|n| catalog.is(*c, &f.event_source, n))
+            }
+        }
+    }
+
+    /// API beats service beats category.
+    fn rank(&self) -> u8 {
+        match self {
+            Target::Api { .. } => 0,
+            Target::Service(_) => 1,
+            Target::Category(_) => 2,
+        }
+    }
+}
+
+/// Settings for one target; unset fields keep the detector's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    /// Report findings on this target at all.
+    pub enabled: Option<bool>,
+    /// Lowest score reported on this target (0–100), instead of the detector's `min_score`.
+    pub min_score: Option<Threshold>,
+    /// Lowest observed count (calls, errors) in the finding's window.
+    pub min_observed: Option<f64>,
+}
+
+/// The most specific override of `overrides` that covers `f`.
+fn override_for<'a>(
+    overrides: &'a Overrides,
+    f: &Finding,
+    catalog: &Catalog,
+) -> Option<&'a Override> {
+    overrides
+        .iter()
+        .filter(|(t, _)| t.covers(f, catalog))
+        .min_by_key(|(t, _)| t.rank())
+        .map(|(_, o)| o)
+}
+
+/// A shell-style pattern: `*` any run of characters, `?` one character; everything else
+/// literal and case-sensitive (ARNs and user agents are).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glob(String);
+
+impl Glob {
+    /// A pattern.
+    pub fn new(p: &str) -> Glob {
+        Glob(p.to_string())
+    }
+
+    /// Whether `s` matches the whole pattern.
+    pub fn matches(&self, s: &str) -> bool {
+        // Iterative matcher with one backtrack point: linear in practice, never exponential.
+        let p: Vec<char> = self.0.chars().collect();
+        let t: Vec<char> = s.chars().collect();
+        let (mut pi, mut ti) = (0, 0);
+        let mut star: Option<(usize, usize)> = None;
+        while ti < t.len() {
+            if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == t[ti])) {
+                pi += 1;
+                ti += 1;
+            } else if pi < p.len() && p[pi] == '*' {
+                star = Some((pi, ti));
+                pi += 1;
+            } else if let Some((sp, st)) = star {
+                pi = sp + 1;
+                ti = st + 1;
+                star = Some((sp, st + 1));
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|&c| c == '*')
+    }
+}
+
+impl Serialize for Glob {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Glob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.is_empty() {
+            return Err(serde::de::Error::custom("an empty pattern matches nothing"));
+        }
+        Ok(Glob(s))
+    }
+}
+
+/// An IPv4 or IPv6 network, `10.0.0.0/8` or a single address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    net: IpAddr,
+    prefix: u8,
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Cidr, String> {
+        let (ip, prefix) = s.split_once('/').unwrap_or((s, ""));
+        let net: IpAddr = ip
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR network"))?;
+        let max = if net.is_ipv4() { 32 } else { 128 };
+        let prefix = if prefix.is_empty() {
+            max
+        } else {
+            prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{s:?}: prefix length must be 0 to {max}"))?
+        };
+        Ok(Cidr { net, prefix })
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.net, self.prefix)
+    }
+}
+
+impl Cidr {
+    /// Whether the text is an address inside this network (hostnames such as
+    /// `ec2.amazonaws.com`, which CloudTrail records for service calls, are not).
+    pub fn contains(&self, ip: &str) -> bool {
+        let Ok(ip) = ip.parse::<IpAddr>() else {
+            return false;
+        };
+        let mask = |bits: u32, width: u32| -> u128 {
+            if bits == 0 {
+                0
+            } else {
+                (!0u128 << (width - bits)) & (!0u128 >> (128 - width))
+            }
+        };
+        match (self.net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let m = mask(u32::from(self.prefix), 32);
+                (u128::from(u32::from(n)) & m) == (u128::from(u32::from(a)) & m)
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let m = mask(u32::from(self.prefix), 128);
+                (u128::from(n) & m) == (u128::from(a) & m)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Serialize for Cidr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cidr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// One `[[suppress]]` rule: a finding is suppressed when every field given matches it.
+///
+/// `principal`, `source_ip` and `user_agent` match the finding's principal, or — for findings
+/// about an API rather than a principal — its top contributor in the insight window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    /// Why (shown in the report next to every finding it hides). Required.
+    pub reason: String,
+    /// Principal ARN pattern, e.g. `"arn:aws:iam::*:role/terraform-*"`.
+    #[serde(default)]
+    pub principal: Option<Glob>,
+    /// API pattern, matched against `service:ApiName` and against `ApiName`
+    /// (`"ec2.amazonaws.com:RunInstances"`, `"Describe*"`); every API of the finding must match.
+    #[serde(default)]
+    pub api: Option<Glob>,
+    /// Account id pattern.
+    #[serde(default)]
+    pub account: Option<Glob>,
+    /// Region pattern.
+    #[serde(default)]
+    pub region: Option<Glob>,
+    /// Source network, `"10.0.0.0/8"` or one address.
+    #[serde(default)]
+    pub source_ip: Option<Cidr>,
+    /// User agent pattern, e.g. `"*Terraform*"`.
+    #[serde(default)]
+    pub user_agent: Option<Glob>,
+    /// Finding kind.
+    #[serde(default)]
+    pub kind: Option<FindingKind>,
+    /// Last day (UTC, inclusive) the rule applies to; findings starting later are not suppressed.
+    #[serde(default)]
+    pub expires: Option<NaiveDate>,
+}
+
+impl Suppression {
+    /// Rules with no reason, or with nothing to match, are refused when the config is read.
+    pub fn validate(&self, index: usize) -> Result<(), String> {
+        if self.reason.trim().is_empty() {
+            return Err(format!(
+                "suppress[{index}].reason is empty (say why the rule exists; the report shows it)"
+            ));
+        }
+        if self.principal.is_none()
+            && self.api.is_none()
+            && self.account.is_none()
+            && self.region.is_none()
+            && self.source_ip.is_none()
+            && self.user_agent.is_none()
+            && self.kind.is_none()
+        {
+            return Err(format!(
+                "suppress[{index}] matches every finding (give at least one of principal, api, account, region, source_ip, user_agent, kind)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the rule still applies at `t`.
+    pub fn active_at(&self, t: DateTime<Utc>) -> bool {
+        self.expires.is_none_or(|d| t.date_naive() <= d)
+    }
+
+    /// Whether the rule hides `f`.
+    pub fn matches(&self, f: &Finding) -> bool {
+        let top = |v: &[crate::finding::Attribution]| v.first().map(|a| a.value.clone());
+        let principal = f
+            .principal
+            .clone()
+            .or_else(|| top(&f.attributions.principal));
+        let opt_glob = |g: &Option<Glob>, v: Option<&str>| match g {
+            None => true,
+            Some(g) => v.is_some_and(|v| g.matches(v)),
+        };
+        self.active_at(f.start)
+            && self.kind.is_none_or(|k| k == f.kind)
+            && opt_glob(&self.account, Some(&f.account))
+            && opt_glob(&self.region, Some(&f.region))
+            && opt_glob(&self.principal, principal.as_deref())
+            && opt_glob(&self.user_agent, top(&f.attributions.user_agent).as_deref())
+            && self.source_ip.is_none_or(|c| {
+                f.attributions
+                    .source_ip
+                    .first()
+                    .is_some_and(|a| c.contains(&a.value))
+            })
+            && self.api.as_ref().is_none_or(|g| {
+                !f.event_names.is_empty()
+                    && f.event_names
+                        .iter()
+                        .all(|n| g.matches(n) || g.matches(&format!("{}:{n}", f.event_source)))
+            })
+    }
+}
+
+/// A finding hidden by a suppression rule, kept for the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suppressed {
+    /// Index of the rule in the config's `[[suppress]]` list.
+    pub rule: usize,
+    /// The rule's reason.
+    pub reason: String,
+    /// The finding.
+    pub finding: Finding,
+}
+
+/// Findings sorted into what alerts, what is on trial and what is suppressed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Triage {
+    /// Findings that alert.
+    pub active: Vec<Finding>,
+    /// Findings of detectors in shadow mode (not suppressed).
+    pub shadow: Vec<Finding>,
+    /// Findings a suppression rule hid.
+    pub suppressed: Vec<Suppressed>,
+    /// Findings below a per-target override's threshold, or on a target it disables.
+    pub below_override: usize,
+}
+
+/// The detector settings to run with so every override can be honoured afterwards: each
+/// detector's `min_score` lowered to its lowest override (and nothing else changed).
+pub fn lowered(cfg: &DetectConfig) -> DetectConfig {
+    let mut out = cfg.clone();
+    for kind in FindingKind::ALL {
+        let c = cfg.common(kind);
+        let lowest = c
+            .overrides
+            .values()
+            .filter_map(|o| o.min_score)
+            .fold(c.min_score, |a, b| if b < a { b } else { a });
+        *out.min_score_mut(kind) = lowest;
+    }
+    out
+}
+
+/// Applies overrides, then suppression rules, then shadow mode, keeping the findings' order.
+/// `findings` must come from detectors run with [`lowered`] settings.
+pub fn triage(
+    findings: Vec<Finding>,
+    cfg: &DetectConfig,
+    rules: &[Suppression],
+    catalog: &Catalog,
+) -> Triage {
+    let mut t = Triage::default();
+    for f in findings {
+        let c = cfg.common(f.kind);
+        let o = override_for(c.overrides, &f, catalog);
+        let min_score = o.and_then(|o| o.min_score).unwrap_or(c.min_score);
+        let enabled = o.and_then(|o| o.enabled).unwrap_or(true);
+        let min_observed = o.and_then(|o| o.min_observed).unwrap_or(0.0);
+        if !enabled || f.score < min_score.get() || f.observed.total < min_observed {
+            t.below_override += 1;
+            continue;
+        }
+        if let Some((rule, r)) = rules.iter().enumerate().find(|(_, r)| r.matches(&f)) {
+            t.suppressed.push(Suppressed {
+                rule,
+                reason: r.reason.clone(),
+                finding: f,
+            });
+        } else if c.shadow {
+            t.shadow.push(f);
+        } else {
+            t.active.push(f);
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        let g = Glob::new("arn:aws:iam::*:role/terraform-*");
+        assert!(g.matches("arn:aws:iam::111122223333:role/terraform-ci"));
+        assert!(!g.matches("arn:aws:iam::111122223333:role/admin"));
+        assert!(Glob::new("*Terraform*").matches("APN/1.0 HashiCorp/1.0 Terraform/1.5.7"));
+        assert!(Glob::new("a?c").matches("abc") && !Glob::new("a?c").matches("abbc"));
+        assert!(Glob::new("*").matches("") && !Glob::new("x").matches(""));
+        assert!(Glob::new("*a*b").matches("zzazzb") && !Glob::new("*a*b").matches("zzazzbz"));
+        // Long adversarial input stays fast (no exponential backtracking).
+        let long = "a".repeat(10_000);
+        assert!(!Glob::new("*a*a*a*a*a*b").matches(&long));
+    }
+
+    #[test]
+    fn cidrs_contain_addresses_not_hostnames() {
+        let c: Cidr = "10.0.0.0/8".parse().unwrap();
+        assert!(c.contains("10.1.2.3") && !c.contains("11.0.0.1"));
+        assert!(!c.contains("ec2.amazonaws.com") && !c.contains("::1"));
+        let one: Cidr = "203.0.113.9".parse().unwrap();
+        assert!(one.contains("203.0.113.9") && !one.contains("203.0.113.10"));
+        let v6: Cidr = "2001:db8::/32".parse().unwrap();
+        assert!(v6.contains("2001:db8:1::5") && !v6.contains("2001:db9::1"));
+        let all: Cidr = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("8.8.8.8"));
+        assert!("10.0.0.0/33"
+            .parse::<Cidr>()
+            .unwrap_err()
+            .contains("0 to 32"));
+        assert!("ten".parse::<Cidr>().is_err());
+    }
+
+    #[test]
+    fn targets_parse_and_print_back() {
+        for s in [
+            "ec2.amazonaws.com:RunInstances",
+            "iam.amazonaws.com",
+            "category:provisioning",
+        ] {
+            assert_eq!(s.parse::<Target>().unwrap().to_string(), s);
+        }
+        assert!("category:nope"
+            .parse::<Target>()
+            .unwrap_err()
+            .contains("known"));
+        assert!("RunInstances".parse::<Target>().is_err());
+        assert!("ec2.amazonaws.com:".parse::<Target>().is_err());
+    }
+}
