@@ -1,6 +1,7 @@
 //! The domain vocabulary: a borrowed view of one CloudTrail record, its classification
 //! (management, data, insight, network activity) and the normalised [`Event`] the rollups keep.
 
+mod fast;
 mod time;
 
 use std::borrow::Cow;
@@ -334,7 +335,18 @@ fn fallback_principal<'a>(ui: &mut UserIdentity<'a>) -> Cow<'a, str> {
 }
 
 /// Parses one record (a JSON object) into its class and normalised fields.
+///
+/// A fast scanner reads the kept fields of well-formed records; anything unusual (invalid JSON,
+/// wrong types, escaped keys, duplicates) goes through serde, which gives the exact error.
 pub fn parse_record(bytes: &str) -> Result<Classified<'_>, RecordError> {
+    match fast::raw_record(bytes) {
+        Some(raw) => from_raw(raw, bytes),
+        None => parse_record_serde(bytes),
+    }
+}
+
+/// The reference parser: serde over the whole record.
+fn parse_record_serde(bytes: &str) -> Result<Classified<'_>, RecordError> {
     let raw: RawRecord<'_> =
         serde_json::from_str(bytes).map_err(|e| RecordError::Json(e.to_string()))?;
     from_raw(raw, bytes)
