@@ -550,4 +550,89 @@ mod tests {
         }
         assert!(tried > 10_000 && accepted > 100, "{tried} {accepted}");
     }
+
+    /// The raw text of every record in a fixture file (bare array, `Records` or JSON Lines).
+    fn records_of(text: &str) -> Vec<String> {
+        use serde_json::value::RawValue;
+        #[derive(serde::Deserialize)]
+        struct Doc<'a> {
+            #[serde(borrow, rename = "Records")]
+            records: Vec<&'a RawValue>,
+        }
+        if let Ok(v) = serde_json::from_str::<Vec<&RawValue>>(text) {
+            return v.iter().map(|r| r.get().to_string()).collect();
+        }
+        if let Ok(d) = serde_json::from_str::<Doc<'_>>(text) {
+            return d.records.iter().map(|r| r.get().to_string()).collect();
+        }
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Real records (Stratus Red Team, Panther) and a simulated day: all take the fast path
+    /// and give serde's result; the first record of each fixture file is also mutated.
+    #[test]
+    fn fixtures_and_simulator_agree_with_serde() {
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut records = Vec::new();
+        let mut firsts = Vec::new();
+        // The repository's small fixtures, and all the shared samples when they are beside it.
+        let roots = [
+            here.join("tests/fixtures"),
+            here.join("../shared/data/cloudtrail-samples"),
+        ];
+        for entry in roots.iter().flat_map(walkdir::WalkDir::new) {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy();
+            if !(name.ends_with(".json") || name.ends_with(".jsonl")) {
+                continue;
+            }
+            let recs = records_of(&std::fs::read_to_string(entry.path()).unwrap());
+            firsts.extend(recs.first().cloned());
+            records.extend(recs);
+        }
+        assert!(records.len() > 50, "{} fixture records", records.len());
+
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = crate::simulate::SimConfig {
+            days: 1,
+            scale: 0.02,
+            ..Default::default()
+        };
+        crate::simulate::simulate(&cfg, dir.path(), &|_, _| {}).unwrap();
+        let mut simulated = 0;
+        for entry in walkdir::WalkDir::new(dir.path().join("AWSLogs")) {
+            let entry = entry.unwrap();
+            if !entry.file_name().to_string_lossy().ends_with(".json.gz") {
+                continue;
+            }
+            let mut text = String::new();
+            let f = std::fs::File::open(entry.path()).unwrap();
+            std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(f), &mut text)
+                .unwrap();
+            let recs = records_of(&text);
+            simulated += recs.len();
+            records.extend(recs);
+        }
+        assert!(simulated > 1000, "{simulated} simulated records");
+
+        for rec in &records {
+            assert!(raw_record(rec).is_some(), "fast path refused {rec}");
+            assert!(agrees(rec));
+        }
+        for rec in firsts.iter().take(8) {
+            let b = rec.as_bytes();
+            for i in (0..b.len()).step_by(3) {
+                for sub in [b'"', b'}', b']', b',', b'0', b'\\'] {
+                    let mut v = b.to_vec();
+                    v[i] = sub;
+                    if let Ok(s) = String::from_utf8(v) {
+                        agrees(&s);
+                    }
+                }
+            }
+        }
+    }
 }
