@@ -396,6 +396,24 @@ pub(super) fn raw_record(text: &str) -> Option<RawRecord<'_>> {
         pos: 0,
     };
     c.ws();
+    let r = object_record(&mut c)?;
+    c.ws();
+    (c.pos == c.b.len()).then_some(r)
+}
+
+/// Reads the record object that starts at byte `at` of `text` (inside a larger document);
+/// returns it with the offset just past its closing brace.
+pub(super) fn raw_record_at(text: &str, at: usize) -> Option<(RawRecord<'_>, usize)> {
+    let mut c = Cursor {
+        text,
+        b: text.as_bytes(),
+        pos: at,
+    };
+    let r = object_record(&mut c)?;
+    Some((r, c.pos))
+}
+
+fn object_record<'a>(c: &mut Cursor<'a>) -> Option<RawRecord<'a>> {
     let mut r = RawRecord {
         event_version: None,
         event_time: None,
@@ -449,8 +467,7 @@ pub(super) fn raw_record(text: &str) -> Option<RawRecord<'_>> {
         *slot = c.opt_str()?;
         Some(())
     })?;
-    c.ws();
-    (c.pos == c.b.len()).then_some(r)
+    Some(r)
 }
 
 #[cfg(test)]

@@ -345,6 +345,24 @@ pub fn parse_record(bytes: &str) -> Result<Classified<'_>, RecordError> {
     }
 }
 
+/// A record already read by the fast scanner while splitting its document; turned into a
+/// [`Classified`] by [`classify_prepared`].
+pub(crate) struct Prepared<'a>(RawRecord<'a>);
+
+/// Reads the record object starting at byte `at` of a document with the fast scanner; returns
+/// it and the offset just past it, or `None` when the record needs the full parser.
+pub(crate) fn prepare_record_at(text: &str, at: usize) -> Option<(Prepared<'_>, usize)> {
+    fast::raw_record_at(text, at).map(|(r, end)| (Prepared(r), end))
+}
+
+/// Finishes a prepared record; `bytes` is its text (the eventID fallback hashes it).
+pub(crate) fn classify_prepared<'a>(
+    p: Prepared<'a>,
+    bytes: &'a str,
+) -> Result<Classified<'a>, RecordError> {
+    from_raw(p.0, bytes)
+}
+
 /// The reference parser: serde over the whole record.
 fn parse_record_serde(bytes: &str) -> Result<Classified<'_>, RecordError> {
     let raw: RawRecord<'_> =

@@ -17,7 +17,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{format_rfc3339, parse_record, EventClass};
+use crate::event::{classify_prepared, format_rfc3339, parse_record, EventClass, Prepared};
 use crate::rollup::{Rollup, Store, StoreError};
 
 pub use source::{discover, parse_trail_key, InputFile, TrailKey};
@@ -240,8 +240,16 @@ struct Ctx<'a, 's> {
 }
 
 impl Ctx<'_, '_> {
-    /// One record's text: parse, classify, deduplicate, count.
-    fn record(&self, acc: &mut Acc, path: &Path, n: u64, text: &str) {
+    /// One record's text: parse (unless the splitter's fast scan already did), classify,
+    /// deduplicate, count.
+    fn record<'t>(
+        &self,
+        acc: &mut Acc,
+        path: &Path,
+        n: u64,
+        text: &'t str,
+        prepared: Option<Prepared<'t>>,
+    ) {
         acc.records += 1;
         if text.len() > self.opts.max_record_bytes {
             acc.bad_records += 1;
@@ -253,17 +261,21 @@ impl Ctx<'_, '_> {
             acc.problem(self.opts, path, Some(n), reason);
             return;
         }
-        if !text.starts_with('{') {
-            acc.bad_records += 1;
-            acc.problem(
-                self.opts,
-                path,
-                Some(n),
-                "record is not a JSON object".into(),
-            );
-            return;
-        }
-        let c = match parse_record(text) {
+        let parsed = match prepared {
+            Some(p) => classify_prepared(p, text),
+            None if !text.starts_with('{') => {
+                acc.bad_records += 1;
+                acc.problem(
+                    self.opts,
+                    path,
+                    Some(n),
+                    "record is not a JSON object".into(),
+                );
+                return;
+            }
+            None => parse_record(text),
+        };
+        let c = match parsed {
             Ok(c) => c,
             Err(e) => {
                 acc.bad_records += 1;
@@ -340,26 +352,27 @@ impl Ctx<'_, '_> {
                 String::from_utf8_lossy(buf).into_owned().into()
             }
         };
+        // Records are handled as the splitter finds them (a `NotADocument` yields none).
         let split = if contents.is_jsonl_name {
             None
         } else {
-            Some(split::split(text.as_bytes()))
+            let mut n = 0u64;
+            Some(split::split(&text, |kind, r, prepared| {
+                n += 1;
+                let item = &text[r];
+                if kind == DocKind::Events {
+                    self.lookup_event(acc, &f.path, n, item);
+                } else {
+                    self.record(acc, &f.path, n, item, prepared);
+                }
+            }))
         };
         match split {
             Some(s) if s.kind != DocKind::NotADocument => {
-                for (i, r) in s.items.iter().enumerate() {
-                    let item = &text[r.clone()];
-                    let n = i as u64 + 1;
-                    if s.kind == DocKind::Events {
-                        self.lookup_event(acc, &f.path, n, item);
-                    } else {
-                        self.record(acc, &f.path, n, item);
-                    }
-                }
                 if let Some((at, why)) = s.error {
                     bad_file.get_or_insert(format!(
                         "{why} at byte {at}; {} records before it were read",
-                        s.items.len()
+                        s.items
                     ));
                 }
             }
@@ -373,7 +386,7 @@ impl Ctx<'_, '_> {
                         "not a CloudTrail log: a JSON object with no Records or Events array, and not a record ({e})"
                     ));
                 } else {
-                    self.record(acc, &f.path, 1, text.trim());
+                    self.record(acc, &f.path, 1, text.trim(), None);
                 }
             }
             _ => self.lines(acc, &f.path, &text),
@@ -398,7 +411,7 @@ impl Ctx<'_, '_> {
             }
             let n = i as u64 + 1;
             match line.find('{') {
-                Some(at) => self.record(acc, path, n, &line[at..]),
+                Some(at) => self.record(acc, path, n, &line[at..], None),
                 None => {
                     acc.records += 1;
                     acc.bad_records += 1;
@@ -416,7 +429,7 @@ impl Ctx<'_, '_> {
             cloudtrail_event: std::borrow::Cow<'a, str>,
         }
         match serde_json::from_str::<Wrapped<'_>>(item) {
-            Ok(w) => self.record(acc, path, n, &w.cloudtrail_event),
+            Ok(w) => self.record(acc, path, n, &w.cloudtrail_event, None),
             Err(e) => {
                 acc.records += 1;
                 acc.bad_records += 1;
