@@ -559,7 +559,9 @@ mod tests {
             let mut del = b.to_vec();
             del.remove(i);
             check(del);
-            for sub in [b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b'1', b' ', b'\n', 0x01] {
+            for sub in [
+                b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b'1', b' ', b'\n', 0x01,
+            ] {
                 let mut v = b.to_vec();
                 v[i] = sub;
                 check(v);

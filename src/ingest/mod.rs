@@ -128,7 +128,32 @@ thread_local! {
 
 /// eventID fingerprints of one day, sharded so parallel readers rarely contend.
 struct DaySet {
-    shards: Vec<Mutex<HashSet<u128>>>,
+    shards: Vec<Mutex<IdSet>>,
+}
+
+/// A set of fingerprints. They are already uniform 128-bit hashes, so the table hashes them
+/// by taking their high half (the low bits pick the shard) instead of running SipHash.
+type IdSet = hashbrown::HashSet<u128, std::hash::BuildHasherDefault<FingerprintHasher>>;
+
+/// Hasher for [`IdSet`]: the high 64 bits of a `u128` fingerprint.
+#[derive(Default)]
+struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by u128 keys; a plain fold keeps it correct for anything else.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.0 = (v >> 64) as u64;
+    }
 }
 
 /// Seen eventIDs per day, loaded from the state on first touch.
@@ -143,8 +168,12 @@ impl IdSets<'_> {
         if let Some(d) = days.get(&day) {
             return Ok(d.clone());
         }
-        let stored = self.store.load_ids(day)?;
-        let mut shards: Vec<HashSet<u128>> = (0..SHARDS).map(|_| HashSet::new()).collect();
+        let stored = self.store.load_id_list(day)?;
+        let mut shards: Vec<IdSet> = (0..SHARDS)
+            .map(|_| {
+                IdSet::with_capacity_and_hasher(stored.len() / SHARDS + 1024, Default::default())
+            })
+            .collect();
         for id in stored {
             shards[(id as usize) % SHARDS].insert(id);
         }
@@ -316,12 +345,7 @@ impl Ctx<'_, '_> {
                 acc.rollup.add(&e);
                 acc.first = Some(acc.first.map_or(e.time, |f| f.min(e.time)));
                 acc.last = Some(acc.last.map_or(e.time, |l| l.max(e.time)));
-                if !acc.accounts.contains(e.account.as_ref()) {
-                    acc.accounts.insert(e.account.to_string());
-                }
-                if !acc.regions.contains(e.region.as_ref()) {
-                    acc.regions.insert(e.region.to_string());
-                }
+                // Accounts and regions are read off the rollup's series keys per batch.
             }
         }
     }
@@ -495,6 +519,14 @@ pub fn ingest(
             "batch read"
         );
         let rollup = std::mem::take(&mut acc.rollup);
+        for k in rollup.apis.keys() {
+            if !acc.accounts.contains(&k.account) {
+                acc.accounts.insert(k.account.clone());
+            }
+            if !acc.regions.contains(&k.region) {
+                acc.regions.insert(k.region.clone());
+            }
+        }
         days_updated.extend(
             rollup
                 .apis

@@ -264,8 +264,14 @@ mod tests {
         let d = r#"{"Records":[{"a":"x}]\"y"}, {"b":[1,{"c":2}]} ]}"#;
         let (s, got) = run(d);
         assert_eq!(s.kind, DocKind::Records);
-        assert_eq!(texts(&got), vec![r#"{"a":"x}]\"y"}"#, r#"{"b":[1,{"c":2}]}"#]);
-        assert!(got.iter().all(|g| g.1), "valid records are read by the fast scanner");
+        assert_eq!(
+            texts(&got),
+            vec![r#"{"a":"x}]\"y"}"#, r#"{"b":[1,{"c":2}]}"#]
+        );
+        assert!(
+            got.iter().all(|g| g.1),
+            "valid records are read by the fast scanner"
+        );
         assert!(s.error.is_none());
     }
 

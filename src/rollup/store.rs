@@ -264,8 +264,13 @@ impl Store {
 
     /// The eventID fingerprints already stored for a day.
     pub fn load_ids(&self, day: i64) -> Result<HashSet<u128>, StoreError> {
+        Ok(self.load_id_list(day)?.into_iter().collect())
+    }
+
+    /// The same fingerprints as a list, for callers that build their own sets.
+    pub fn load_id_list(&self, day: i64) -> Result<Vec<u128>, StoreError> {
         let Some(e) = self.manifest.days.get(&day_name(day)) else {
-            return Ok(HashSet::new());
+            return Ok(Vec::new());
         };
         let path = self.root.join(&e.ids);
         let b = fs::read(&path).map_err(io(&path))?;
@@ -401,7 +406,7 @@ impl Store {
         self.write_table(&entry.detail, &mut detail)?;
         let mut sorted: Vec<u128> = match day_ids {
             Some(v) => v.clone(),
-            None => self.load_ids(day)?.into_iter().collect(),
+            None => self.load_id_list(day)?,
         };
         sorted.sort_unstable();
         let mut buf = Vec::with_capacity(16 + sorted.len() * 16);
