@@ -162,7 +162,16 @@ struct IdSets<'s> {
     days: Mutex<HashMap<i64, Arc<DaySet>>>,
 }
 
-impl IdSets<'_> {
+impl<'s> IdSets<'s> {
+    /// Starts from the sets of the previous batch's days: their stored fingerprint files may
+    /// be being rewritten by that batch's commit, and these sets already hold what it writes.
+    fn new(store: &'s Store, carried: HashMap<i64, Arc<DaySet>>) -> Self {
+        IdSets {
+            store,
+            days: Mutex::new(carried),
+        }
+    }
+
     fn day(&self, day: i64) -> Result<Arc<DaySet>, StoreError> {
         let mut days = self.days.lock().expect("id map lock");
         if let Some(d) = days.get(&day) {
@@ -184,19 +193,31 @@ impl IdSets<'_> {
         Ok(set)
     }
 
-    fn into_ids(self) -> BTreeMap<i64, Vec<u128>> {
+    /// The fingerprints of the `touched` days (for their commit), and their sets (carried to
+    /// the next batch).
+    fn take(
+        self,
+        touched: &BTreeSet<i64>,
+    ) -> (BTreeMap<i64, Vec<u128>>, HashMap<i64, Arc<DaySet>>) {
         let days = self.days.into_inner().expect("id map lock");
-        days.into_iter()
-            .map(|(d, set)| {
-                let set = Arc::try_unwrap(set).ok().expect("no readers left");
-                let ids = set
-                    .shards
-                    .into_iter()
-                    .flat_map(|s| s.into_inner().expect("shard lock"))
-                    .collect();
-                (d, ids)
-            })
-            .collect()
+        let mut ids = BTreeMap::new();
+        let mut carried = HashMap::new();
+        for (d, set) in days.into_iter().filter(|(d, _)| touched.contains(d)) {
+            let list = set
+                .shards
+                .iter()
+                .flat_map(|s| {
+                    s.lock()
+                        .expect("shard lock")
+                        .iter()
+                        .copied()
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            ids.insert(d, list);
+            carried.insert(d, set);
+        }
+        (ids, carried)
     }
 }
 
@@ -502,52 +523,79 @@ pub fn ingest(
     let mut total = Acc::default();
     let mut days_updated = BTreeSet::new();
     let mut rest = &sorted[..];
-    while !rest.is_empty() {
-        let mut n = 0;
-        let mut bytes = 0u64;
-        while n < rest.len() && (n == 0 || bytes + rest[n].size <= opts.batch_bytes) {
-            bytes += rest[n].size;
-            n += 1;
-        }
-        let (batch, tail) = rest.split_at(n);
-        rest = tail;
-        let t_read = Instant::now();
-        let mut acc = ingest_batch(store, batch, opts, &done, progress)?;
-        tracing::debug!(
-            files = batch.len(),
-            seconds = t_read.elapsed().as_secs_f64(),
-            "batch read"
-        );
-        let rollup = std::mem::take(&mut acc.rollup);
-        for k in rollup.apis.keys() {
-            if !acc.accounts.contains(&k.account) {
-                acc.accounts.insert(k.account.clone());
+    // Batch k is committed on its own thread while batch k+1 is read: the commit's serial
+    // parts (few days to write, fsync) then overlap with reading. Reading uses a snapshot of
+    // the state plus the previous batch's fingerprint sets, so it never sees a half-written day.
+    let mut inflight: Option<std::thread::JoinHandle<(Store, Result<(), StoreError>)>> = None;
+    let mut carried: HashMap<i64, Arc<DaySet>> = HashMap::new();
+    let res = (|| -> Result<(), IngestError> {
+        while !rest.is_empty() {
+            let mut n = 0;
+            let mut bytes = 0u64;
+            while n < rest.len() && (n == 0 || bytes + rest[n].size <= opts.batch_bytes) {
+                bytes += rest[n].size;
+                n += 1;
             }
-            if !acc.regions.contains(&k.region) {
-                acc.regions.insert(k.region.clone());
-            }
-        }
-        days_updated.extend(
-            rollup
-                .apis
-                .values()
-                .flat_map(|a| a.minutes.keys())
-                .map(|m| (m * 60).div_euclid(86_400)),
-        );
-        total = total.merge(acc);
-        if let Some(e) = total.fatal.take() {
-            return Err(e.into());
-        }
-        let ids = std::mem::take(&mut total.pending_ids);
-        if !rollup.apis.is_empty() {
-            let t_commit = Instant::now();
-            store.commit(rollup, ids)?;
+            let (batch, tail) = rest.split_at(n);
+            rest = tail;
+            let t_read = Instant::now();
+            let (mut acc, sets) = ingest_batch(
+                store,
+                std::mem::take(&mut carried),
+                batch,
+                opts,
+                &done,
+                progress,
+            )?;
+            carried = sets;
             tracing::debug!(
-                seconds = t_commit.elapsed().as_secs_f64(),
-                "batch committed"
+                files = batch.len(),
+                seconds = t_read.elapsed().as_secs_f64(),
+                "batch read"
             );
+            let rollup = std::mem::take(&mut acc.rollup);
+            for k in rollup.apis.keys() {
+                if !acc.accounts.contains(&k.account) {
+                    acc.accounts.insert(k.account.clone());
+                }
+                if !acc.regions.contains(&k.region) {
+                    acc.regions.insert(k.region.clone());
+                }
+            }
+            days_updated.extend(
+                rollup
+                    .apis
+                    .values()
+                    .flat_map(|a| a.minutes.keys())
+                    .map(|m| (m * 60).div_euclid(86_400)),
+            );
+            total = std::mem::take(&mut total).merge(acc);
+            if let Some(e) = total.fatal.take() {
+                return Err(e.into());
+            }
+            let ids = std::mem::take(&mut total.pending_ids);
+            join_commit(store, &mut inflight)?;
+            if !rollup.apis.is_empty() {
+                // `store` becomes a read-only snapshot until the commit is joined.
+                let snapshot = store.snapshot();
+                let mut owned = std::mem::replace(store, snapshot);
+                inflight = Some(std::thread::spawn(move || {
+                    let t_commit = Instant::now();
+                    let r = owned.commit(rollup, ids);
+                    tracing::debug!(
+                        seconds = t_commit.elapsed().as_secs_f64(),
+                        "batch committed"
+                    );
+                    (owned, r)
+                }));
+            }
         }
-    }
+        Ok(())
+    })();
+    // Whatever happened, the last commit finishes and `store` is the real state again.
+    let joined = join_commit(store, &mut inflight);
+    res?;
+    joined?;
     let mut problems = total.problems;
     problems.sort();
     let mut accounts: Vec<String> = total.accounts.into_iter().collect();
@@ -580,19 +628,34 @@ pub fn ingest(
     })
 }
 
-/// Reads one batch in parallel; returns its accumulator with the fingerprint sets of the days
-/// that gained events in `pending_ids`.
+/// Waits for the commit in flight, if any, and puts the committed state back into `store`.
+fn join_commit(
+    store: &mut Store,
+    inflight: &mut Option<std::thread::JoinHandle<(Store, Result<(), StoreError>)>>,
+) -> Result<(), IngestError> {
+    let Some(h) = inflight.take() else {
+        return Ok(());
+    };
+    match h.join() {
+        Ok((owned, r)) => {
+            *store = owned;
+            Ok(r?)
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Reads one batch in parallel; returns its accumulator with the fingerprints of the days that
+/// gained events in `pending_ids`, and those days' sets for the next batch.
 fn ingest_batch(
     store: &Store,
+    carried: HashMap<i64, Arc<DaySet>>,
     batch: &[&InputFile],
     opts: &IngestOptions,
     done: &std::sync::atomic::AtomicU64,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Acc, IngestError> {
-    let ids = IdSets {
-        store,
-        days: Mutex::new(HashMap::new()),
-    };
+) -> Result<(Acc, HashMap<i64, Arc<DaySet>>), IngestError> {
+    let ids = IdSets::new(store, carried);
     let ctx = Ctx { opts, ids: &ids };
     // Largest first, so one big file does not finish last on an idle core.
     let mut order = batch.to_vec();
@@ -632,12 +695,9 @@ fn ingest_batch(
         .map(|m| (m * 60).div_euclid(86_400))
         .collect();
     // Only days that gained events are rewritten; the others' fingerprints are unchanged.
-    acc.pending_ids = ids
-        .into_ids()
-        .into_iter()
-        .filter(|(d, _)| touched.contains(d))
-        .collect();
-    Ok(acc)
+    let (pending, sets) = ids.take(&touched);
+    acc.pending_ids = pending;
+    Ok((acc, sets))
 }
 
 /// Discovers files under `paths` and ingests them; unreadable paths become problems.

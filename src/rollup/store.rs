@@ -165,6 +165,17 @@ pub struct Store {
     manifest: Manifest,
 }
 
+impl Store {
+    /// A read-only copy of the current state (same directory, same manifest), for reading
+    /// days that a commit running at the same time does not touch.
+    pub(crate) fn snapshot(&self) -> Store {
+        Store {
+            root: self.root.clone(),
+            manifest: self.manifest.clone(),
+        }
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp = tmp_path(path);
