@@ -1,6 +1,7 @@
 //! The domain vocabulary: a borrowed view of one CloudTrail record, its classification
 //! (management, data, insight, network activity) and the normalised [`Event`] the rollups keep.
 
+mod fast;
 mod time;
 
 use std::borrow::Cow;
@@ -334,7 +335,36 @@ fn fallback_principal<'a>(ui: &mut UserIdentity<'a>) -> Cow<'a, str> {
 }
 
 /// Parses one record (a JSON object) into its class and normalised fields.
+///
+/// A fast scanner reads the kept fields of well-formed records; anything unusual (invalid JSON,
+/// wrong types, escaped keys, duplicates) goes through serde, which gives the exact error.
 pub fn parse_record(bytes: &str) -> Result<Classified<'_>, RecordError> {
+    match fast::raw_record(bytes) {
+        Some(raw) => from_raw(raw, bytes),
+        None => parse_record_serde(bytes),
+    }
+}
+
+/// A record already read by the fast scanner while splitting its document; turned into a
+/// [`Classified`] by [`classify_prepared`].
+pub(crate) struct Prepared<'a>(RawRecord<'a>);
+
+/// Reads the record object starting at byte `at` of a document with the fast scanner; returns
+/// it and the offset just past it, or `None` when the record needs the full parser.
+pub(crate) fn prepare_record_at(text: &str, at: usize) -> Option<(Prepared<'_>, usize)> {
+    fast::raw_record_at(text, at).map(|(r, end)| (Prepared(r), end))
+}
+
+/// Finishes a prepared record; `bytes` is its text (the eventID fallback hashes it).
+pub(crate) fn classify_prepared<'a>(
+    p: Prepared<'a>,
+    bytes: &'a str,
+) -> Result<Classified<'a>, RecordError> {
+    from_raw(p.0, bytes)
+}
+
+/// The reference parser: serde over the whole record.
+fn parse_record_serde(bytes: &str) -> Result<Classified<'_>, RecordError> {
     let raw: RawRecord<'_> =
         serde_json::from_str(bytes).map_err(|e| RecordError::Json(e.to_string()))?;
     from_raw(raw, bytes)

@@ -17,7 +17,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{format_rfc3339, parse_record, EventClass};
+use crate::event::{classify_prepared, format_rfc3339, parse_record, EventClass, Prepared};
 use crate::rollup::{Rollup, Store, StoreError};
 
 pub use source::{discover, parse_trail_key, InputFile, TrailKey};
@@ -158,7 +158,32 @@ thread_local! {
 
 /// eventID fingerprints of one day, sharded so parallel readers rarely contend.
 struct DaySet {
-    shards: Vec<Mutex<HashSet<u128>>>,
+    shards: Vec<Mutex<IdSet>>,
+}
+
+/// A set of fingerprints. They are already uniform 128-bit hashes, so the table hashes them
+/// by taking their high half (the low bits pick the shard) instead of running SipHash.
+type IdSet = hashbrown::HashSet<u128, std::hash::BuildHasherDefault<FingerprintHasher>>;
+
+/// Hasher for [`IdSet`]: the high 64 bits of a `u128` fingerprint.
+#[derive(Default)]
+struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by u128 keys; a plain fold keeps it correct for anything else.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.0 = (v >> 64) as u64;
+    }
 }
 
 /// Seen eventIDs per day, loaded from the state on first touch.
@@ -167,14 +192,27 @@ struct IdSets<'s> {
     days: Mutex<HashMap<i64, Arc<DaySet>>>,
 }
 
-impl IdSets<'_> {
+impl<'s> IdSets<'s> {
+    /// Starts from the sets of the previous batch's days: their stored fingerprint files may
+    /// be being rewritten by that batch's commit, and these sets already hold what it writes.
+    fn new(store: &'s Store, carried: HashMap<i64, Arc<DaySet>>) -> Self {
+        IdSets {
+            store,
+            days: Mutex::new(carried),
+        }
+    }
+
     fn day(&self, day: i64) -> Result<Arc<DaySet>, StoreError> {
         let mut days = self.days.lock().expect("id map lock");
         if let Some(d) = days.get(&day) {
             return Ok(d.clone());
         }
-        let stored = self.store.load_ids(day)?;
-        let mut shards: Vec<HashSet<u128>> = (0..SHARDS).map(|_| HashSet::new()).collect();
+        let stored = self.store.load_id_list(day)?;
+        let mut shards: Vec<IdSet> = (0..SHARDS)
+            .map(|_| {
+                IdSet::with_capacity_and_hasher(stored.len() / SHARDS + 1024, Default::default())
+            })
+            .collect();
         for id in stored {
             shards[(id as usize) % SHARDS].insert(id);
         }
@@ -185,19 +223,31 @@ impl IdSets<'_> {
         Ok(set)
     }
 
-    fn into_ids(self) -> BTreeMap<i64, Vec<u128>> {
+    /// The fingerprints of the `touched` days (for their commit), and their sets (carried to
+    /// the next batch).
+    fn take(
+        self,
+        touched: &BTreeSet<i64>,
+    ) -> (BTreeMap<i64, Vec<u128>>, HashMap<i64, Arc<DaySet>>) {
         let days = self.days.into_inner().expect("id map lock");
-        days.into_iter()
-            .map(|(d, set)| {
-                let set = Arc::try_unwrap(set).ok().expect("no readers left");
-                let ids = set
-                    .shards
-                    .into_iter()
-                    .flat_map(|s| s.into_inner().expect("shard lock"))
-                    .collect();
-                (d, ids)
-            })
-            .collect()
+        let mut ids = BTreeMap::new();
+        let mut carried = HashMap::new();
+        for (d, set) in days.into_iter().filter(|(d, _)| touched.contains(d)) {
+            let list = set
+                .shards
+                .iter()
+                .flat_map(|s| {
+                    s.lock()
+                        .expect("shard lock")
+                        .iter()
+                        .copied()
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            ids.insert(d, list);
+            carried.insert(d, set);
+        }
+        (ids, carried)
     }
 }
 
@@ -270,8 +320,16 @@ struct Ctx<'a, 's> {
 }
 
 impl Ctx<'_, '_> {
-    /// One record's text: parse, classify, deduplicate, count.
-    fn record(&self, acc: &mut Acc, path: &Path, n: u64, text: &str) {
+    /// One record's text: parse (unless the splitter's fast scan already did), classify,
+    /// deduplicate, count.
+    fn record<'t>(
+        &self,
+        acc: &mut Acc,
+        path: &Path,
+        n: u64,
+        text: &'t str,
+        prepared: Option<Prepared<'t>>,
+    ) {
         acc.records += 1;
         if text.len() > self.opts.max_record_bytes {
             acc.bad_records += 1;
@@ -283,17 +341,21 @@ impl Ctx<'_, '_> {
             acc.problem(self.opts, path, Some(n), reason);
             return;
         }
-        if !text.starts_with('{') {
-            acc.bad_records += 1;
-            acc.problem(
-                self.opts,
-                path,
-                Some(n),
-                "record is not a JSON object".into(),
-            );
-            return;
-        }
-        let c = match parse_record(text) {
+        let parsed = match prepared {
+            Some(p) => classify_prepared(p, text),
+            None if !text.starts_with('{') => {
+                acc.bad_records += 1;
+                acc.problem(
+                    self.opts,
+                    path,
+                    Some(n),
+                    "record is not a JSON object".into(),
+                );
+                return;
+            }
+            None => parse_record(text),
+        };
+        let c = match parsed {
             Ok(c) => c,
             Err(e) => {
                 acc.bad_records += 1;
@@ -334,12 +396,7 @@ impl Ctx<'_, '_> {
                 acc.rollup.add(&e);
                 acc.first = Some(acc.first.map_or(e.time, |f| f.min(e.time)));
                 acc.last = Some(acc.last.map_or(e.time, |l| l.max(e.time)));
-                if !acc.accounts.contains(e.account.as_ref()) {
-                    acc.accounts.insert(e.account.to_string());
-                }
-                if !acc.regions.contains(e.region.as_ref()) {
-                    acc.regions.insert(e.region.to_string());
-                }
+                // Accounts and regions are read off the rollup's series keys per batch.
             }
         }
     }
@@ -384,26 +441,27 @@ impl Ctx<'_, '_> {
                 String::from_utf8_lossy(buf).into_owned().into()
             }
         };
+        // Records are handled as the splitter finds them (a `NotADocument` yields none).
         let split = if contents.is_jsonl_name {
             None
         } else {
-            Some(split::split(text.as_bytes()))
+            let mut n = 0u64;
+            Some(split::split(&text, |kind, r, prepared| {
+                n += 1;
+                let item = &text[r];
+                if kind == DocKind::Events {
+                    self.lookup_event(acc, &f.path, n, item);
+                } else {
+                    self.record(acc, &f.path, n, item, prepared);
+                }
+            }))
         };
         match split {
             Some(s) if s.kind != DocKind::NotADocument => {
-                for (i, r) in s.items.iter().enumerate() {
-                    let item = &text[r.clone()];
-                    let n = i as u64 + 1;
-                    if s.kind == DocKind::Events {
-                        self.lookup_event(acc, &f.path, n, item);
-                    } else {
-                        self.record(acc, &f.path, n, item);
-                    }
-                }
                 if let Some((at, why)) = s.error {
                     bad_file.get_or_insert(format!(
                         "{why} at byte {at}; {} records before it were read",
-                        s.items.len()
+                        s.items
                     ));
                 }
             }
@@ -417,7 +475,7 @@ impl Ctx<'_, '_> {
                         "not a CloudTrail log: a JSON object with no Records or Events array, and not a record ({e})"
                     ));
                 } else {
-                    self.record(acc, &f.path, 1, text.trim());
+                    self.record(acc, &f.path, 1, text.trim(), None);
                 }
             }
             _ => self.lines(acc, &f.path, &text),
@@ -442,7 +500,7 @@ impl Ctx<'_, '_> {
             }
             let n = i as u64 + 1;
             match line.find('{') {
-                Some(at) => self.record(acc, path, n, &line[at..]),
+                Some(at) => self.record(acc, path, n, &line[at..], None),
                 None => {
                     acc.records += 1;
                     acc.bad_records += 1;
@@ -460,7 +518,7 @@ impl Ctx<'_, '_> {
             cloudtrail_event: std::borrow::Cow<'a, str>,
         }
         match serde_json::from_str::<Wrapped<'_>>(item) {
-            Ok(w) => self.record(acc, path, n, &w.cloudtrail_event),
+            Ok(w) => self.record(acc, path, n, &w.cloudtrail_event, None),
             Err(e) => {
                 acc.records += 1;
                 acc.bad_records += 1;
@@ -520,46 +578,92 @@ pub fn ingest_from(
     let mut total = Acc::default();
     let mut days_updated = BTreeSet::new();
     let mut rest = &sorted[..];
-    while !rest.is_empty() {
-        let mut n = 0;
-        let mut bytes = 0u64;
-        while n < rest.len() && (n == 0 || bytes + rest[n].size <= opts.batch_bytes) {
-            bytes += rest[n].size;
-            n += 1;
-        }
-        let (batch, tail) = rest.split_at(n);
-        rest = tail;
-        let fetched = source.fetch(batch)?;
-        let t_read = Instant::now();
-        let mut acc = ingest_batch(store, batch, &fetched, opts, &done, progress)?;
-        drop(fetched);
-        tracing::debug!(
-            files = batch.len(),
-            seconds = t_read.elapsed().as_secs_f64(),
-            "batch read"
-        );
-        let rollup = std::mem::take(&mut acc.rollup);
-        days_updated.extend(
-            rollup
-                .apis
-                .values()
-                .flat_map(|a| a.minutes.keys())
-                .map(|m| (m * 60).div_euclid(86_400)),
-        );
-        total = total.merge(acc);
-        if let Some(e) = total.fatal.take() {
-            return Err(e.into());
-        }
-        let ids = std::mem::take(&mut total.pending_ids);
-        if !rollup.apis.is_empty() {
-            let t_commit = Instant::now();
-            store.commit(rollup, ids)?;
+    // Batch k is committed on its own thread while batch k+1 is read: the commit's serial
+    // parts (few days to write, fsync) then overlap with reading. Reading uses a snapshot of
+    // the state plus the previous batch's fingerprint sets, so it never sees a half-written day.
+    let mut inflight: Option<std::thread::JoinHandle<(Store, Result<(), StoreError>)>> = None;
+    let mut carried: HashMap<i64, Arc<DaySet>> = HashMap::new();
+    // Batches whose commit is in flight: the source hears of them once it is joined.
+    let mut awaiting: Vec<&[&InputFile]> = Vec::new();
+    let res = (|| -> Result<(), IngestError> {
+        while !rest.is_empty() {
+            let mut n = 0;
+            let mut bytes = 0u64;
+            while n < rest.len() && (n == 0 || bytes + rest[n].size <= opts.batch_bytes) {
+                bytes += rest[n].size;
+                n += 1;
+            }
+            let (batch, tail) = rest.split_at(n);
+            rest = tail;
+            let fetched = source.fetch(batch)?;
+            let t_read = Instant::now();
+            let (mut acc, sets) = ingest_batch(
+                store,
+                std::mem::take(&mut carried),
+                batch,
+                &fetched,
+                opts,
+                &done,
+                progress,
+            )?;
+            drop(fetched);
+            carried = sets;
             tracing::debug!(
-                seconds = t_commit.elapsed().as_secs_f64(),
-                "batch committed"
+                files = batch.len(),
+                seconds = t_read.elapsed().as_secs_f64(),
+                "batch read"
             );
+            let rollup = std::mem::take(&mut acc.rollup);
+            for k in rollup.apis.keys() {
+                if !acc.accounts.contains(&k.account) {
+                    acc.accounts.insert(k.account.clone());
+                }
+                if !acc.regions.contains(&k.region) {
+                    acc.regions.insert(k.region.clone());
+                }
+            }
+            days_updated.extend(
+                rollup
+                    .apis
+                    .values()
+                    .flat_map(|a| a.minutes.keys())
+                    .map(|m| (m * 60).div_euclid(86_400)),
+            );
+            total = std::mem::take(&mut total).merge(acc);
+            if let Some(e) = total.fatal.take() {
+                return Err(e.into());
+            }
+            let ids = std::mem::take(&mut total.pending_ids);
+            join_commit(store, &mut inflight)?;
+            for b in awaiting.drain(..) {
+                source.committed(b)?;
+            }
+            if rollup.apis.is_empty() {
+                source.committed(batch)?;
+            } else {
+                awaiting.push(batch);
+                // `store` becomes a read-only snapshot until the commit is joined.
+                let snapshot = store.snapshot();
+                let mut owned = std::mem::replace(store, snapshot);
+                inflight = Some(std::thread::spawn(move || {
+                    let t_commit = Instant::now();
+                    let r = owned.commit(rollup, ids);
+                    tracing::debug!(
+                        seconds = t_commit.elapsed().as_secs_f64(),
+                        "batch committed"
+                    );
+                    (owned, r)
+                }));
+            }
         }
-        source.committed(batch)?;
+        Ok(())
+    })();
+    // Whatever happened, the last commit finishes and `store` is the real state again.
+    let joined = join_commit(store, &mut inflight);
+    res?;
+    joined?;
+    for b in awaiting.drain(..) {
+        source.committed(b)?;
     }
     let mut problems = total.problems;
     problems.sort();
@@ -593,33 +697,65 @@ pub fn ingest_from(
     })
 }
 
-/// Reads one batch in parallel; returns its accumulator with the fingerprint sets of the days
-/// that gained events in `pending_ids`.
+/// Waits for the commit in flight, if any, and puts the committed state back into `store`.
+fn join_commit(
+    store: &mut Store,
+    inflight: &mut Option<std::thread::JoinHandle<(Store, Result<(), StoreError>)>>,
+) -> Result<(), IngestError> {
+    let Some(h) = inflight.take() else {
+        return Ok(());
+    };
+    match h.join() {
+        Ok((owned, r)) => {
+            *store = owned;
+            Ok(r?)
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Reads one batch in parallel; returns its accumulator with the fingerprints of the days that
+/// gained events in `pending_ids`, and those days' sets for the next batch.
 fn ingest_batch(
     store: &Store,
+    carried: HashMap<i64, Arc<DaySet>>,
     batch: &[&InputFile],
     fetched: &Fetched,
     opts: &IngestOptions,
     done: &std::sync::atomic::AtomicU64,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Acc, IngestError> {
-    let ids = IdSets {
-        store,
-        days: Mutex::new(HashMap::new()),
-    };
+) -> Result<(Acc, HashMap<i64, Arc<DaySet>>), IngestError> {
+    let ids = IdSets::new(store, carried);
     let ctx = Ctx { opts, ids: &ids };
     // Largest first, so one big file does not finish last on an idle core.
     let mut order = batch.to_vec();
     order.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
-    let mut acc = order
-        .par_iter()
-        .fold(Acc::default, |mut acc, f| {
-            ctx.file(&mut acc, f, fetched.get(&f.path));
-            let d = done.fetch_add(f.size, std::sync::atomic::Ordering::Relaxed) + f.size;
-            progress(d);
-            acc
-        })
-        .reduce(Acc::default, Acc::merge);
+    // One accumulator per worker thread, merged once at the end. (rayon's fold makes one per
+    // split task, and merging those rollups cost more than 7% of an ingest.) A thread only ever
+    // locks its own slot; the fallback covers a task re-entering on the same thread.
+    let slots: Vec<Mutex<Acc>> = (0..rayon::current_num_threads())
+        .map(|_| Mutex::new(Acc::default()))
+        .collect();
+    let extra: Mutex<Vec<Acc>> = Mutex::new(Vec::new());
+    order.par_iter().for_each(|f| {
+        let slot = rayon::current_thread_index().and_then(|i| slots.get(i));
+        match slot.and_then(|s| s.try_lock().ok()) {
+            Some(mut acc) => ctx.file(&mut acc, f, fetched.get(&f.path)),
+            None => {
+                let mut acc = Acc::default();
+                ctx.file(&mut acc, f, fetched.get(&f.path));
+                extra.lock().expect("accumulator list lock").push(acc);
+            }
+        }
+        let d = done.fetch_add(f.size, std::sync::atomic::Ordering::Relaxed) + f.size;
+        progress(d);
+    });
+    let mut acc = slots
+        .into_iter()
+        .map(|m| m.into_inner().expect("accumulator lock"))
+        .chain(extra.into_inner().expect("accumulator list lock"))
+        .reduce(Acc::merge)
+        .unwrap_or_default();
     acc.last_day = None;
     let touched: BTreeSet<i64> = acc
         .rollup
@@ -629,12 +765,9 @@ fn ingest_batch(
         .map(|m| (m * 60).div_euclid(86_400))
         .collect();
     // Only days that gained events are rewritten; the others' fingerprints are unchanged.
-    acc.pending_ids = ids
-        .into_ids()
-        .into_iter()
-        .filter(|(d, _)| touched.contains(d))
-        .collect();
-    Ok(acc)
+    let (pending, sets) = ids.take(&touched);
+    acc.pending_ids = pending;
+    Ok((acc, sets))
 }
 
 /// Discovers files under `paths` and ingests them; unreadable paths become problems.

@@ -2,8 +2,13 @@
 //! (`{"Records":[...]}`, `{"Events":[...]}` or a bare array) without parsing them. Each record
 //! is then parsed on its own, so one bad record — malformed, deeply nested, of the wrong type —
 //! costs only itself, and a truncated document still yields every record before the cut.
+//!
+//! Records of a `Records` document or bare array are read by the fast record scanner as they
+//! are found, so the common record is scanned once, not once to split and once to parse.
 
 use std::ops::Range;
+
+use crate::event::{prepare_record_at, Prepared};
 
 /// Which top-level shape held the records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,19 +23,28 @@ pub(crate) enum DocKind {
     NotADocument,
 }
 
-/// The records found, and why scanning stopped early if it did.
+/// What scanning found, and why it stopped early if it did.
 #[derive(Debug)]
 pub(crate) struct Split {
     pub(crate) kind: DocKind,
-    pub(crate) items: Vec<Range<usize>>,
+    /// Records (or LookupEvents entries) handed to the callback.
+    pub(crate) items: usize,
     /// Byte offset and reason when the document is cut off or malformed.
     pub(crate) error: Option<(usize, &'static str)>,
 }
 
 struct Scanner<'a> {
+    text: &'a str,
     b: &'a [u8],
     pos: usize,
+    /// Array elements handed out so far.
+    items: usize,
 }
+
+/// Receives each element of the records array: the document's kind, the element's byte range
+/// and, for a record the fast scanner could read, that record.
+pub(crate) trait OnItem<'a>: FnMut(DocKind, Range<usize>, Option<Prepared<'a>>) {}
+impl<'a, F: FnMut(DocKind, Range<usize>, Option<Prepared<'a>>)> OnItem<'a> for F {}
 
 type ScanResult<T> = Result<T, (usize, &'static str)>;
 
@@ -114,8 +128,8 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// At `[`: the ranges of each element.
-    fn array(&mut self, items: &mut Vec<Range<usize>>) -> ScanResult<()> {
+    /// At `[`: hands each element to `each`, counting them in `self.items`.
+    fn array(&mut self, kind: DocKind, each: &mut impl OnItem<'a>) -> ScanResult<()> {
         self.pos += 1;
         self.ws();
         if self.peek() == Some(b']') {
@@ -125,8 +139,23 @@ impl<'a> Scanner<'a> {
         loop {
             self.ws();
             let start = self.pos;
-            self.value()?;
-            items.push(start..self.pos);
+            let fast = match (kind, self.peek()) {
+                (DocKind::Records | DocKind::Array, Some(b'{')) => {
+                    prepare_record_at(self.text, start)
+                }
+                _ => None,
+            };
+            match fast {
+                Some((rec, end)) => {
+                    self.pos = end;
+                    each(kind, start..end, Some(rec));
+                }
+                None => {
+                    self.value()?;
+                    each(kind, start..self.pos, None);
+                }
+            }
+            self.items += 1;
             self.ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -141,17 +170,23 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// Scans a whole document. `b` must be the decompressed file contents.
-pub(crate) fn split(b: &[u8]) -> Split {
-    let mut s = Scanner { b, pos: 0 };
+/// Scans a whole document (the decompressed file contents), handing each record to `each` in
+/// order as it is found.
+pub(crate) fn split<'a>(text: &'a str, mut each: impl OnItem<'a>) -> Split {
+    let b = text.as_bytes();
+    let mut s = Scanner {
+        text,
+        b,
+        pos: 0,
+        items: 0,
+    };
     if b.starts_with(&[0xEF, 0xBB, 0xBF]) {
         s.pos = 3;
     }
     s.ws();
-    let mut items = Vec::new();
     let (kind, res) = match s.peek() {
-        Some(b'[') => (DocKind::Array, s.array(&mut items)),
-        Some(b'{') => object(&mut s, &mut items),
+        Some(b'[') => (DocKind::Array, s.array(DocKind::Array, &mut each)),
+        Some(b'{') => object(&mut s, &mut each),
         None => (DocKind::Array, Err((s.pos, "empty file"))),
         Some(_) => (
             DocKind::NotADocument,
@@ -160,12 +195,12 @@ pub(crate) fn split(b: &[u8]) -> Split {
     };
     Split {
         kind,
-        items,
+        items: s.items,
         error: res.err(),
     }
 }
 
-fn object(s: &mut Scanner<'_>, items: &mut Vec<Range<usize>>) -> (DocKind, ScanResult<()>) {
+fn object<'a>(s: &mut Scanner<'a>, each: &mut impl OnItem<'a>) -> (DocKind, ScanResult<()>) {
     s.pos += 1;
     let mut kind = DocKind::NotADocument;
     let res = (|| loop {
@@ -191,7 +226,7 @@ fn object(s: &mut Scanner<'_>, items: &mut Vec<Range<usize>>) -> (DocKind, ScanR
         match wanted {
             Some(k) if s.peek() == Some(b'[') && kind == DocKind::NotADocument => {
                 kind = k;
-                s.array(items)?;
+                s.array(k, each)?;
             }
             _ => s.value()?,
         }
@@ -210,18 +245,48 @@ fn object(s: &mut Scanner<'_>, items: &mut Vec<Range<usize>>) -> (DocKind, ScanR
 mod tests {
     use super::*;
 
-    fn texts<'a>(b: &'a str, s: &Split) -> Vec<&'a str> {
-        s.items.iter().map(|r| &b[r.clone()]).collect()
+    /// Splits `d`; returns the summary and each element's text and whether it was prepared.
+    fn run(d: &str) -> (Split, Vec<(&str, bool)>) {
+        let mut got = Vec::new();
+        let s = split(d, |_, r: Range<usize>, p: Option<Prepared<'_>>| {
+            got.push((&d[r], p.is_some()))
+        });
+        assert_eq!(s.items, got.len());
+        (s, got)
+    }
+
+    fn texts<'a>(got: &[(&'a str, bool)]) -> Vec<&'a str> {
+        got.iter().map(|g| g.0).collect()
     }
 
     #[test]
     fn records_document() {
         let d = r#"{"Records":[{"a":"x}]\"y"}, {"b":[1,{"c":2}]} ]}"#;
-        let s = split(d.as_bytes());
+        let (s, got) = run(d);
         assert_eq!(s.kind, DocKind::Records);
         assert_eq!(
-            texts(d, &s),
+            texts(&got),
             vec![r#"{"a":"x}]\"y"}"#, r#"{"b":[1,{"c":2}]}"#]
+        );
+        assert!(
+            got.iter().all(|g| g.1),
+            "valid records are read by the fast scanner"
+        );
+        assert!(s.error.is_none());
+    }
+
+    #[test]
+    fn invalid_records_still_split_for_the_full_parser() {
+        // Not valid JSON inside (the full parser reports it), but the brackets balance.
+        let d = r#"{"Records":[{"a" 1},{"b":[1,{"c":2}]},{"x":01}]}"#;
+        let (s, got) = run(d);
+        assert_eq!(
+            texts(&got),
+            vec![r#"{"a" 1}"#, r#"{"b":[1,{"c":2}]}"#, r#"{"x":01}"#]
+        );
+        assert_eq!(
+            got.iter().map(|g| g.1).collect::<Vec<_>>(),
+            vec![false, true, false]
         );
         assert!(s.error.is_none());
     }
@@ -229,20 +294,21 @@ mod tests {
     #[test]
     fn events_after_other_keys_and_bare_arrays() {
         let d = r#"{"NextToken":"t","Meta":{"x":[1]},"Events":[{"CloudTrailEvent":"{}"}]}"#;
-        let s = split(d.as_bytes());
+        let (s, got) = run(d);
         assert_eq!(s.kind, DocKind::Events);
-        assert_eq!(s.items.len(), 1);
-        let s = split(b"\xEF\xBB\xBF [ {} , {} ]");
-        assert_eq!((s.kind, s.items.len()), (DocKind::Array, 2));
-        let s = split(br#"{"eventTime":"x"}"#);
+        assert_eq!(got.len(), 1);
+        assert!(!got[0].1, "LookupEvents entries are wrappers, not records");
+        let (s, _) = run("\u{FEFF} [ {} , {} ]");
+        assert_eq!((s.kind, s.items), (DocKind::Array, 2));
+        let (s, _) = run(r#"{"eventTime":"x"}"#);
         assert_eq!(s.kind, DocKind::NotADocument);
     }
 
     #[test]
     fn truncation_keeps_complete_records() {
         let d = r#"{"Records":[{"a":1},{"b":2},{"c":"cut"#;
-        let s = split(d.as_bytes());
-        assert_eq!(s.items.len(), 2);
+        let (s, _) = run(d);
+        assert_eq!(s.items, 2);
         assert!(s.error.unwrap().1.contains("ends inside"));
     }
 
@@ -253,8 +319,8 @@ mod tests {
             "[".repeat(200_000),
             "]".repeat(200_000)
         );
-        let s = split(deep.as_bytes());
-        assert_eq!(s.items.len(), 2);
+        let (s, _) = run(&deep);
+        assert_eq!(s.items, 2);
         assert!(s.error.is_none());
     }
 
@@ -267,7 +333,7 @@ mod tests {
             "{\"Records\" 1}",
             "{\"Records\":[1 2]}",
         ] {
-            let s = split(g.as_bytes());
+            let (s, _) = run(g);
             assert!(s.error.is_some(), "{g:?}");
         }
     }

@@ -165,6 +165,17 @@ pub struct Store {
     manifest: Manifest,
 }
 
+impl Store {
+    /// A read-only copy of the current state (same directory, same manifest), for reading
+    /// days that a commit running at the same time does not touch.
+    pub(crate) fn snapshot(&self) -> Store {
+        Store {
+            root: self.root.clone(),
+            manifest: self.manifest.clone(),
+        }
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp = tmp_path(path);
@@ -264,8 +275,13 @@ impl Store {
 
     /// The eventID fingerprints already stored for a day.
     pub fn load_ids(&self, day: i64) -> Result<HashSet<u128>, StoreError> {
+        Ok(self.load_id_list(day)?.into_iter().collect())
+    }
+
+    /// The same fingerprints as a list, for callers that build their own sets.
+    pub fn load_id_list(&self, day: i64) -> Result<Vec<u128>, StoreError> {
         let Some(e) = self.manifest.days.get(&day_name(day)) else {
-            return Ok(HashSet::new());
+            return Ok(Vec::new());
         };
         let path = self.root.join(&e.ids);
         let b = fs::read(&path).map_err(io(&path))?;
@@ -401,7 +417,7 @@ impl Store {
         self.write_table(&entry.detail, &mut detail)?;
         let mut sorted: Vec<u128> = match day_ids {
             Some(v) => v.clone(),
-            None => self.load_ids(day)?.into_iter().collect(),
+            None => self.load_id_list(day)?,
         };
         sorted.sort_unstable();
         let mut buf = Vec::with_capacity(16 + sorted.len() * 16);

@@ -264,6 +264,26 @@ fn simulated_trail_counts_are_exact_and_halves_equal_whole() {
     let again = run(&whole, &[trail.join("AWSLogs")]);
     assert_eq!(again.management_events, 0);
     assert_eq!(tables(&halves), tables(&whole));
+
+    // Many small batches (each committed while the next is read, days spanning batches,
+    // duplicate deliveries landing in different batches) equal one batch.
+    let small = IngestOptions {
+        batch_bytes: 40 << 10,
+        ..IngestOptions::default()
+    };
+    let batched = dir.path().join("batched");
+    let b = run_with(&batched, &[trail.join("AWSLogs")], &small);
+    assert_eq!(b.management_events, sim.management_events, "{b:#?}");
+    assert_eq!(b.duplicates, sim.duplicate_deliveries);
+    assert_eq!(b.days_updated, s.days_updated);
+    assert_eq!(tables(&batched), tables(&whole));
+    let again = run_with(&batched, &[trail.join("AWSLogs")], &small);
+    assert_eq!(again.management_events, 0);
+    assert_eq!(
+        again.duplicates,
+        sim.management_events + sim.duplicate_deliveries
+    );
+    assert_eq!(tables(&batched), tables(&whole));
 }
 
 #[test]
