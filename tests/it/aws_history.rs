@@ -166,7 +166,7 @@ fn answer(target: &str, body: &[u8], shared: &Mutex<Shared>) -> (&'static str, V
         .iter()
         .filter(|e| (e.time as f64) >= start && (e.time as f64) <= end)
         .collect();
-    hits.sort_by(|a, b| b.time.cmp(&a.time));
+    hits.sort_by_key(|e| std::cmp::Reverse(e.time));
     let offset: usize = token
         .as_deref()
         .and_then(|t| t.strip_prefix("page-at-"))
