@@ -86,7 +86,7 @@ where
             format!("the bucket is in another region ({c}): pass its region with --region")
         }
         (Some(c), _) => format!("{c}: {detail}"),
-        (None, _) if detail.contains("credentials") || detail.contains("Credentials") => format!(
+        (None, _) if detail.to_ascii_lowercase().contains("credential") => format!(
             "no usable AWS credentials: set AWS_PROFILE or --profile, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login` ({detail})"
         ),
         (None, _) if matches!(err, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) => {

@@ -78,7 +78,7 @@ impl From<&Finding> for FindingRef {
     fn from(f: &Finding) -> Self {
         FindingRef {
             id: f.id.clone(),
-            kind: serde_json::to_value(&f.kind)
+            kind: serde_json::to_value(f.kind)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_else(|| format!("{:?}", f.kind)),
@@ -216,7 +216,7 @@ pub fn compare(
         let mut hits = Vec::new();
         for (i, f) in in_period.iter().enumerate() {
             let same_api = (f.event_source.is_empty() || f.event_source == a.event_source)
-                && f.event_names.iter().any(|n| *n == a.event_name);
+                && f.event_names.contains(&a.event_name);
             let overlap = f.start < a1 + slack && a0 < f.end + slack;
             if f.account == a.account && f.region == a.region && same_api && overlap {
                 used[i] = true;
@@ -264,8 +264,8 @@ pub fn render(c: &InsightComparison) -> String {
     );
     let _ = writeln!(
         o,
-        "{:<15} {:<16} {:<12} {:<14} {:<40} {}",
-        "raised by", "start", "account", "region", "API", "detail"
+        "{:<15} {:<16} {:<12} {:<14} {:<40} detail",
+        "raised by", "start", "account", "region", "API"
     );
     let api =
         |src: &str, name: &str| format!("{}:{}", src.trim_end_matches(".amazonaws.com"), name);

@@ -17,7 +17,8 @@ use trailsight::rollup::Store;
 use crate::aws_s3::{aws_cli, run};
 use crate::support::record;
 
-const TARGET: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
+/// The X-Amz-Target the SDK sends (some clients prefix it with the service's namespace).
+const TARGET: &str = "CloudTrail_20131101.LookupEvents";
 /// Smaller than the client's MaxResults, so every window takes several pages.
 const PAGE: usize = 7;
 
@@ -133,7 +134,7 @@ fn serve(conn: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
 }
 
 fn answer(target: &str, body: &[u8], shared: &Mutex<Shared>) -> (&'static str, Value) {
-    if target != TARGET {
+    if !target.ends_with(TARGET) {
         return (
             "400 Bad Request",
             json!({"__type": "UnknownOperationException", "message": target}),
@@ -165,7 +166,7 @@ fn answer(target: &str, body: &[u8], shared: &Mutex<Shared>) -> (&'static str, V
         .iter()
         .filter(|e| (e.time as f64) >= start && (e.time as f64) <= end)
         .collect();
-    hits.sort_by(|a, b| b.time.cmp(&a.time));
+    hits.sort_by_key(|e| std::cmp::Reverse(e.time));
     let offset: usize = token
         .as_deref()
         .and_then(|t| t.strip_prefix("page-at-"))
