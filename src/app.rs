@@ -1142,6 +1142,19 @@ fn cmd_tune(a: TuneArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let csv = a.out.join(format!("tune-{}.csv", a.detector.as_str()));
     crate::rollup::store::write_atomic(&csv, crate::tune::to_csv(a.detector, &rows).as_bytes())?;
-    println!("wrote {}", csv.display());
+    let points: Vec<crate::report::charts::TunePoint> = rows
+        .iter()
+        .map(|r| crate::report::charts::TunePoint {
+            threshold: r.threshold,
+            per_day: r.per_day,
+            precision: r.precision,
+            recall: r.recall,
+        })
+        .collect();
+    let current = cfg.detectors.common(a.detector).min_score.get();
+    let png = a.out.join(format!("tune-{}.png", a.detector.as_str()));
+    let bytes = crate::report::charts::tune_chart(a.detector.as_str(), &points, current)?;
+    crate::rollup::store::write_atomic(&png, &bytes)?;
+    println!("wrote {} and {}", csv.display(), png.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -691,3 +691,144 @@ mod tests {
         assert_eq!(viridis(7.0), RGBColor(253, 231, 37));
     }
 }
+
+/// One threshold of a `tune` replay, as the tuning chart plots it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TunePoint {
+    /// The threshold tried.
+    pub threshold: f64,
+    /// Findings per replayed day.
+    pub per_day: f64,
+    /// Precision, with labels.
+    pub precision: Option<f64>,
+    /// Recall, with labels.
+    pub recall: Option<f64>,
+}
+
+/// `tune`'s chart: findings per day against the threshold (left axis), precision and recall
+/// when labels were given (right axis), and the configured value marked.
+pub fn tune_chart(
+    detector: &str,
+    points: &[TunePoint],
+    current: f64,
+) -> Result<Vec<u8>, ChartError> {
+    init_fonts();
+    let (w, h) = (WIDTH, HEIGHT);
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    draw_tune(detector, points, current, &mut buf, w, h).map_err(err("tuning chart"))?;
+    encode_png(&buf, w, h)
+}
+
+fn draw_tune(
+    detector: &str,
+    points: &[TunePoint],
+    current: f64,
+    buf: &mut [u8],
+    w: u32,
+    h: u32,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let root = BitMapBackend::with_buffer(buf, (w, h)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (header, body) = root.split_vertically(56);
+    let title = format!("{detector}: findings per day against min_score");
+    header.draw_text(&fit(&header, &title, &bold(16), w - 24), &bold(16), (12, 8))?;
+    let labelled = points.iter().any(|p| p.precision.is_some());
+    let mut x = 12;
+    x = legend_item(
+        &header,
+        x,
+        34,
+        palette::BLUE.filled(),
+        "findings / day",
+        200,
+    )?;
+    if labelled {
+        x = legend_item(
+            &header,
+            x,
+            34,
+            palette::VERMILLION.filled(),
+            "precision",
+            200,
+        )?;
+        x = legend_item(&header, x, 34, palette::GREEN.filled(), "recall", 200)?;
+    }
+    legend_item(
+        &header,
+        x,
+        34,
+        palette::GREY.filled(),
+        &format!("configured ({current})"),
+        240,
+    )?;
+    let lo = points.iter().map(|p| p.threshold).fold(current, f64::min);
+    let hi = points.iter().map(|p| p.threshold).fold(current, f64::max);
+    let pad = ((hi - lo) * 0.05).max(1.0);
+    let (x0, x1) = ((lo - pad).max(0.0), (hi + pad).min(100.0));
+    let ymax = points
+        .iter()
+        .map(|p| p.per_day)
+        .fold(0.0, f64::max)
+        .max(0.1)
+        * 1.15;
+    let mut chart = ChartBuilder::on(&body)
+        .margin_left(8)
+        .margin_right(8)
+        .margin_bottom(4)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .right_y_label_area_size(if labelled { 60 } else { 10 })
+        .build_cartesian_2d(x0..x1, 0.0..ymax)?
+        .set_secondary_coord(x0..x1, 0.0..1.05);
+    chart
+        .configure_mesh()
+        .x_desc("min_score")
+        .y_desc("findings per day")
+        .axis_desc_style(font(12))
+        .label_style(font(12))
+        .light_line_style(RGBColor(246, 246, 246))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .draw()?;
+    if labelled {
+        chart
+            .configure_secondary_axes()
+            .y_desc("precision / recall")
+            .axis_desc_style(font(12))
+            .label_style(font(12))
+            .draw()?;
+    }
+    chart.draw_series(LineSeries::new(
+        [(current, 0.0), (current, ymax)],
+        palette::GREY.stroke_width(2),
+    ))?;
+    let line =
+        |v: Vec<(f64, f64)>, c: RGBColor| (LineSeries::new(v.clone(), c.stroke_width(3)), v, c);
+    let (series, pts, c) = line(
+        points.iter().map(|p| (p.threshold, p.per_day)).collect(),
+        palette::BLUE,
+    );
+    chart.draw_series(series)?;
+    chart.draw_series(pts.iter().map(|&p| Circle::new(p, 5, c.filled())))?;
+    chart.draw_series(
+        pts.iter()
+            .map(|&(x, y)| Text::new(format!("{y:.2}"), (x, y + ymax * 0.04), font(12))),
+    )?;
+    if labelled {
+        for (get, c) in [
+            (
+                &(|p: &TunePoint| p.precision) as &dyn Fn(&TunePoint) -> Option<f64>,
+                palette::VERMILLION,
+            ),
+            (&|p: &TunePoint| p.recall, palette::GREEN),
+        ] {
+            let v: Vec<(f64, f64)> = points
+                .iter()
+                .filter_map(|p| get(p).map(|y| (p.threshold, y)))
+                .collect();
+            chart.draw_secondary_series(LineSeries::new(v.clone(), c.stroke_width(2)))?;
+            chart.draw_secondary_series(v.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
+        }
+    }
+    root.present()?;
+    Ok(())
+}

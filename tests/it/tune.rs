@@ -65,6 +65,11 @@ fn tune_replays_each_threshold_and_writes_csv() {
     // A stricter threshold never fires more.
     let n: Vec<usize> = rows.iter().map(|r| r[3].parse().unwrap()).collect();
     assert!(n[0] >= n[1] && n[1] >= n[2], "{n:?}");
+    // The chart: a PNG 1000 px wide with more than a blank canvas in it.
+    let png = fs::read(out.join("tune-call_rate_spike.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 1000);
+    assert!(png.len() > 5_000, "{} bytes", png.len());
     // The state's own models are not touched by tuning.
     assert!(!state.join("models/baselines.json").exists());
     // Bad values are refused by name.
