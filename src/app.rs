@@ -863,7 +863,7 @@ struct RunInfo<'a> {
     window_start: String,
     window_end: String,
     tool_version: &'static str,
-    input_files_read: usize,
+    input_files_read: u64,
     input_files_unchanged: usize,
     ingest: &'a IngestSummary,
     /// Set while the state has too little history to fit baselines.
