@@ -65,6 +65,7 @@ fn main() {
             findings_source: "bench".into(),
             shadow: &[],
             suppressed: &[],
+            aws: None,
             period: Some(TimeRange {
                 start: from,
                 end: to,

@@ -423,6 +423,7 @@ fn cmd_demo(a: DemoArgs, show: bool) -> Result<ExitCode> {
         &conf,
         &a.out.join("report"),
         None,
+        None,
     )?;
     println!("report: {}", r.path.display());
     Ok(ExitCode::SUCCESS)
@@ -435,6 +436,7 @@ pub fn write_report(
     cfg: &Config,
     out: &Path,
     period: Option<TimeRange>,
+    aws_insights: Option<&Path>,
 ) -> Result<crate::report::ReportSummary> {
     let all = finding::read_jsonl(findings)?;
     // shadow.jsonl and suppressed.jsonl sit beside findings.jsonl when `detect`/`run` wrote it.
@@ -444,6 +446,22 @@ pub fn write_report(
         _ => Vec::new(),
     };
     let suppressed = read_suppressed(&dir.join("suppressed.jsonl"))?;
+    let beside = dir.join("insights-comparison.json");
+    let aws_path = aws_insights.or_else(|| beside.exists().then_some(beside.as_path()));
+    let aws: Option<crate::aws::insights::InsightComparison> = match aws_path {
+        None => None,
+        Some(p) => Some(
+            serde_json::from_slice(
+                &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+            )
+            .with_context(|| {
+                format!(
+                    "{}: not an insights-comparison.json written by `aws-insights`",
+                    p.display()
+                )
+            })?,
+        ),
+    };
     let input = crate::report::ReportInput {
         state,
         findings: &all,
@@ -452,6 +470,7 @@ pub fn write_report(
         period,
         shadow: &shadow,
         suppressed: &suppressed,
+        aws: aws.as_ref(),
     };
     let r = crate::report::write_report(&input, out)
         .with_context(|| format!("writing the report into {}", out.display()))?;
@@ -503,7 +522,14 @@ fn cmd_report(a: ReportArgs) -> Result<ExitCode> {
             Some(p)
         }
     };
-    let r = write_report(&a.state.state, &a.findings, &cfg, &a.out, period)?;
+    let r = write_report(
+        &a.state.state,
+        &a.findings,
+        &cfg,
+        &a.out,
+        period,
+        a.aws_insights.as_deref(),
+    )?;
     println!(
         "wrote {} ({} findings, {} charts, {:.1} MiB, {:.1} s)",
         r.path.display(),
@@ -1004,6 +1030,7 @@ fn cmd_run(a: RunArgs, show: bool) -> Result<ExitCode> {
             period: Some(window),
             shadow: &triage.shadow,
             suppressed: &triage.suppressed,
+            aws: None,
         };
         crate::report::write_report(&input, dir)
             .with_context(|| format!("writing the report into {}", dir.display()))?;

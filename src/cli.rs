@@ -456,6 +456,10 @@ pub struct ReportArgs {
     /// Period end, exclusive.
     #[arg(long, value_parser = parse_time)]
     pub to: Option<i64>,
+    /// insights-comparison.json from `aws-insights`, shown side by side with the findings
+    /// (default: that file beside --findings, when present).
+    #[arg(long)]
+    pub aws_insights: Option<PathBuf>,
 }
 
 /// `demo` arguments.

@@ -23,6 +23,43 @@ const JS: &str = include_str!("templates/report.js");
 /// Problems listed in the data-quality section (the rest are counted).
 const MAX_PROBLEMS: usize = 100;
 
+/// AWS's insights next to the findings: rows of (AWS insight, trailsight findings).
+fn aws_side_by_side(c: &crate::aws::insights::InsightComparison) -> Value {
+    use crate::aws::insights::{AwsInsight, FindingRef};
+    let t = |d: &chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d %H:%M").to_string();
+    let aws = |a: &AwsInsight| {
+        context! {
+            api => format!("{}:{}", a.event_source, a.event_name),
+            kind => &a.insight_type,
+            error_code => &a.error_code,
+            where_ => format!("{} / {}", a.account, a.region),
+            window => format!("{} – {}", t(&a.start), a.end.as_ref().map_or("open".to_string(), t)),
+            rate => match (a.insight_average, a.baseline_average) {
+                (Some(i), Some(b)) => format!("{i:.2}/min vs {b:.2}/min"),
+                _ => String::new(),
+            },
+        }
+    };
+    let ours = |f: &FindingRef| {
+        context! {
+            id => &f.id,
+            anchor => format!("f-{}", f.id),
+            kind => &f.kind,
+            api => format!("{}:{}", f.event_source, f.event_names.join(",")),
+            where_ => format!("{} / {}", f.account, f.region),
+            window => format!("{} – {}", t(&f.start), t(&f.end)),
+            score => format!("{:.1}", f.score),
+        }
+    };
+    context! {
+        period => format!("{} – {} UTC", t(&c.since), t(&c.until)),
+        slack => c.slack_minutes,
+        both => c.both.iter().map(|m| context! { aws => aws(&m.aws), ours => m.findings.iter().map(ours).collect::<Vec<_>>() }).collect::<Vec<_>>(),
+        only_aws => c.only_aws.iter().map(aws).collect::<Vec<_>>(),
+        only_ours => c.only_trailsight.iter().map(ours).collect::<Vec<_>>(),
+    }
+}
+
 /// Everything the page shows.
 pub(crate) struct Page<'a> {
     pub(crate) input: &'a ReportInput<'a>,
@@ -439,6 +476,7 @@ pub(crate) fn render(page: &Page<'_>) -> Result<(String, String), ReportError> {
             stored_days => store_days.len(),
             stored_events => page.store.total_events(),
             shadow => shadow,
+            aws => page.input.aws.map(aws_side_by_side),
             suppressed => suppressed,
         })
         .map_err(|e| ReportError::Template(e.to_string()))?;

@@ -84,6 +84,8 @@ pub struct ReportInput<'a> {
     pub shadow: &'a [Finding],
     /// Findings hidden by suppression rules (listed and counted with the rule's reason).
     pub suppressed: &'a [crate::policy::Suppressed],
+    /// AWS's own CloudTrail Insights compared with the findings (`aws-insights`), if given.
+    pub aws: Option<&'a crate::aws::insights::InsightComparison>,
 }
 
 /// Findings to show and the rare actions folded under an IAM burst of the same principal.

@@ -398,4 +398,34 @@ fn aws_insights_are_compared_with_findings() {
         serde_json::from_slice(&std::fs::read(out.join("aws-insights.json")).unwrap()).unwrap();
     assert_eq!(saved["Records"].as_array().unwrap().len(), 4);
     assert!(out.join("insights-comparison.json").exists());
+
+    // The report shows AWS's insights next to trailsight's findings.
+    let state = dir.path().join("state");
+    let input = crate::support::write(
+        &dir.path().join("in/a.json.gz"),
+        &crate::support::gz(&crate::support::records_doc(&crate::support::records(
+            "aws", 30,
+        ))),
+    );
+    let mut c = aws_cli(dir.path());
+    c.args(["ingest", "--state"]).arg(&state).arg(&input);
+    assert!(run(&mut c).0);
+    let mut c = aws_cli(dir.path());
+    c.args(["report", "--state"])
+        .arg(&state)
+        .arg("--findings")
+        .arg(&findings)
+        .arg("--aws-insights")
+        .arg(out.join("insights-comparison.json"))
+        .arg("--out")
+        .arg(dir.path().join("report"));
+    let (ok, _, se) = run(&mut c);
+    assert!(ok, "{se}");
+    let html = std::fs::read_to_string(dir.path().join("report/report.html")).unwrap();
+    assert!(html.contains("AWS CloudTrail Insights side by side"));
+    assert!(
+        html.contains("1 raised by both, 1 by AWS only, 1 by trailsight only"),
+        "counts"
+    );
+    assert!(html.contains("iam.amazonaws.com:DeleteRole") && html.contains("href=\"#f-finding1\""));
 }
