@@ -141,7 +141,8 @@ fn fixture() -> &'static Fixture {
         let path = out.join("findings.jsonl");
         finding::write_jsonl(&path, &findings).unwrap();
         let r =
-            trailsight::app::write_report(&state, &path, &cfg, &root.join("report"), None).unwrap();
+            trailsight::app::write_report(&state, &path, &cfg, &root.join("report"), None, None)
+                .unwrap();
         Fixture {
             report: r.path,
             findings,
@@ -328,7 +329,7 @@ fn report_json_matches_the_golden_file() {
     let path = dir.path().join("findings.jsonl");
     finding::write_jsonl(&path, &findings).unwrap();
     let out = dir.path().join("report");
-    trailsight::app::write_report(&state, &path, &Config::default(), &out, None).unwrap();
+    trailsight::app::write_report(&state, &path, &Config::default(), &out, None, None).unwrap();
     let got: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/report.json");
