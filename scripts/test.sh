@@ -35,4 +35,6 @@ cargo test --all-targets --locked
 echo "== notebooks (headless, on a demo state)"
 bash scripts/notebooks.sh
 echo "== scale-out equivalence: Spark job and Athena SQL vs trailsight ingest (scale/)"
-scale/test_equivalence.sh
+# The binary `cargo test` just built: a plain `cargo build --bin` would resolve dependency
+# features without the dev-dependencies and compile polars a second time.
+TRAILSIGHT_BIN="$PWD/target/debug/trailsight" scale/test_equivalence.sh
