@@ -81,21 +81,26 @@ fn bar(show: bool, total: u64, what: &str, bytes: bool) -> ProgressBar {
     pb
 }
 
-/// Ingests `paths` into the state at `state`, with a progress bar when asked.
-pub fn ingest_into(
-    state: &Path,
-    paths: &[std::path::PathBuf],
-    opts: &IngestOptions,
+/// Runs an ingest step with a progress bar (shown only when asked).
+fn with_bar(
     show: bool,
+    step: impl FnOnce(&(dyn Fn(u64, u64) + Sync)) -> Result<IngestSummary, ingest::IngestError>,
 ) -> Result<IngestSummary> {
-    let mut store = Store::open_or_create(state)?;
     let pb = bar(show, 0, "ingest", true);
-    let summary = ingest::ingest_paths(&mut store, paths, opts, &|done, total| {
+    let summary = step(&|done, total| {
         pb.set_length(total);
         pb.set_position(done);
     })?;
     pb.finish_and_clear();
-    note_ingest(state, &summary);
+    Ok(summary)
+}
+
+/// Keeps an ingest's summary for the report's data-quality section (losing it must not fail
+/// the ingest) and logs it.
+fn finish_ingest(state: &Path, summary: &IngestSummary) {
+    if let Err(e) = crate::report::ingest_log::record(state, summary) {
+        tracing::warn!(error = %e, "could not record the ingest summary in the state");
+    }
     tracing::info!(
         files = summary.files,
         records = summary.records,
@@ -106,15 +111,27 @@ pub fn ingest_into(
         seconds = summary.seconds,
         "ingest finished"
     );
-    Ok(summary)
 }
 
-/// Keeps an ingest's summary for the report's data-quality section; losing it must not fail
-/// the ingest.
-fn note_ingest(state: &Path, summary: &IngestSummary) {
-    if let Err(e) = crate::report::ingest_log::record(state, summary) {
-        tracing::warn!(error = %e, "could not record the ingest summary in the state");
-    }
+/// Ingests local `paths` into the state at `state`, with a progress bar when asked.
+pub fn ingest_into(
+    state: &Path,
+    paths: &[std::path::PathBuf],
+    opts: &IngestOptions,
+    show: bool,
+) -> Result<IngestSummary> {
+    let inputs: Vec<crate::aws::Input> = paths
+        .iter()
+        .cloned()
+        .map(crate::aws::Input::Local)
+        .collect();
+    ingest_inputs_into(
+        state,
+        &inputs,
+        opts,
+        &crate::aws::AwsOptions::default(),
+        show,
+    )
 }
 
 /// Ingests local, `s3://` and `cloudtrail://` inputs into the state at `state`.
@@ -126,23 +143,10 @@ pub fn ingest_inputs_into(
     show: bool,
 ) -> Result<IngestSummary> {
     let mut store = Store::open_or_create(state)?;
-    let pb = bar(show, 0, "ingest", true);
-    let summary = crate::aws::ingest_inputs(&mut store, inputs, opts, aws, &|done, total| {
-        pb.set_length(total);
-        pb.set_position(done);
+    let summary = with_bar(show, |p| {
+        crate::aws::ingest_inputs(&mut store, inputs, opts, aws, p)
     })?;
-    pb.finish_and_clear();
-    note_ingest(state, &summary);
-    tracing::info!(
-        files = summary.files,
-        records = summary.records,
-        management_events = summary.management_events,
-        duplicates = summary.duplicates,
-        bad_files = summary.bad_files,
-        bad_records = summary.bad_records,
-        seconds = summary.seconds,
-        "ingest finished"
-    );
+    finish_ingest(state, &summary);
     Ok(summary)
 }
 
@@ -909,72 +913,56 @@ fn cmd_run(a: RunArgs, show: bool) -> Result<ExitCode> {
 
     // 1. Ingest what is new; the ledger is written only after the events are committed.
     // Remote inputs keep their own ledgers (S3 keys with ETags, the history's resume point).
-    let (local, remote): (Vec<_>, Vec<_>) = a
+    let local: Vec<std::path::PathBuf> = a
         .input
         .iter()
-        .cloned()
-        .partition(|i| matches!(i, crate::aws::Input::Local(_)));
-    let local: Vec<std::path::PathBuf> = local
-        .into_iter()
         .filter_map(|i| match i {
-            crate::aws::Input::Local(p) => Some(p),
+            crate::aws::Input::Local(p) => Some(p.clone()),
             _ => None,
         })
+        .collect();
+    let remote: Vec<crate::aws::Input> = a
+        .input
+        .iter()
+        .filter(|i| !matches!(i, crate::aws::Input::Local(_)))
+        .cloned()
         .collect();
     let mut ledger = nightly::Ledger::load(state)?;
     let (files, errors) = if local.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        ingest::discover(&local)
+        ingest::discover_inputs(&local)?
     };
-    if files.is_empty() && !errors.is_empty() {
-        let msg: Vec<String> = errors
-            .iter()
-            .map(|(p, e)| format!("{}: {e}", p.display()))
-            .collect();
-        anyhow::bail!("no input could be read: {}", msg.join("; "));
-    }
     let (todo, unchanged) = ledger.pending(files);
     let todo_files: Vec<ingest::InputFile> = todo.iter().map(|(f, _)| f.clone()).collect();
     let mut store = Store::open_or_create(state)?;
     let total: u64 = todo_files.iter().map(|f| f.size).sum();
-    let pb = bar(show, total, "ingest", true);
     let opts = IngestOptions {
         max_file_bytes: a.max_file_mib << 20,
         ..IngestOptions::default()
     };
-    let mut summary = ingest::ingest(&mut store, &todo_files, &opts, &|d| pb.set_position(d))?;
-    pb.finish_and_clear();
-    for (p, e) in errors {
-        summary.bad_files += 1;
-        summary.problems.push(ingest::Problem {
-            path: p.display().to_string(),
-            record: None,
-            reason: e,
-        });
-    }
+    let mut summary = with_bar(show, |p| {
+        ingest::ingest_listed(&mut store, &todo_files, errors, &opts, &|d| p(d, total))
+    })?;
     ledger.record(todo.iter().map(|(f, s)| (f.path.as_path(), *s)));
     ledger.save()?;
-    if !todo.is_empty() {
-        note_ingest(state, &summary);
-    }
     if !remote.is_empty() {
-        let s = ingest_inputs_into(state, &remote, &opts, &a.aws.options(), show)?;
+        let s = with_bar(show, |p| {
+            crate::aws::ingest_inputs(&mut store, &remote, &opts, &a.aws.options(), p)
+        })?;
         crate::aws::merge_summary(&mut summary, s, opts.max_listed_problems);
     }
+    if !todo.is_empty() || !remote.is_empty() {
+        finish_ingest(state, &summary);
+    }
     tracing::info!(
-        files_read = todo.len(),
         files_unchanged = unchanged,
-        management_events = summary.management_events,
-        duplicates = summary.duplicates,
-        bad_files = summary.bad_files,
-        bad_records = summary.bad_records,
-        "ingested new input"
+        "local input files already read"
     );
     nightly::failpoint("run-after-ingest");
 
     // 2. The day to check, and the window (missed nights included, re-runs repeated).
-    let store = Store::open(state)?;
+    let store = store;
     let date = match a.date {
         Some(d) => d,
         None => nightly::default_date(&store.days(), chrono::Utc::now().date_naive()).context(

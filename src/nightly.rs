@@ -59,6 +59,20 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NightlyError + '_ {
     }
 }
 
+/// Reads a bookkeeping file; `None` when there is none yet.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, NightlyError> {
+    match fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(path)(e)),
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| NightlyError::Corrupt {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }),
+    }
+}
+
 /// Dies here when `TRAILSIGHT_FAILPOINT` names this point: the crash tests' stand-in for a kill
 /// at an exact step (a real SIGKILL test covers the unaligned case).
 pub fn failpoint(name: &str) {
@@ -153,26 +167,18 @@ impl Ledger {
     /// Reads the ledger (empty when there is none yet).
     pub fn load(state: &Path) -> Result<Ledger, NightlyError> {
         let path = state.join("sources").join("local.json");
-        let files = match fs::read(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(io(&path)(e)),
-            Ok(b) => {
-                let f: LedgerFile =
-                    serde_json::from_slice(&b).map_err(|e| NightlyError::Corrupt {
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    })?;
-                if f.version != LEDGER_VERSION {
-                    return Err(NightlyError::Corrupt {
-                        path,
-                        reason: format!(
-                            "ledger version {} (this build reads {LEDGER_VERSION})",
-                            f.version
-                        ),
-                    });
-                }
-                f.files
+        let files = match read_json::<LedgerFile>(&path)? {
+            None => BTreeMap::new(),
+            Some(f) if f.version != LEDGER_VERSION => {
+                return Err(NightlyError::Corrupt {
+                    path,
+                    reason: format!(
+                        "ledger version {} (this build reads {LEDGER_VERSION})",
+                        f.version
+                    ),
+                })
             }
+            Some(f) => f.files,
         };
         Ok(Ledger { path, files })
     }
@@ -270,18 +276,9 @@ impl RunLog {
     /// Reads the run log (empty when there is none yet).
     pub fn load(state: &Path) -> Result<RunLog, NightlyError> {
         let path = state.join("runs.json");
-        let runs = match fs::read(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(io(&path)(e)),
-            Ok(b) => {
-                serde_json::from_slice::<RunLogFile>(&b)
-                    .map_err(|e| NightlyError::Corrupt {
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    })?
-                    .runs
-            }
-        };
+        let runs = read_json::<RunLogFile>(&path)?
+            .map(|f| f.runs)
+            .unwrap_or_default();
         Ok(RunLog { path, runs })
     }
 

@@ -770,13 +770,11 @@ fn ingest_batch(
     Ok((acc, sets))
 }
 
-/// Discovers files under `paths` and ingests them; unreadable paths become problems.
-pub fn ingest_paths(
-    store: &mut Store,
-    paths: &[PathBuf],
-    opts: &IngestOptions,
-    progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<IngestSummary, IngestError> {
+/// Paths that could not be read, with why.
+pub type Unreadable = Vec<(PathBuf, String)>;
+
+/// [`discover`], refusing only when nothing at all could be read.
+pub fn discover_inputs(paths: &[PathBuf]) -> Result<(Vec<InputFile>, Unreadable), IngestError> {
     let (files, errors) = discover(paths);
     if files.is_empty() && !errors.is_empty() {
         let msg = errors
@@ -786,9 +784,19 @@ pub fn ingest_paths(
             .join("; ");
         return Err(IngestError::NoInput(msg));
     }
-    let total: u64 = files.iter().map(|f| f.size).sum();
-    let mut s = ingest(store, &files, opts, &|d| progress(d, total))?;
-    for (p, e) in errors {
+    Ok((files, errors))
+}
+
+/// [`ingest`] `files`, counting each of `unreadable` as a bad file.
+pub fn ingest_listed(
+    store: &mut Store,
+    files: &[InputFile],
+    unreadable: Unreadable,
+    opts: &IngestOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<IngestSummary, IngestError> {
+    let mut s = ingest(store, files, opts, progress)?;
+    for (p, e) in unreadable {
         s.bad_files += 1;
         s.problems.push(Problem {
             path: p.display().to_string(),
@@ -798,6 +806,18 @@ pub fn ingest_paths(
     }
     s.problems.sort();
     Ok(s)
+}
+
+/// Discovers files under `paths` and ingests them; unreadable paths become problems.
+pub fn ingest_paths(
+    store: &mut Store,
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<IngestSummary, IngestError> {
+    let (files, errors) = discover_inputs(paths)?;
+    let total: u64 = files.iter().map(|f| f.size).sum();
+    ingest_listed(store, &files, errors, opts, &|d| progress(d, total))
 }
 
 /// Reads one file into `bytes` (gzip inflated, at most `limit` bytes), as ingest does.

@@ -211,13 +211,23 @@ fn legend_item<DB: DrawingBackend>(
     Ok(x + 23 + w as i32 + 18)
 }
 
+/// Draws a `w`×`h` chart with `draw` into a white RGB buffer and encodes it as PNG.
+fn render(
+    what: &str,
+    (w, h): (u32, u32),
+    draw: impl FnOnce(&mut [u8], u32, u32) -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<Vec<u8>, ChartError> {
+    init_fonts();
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    draw(&mut buf, w, h).map_err(err(what))?;
+    encode_png(&buf, w, h)
+}
+
 /// Renders a finding's chart as PNG bytes.
 pub fn finding_chart(spec: &ChartSpec) -> Result<Vec<u8>, ChartError> {
-    init_fonts();
-    let (w, h) = (WIDTH, HEIGHT);
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    draw_finding(spec, &mut buf, w, h).map_err(err("finding chart"))?;
-    encode_png(&buf, w, h)
+    render("finding chart", (WIDTH, HEIGHT), |b, w, h| {
+        draw_finding(spec, b, w, h)
+    })
 }
 
 fn draw_finding(
@@ -410,11 +420,9 @@ fn draw_finding(
 
 /// Findings per day, stacked by kind.
 pub fn findings_over_time(o: &Overview) -> Result<Vec<u8>, ChartError> {
-    init_fonts();
-    let (w, h) = (WIDTH, 320);
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    draw_findings_over_time(o, &mut buf, w, h).map_err(err("findings over time"))?;
-    encode_png(&buf, w, h)
+    render("findings over time", (WIDTH, 320), |b, w, h| {
+        draw_findings_over_time(o, b, w, h)
+    })
 }
 
 fn draw_findings_over_time(
@@ -495,12 +503,10 @@ fn draw_findings_over_time(
 
 /// The busiest APIs of the period against their baselines.
 pub fn top_apis(o: &Overview) -> Result<Vec<u8>, ChartError> {
-    init_fonts();
     let n = o.top_apis.len().max(1) as u32;
-    let (w, h) = (WIDTH, 90 + 30 * n);
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    draw_top_apis(o, &mut buf, w, h).map_err(err("top APIs"))?;
-    encode_png(&buf, w, h)
+    render("top APIs", (WIDTH, 90 + 30 * n), |b, w, h| {
+        draw_top_apis(o, b, w, h)
+    })
 }
 
 fn draw_top_apis(
@@ -615,11 +621,7 @@ fn viridis(x: f64) -> RGBColor {
 
 /// Average calls per hour of the week, as a heat map.
 pub fn heatmap(o: &Overview) -> Result<Vec<u8>, ChartError> {
-    init_fonts();
-    let (w, h) = (WIDTH, 330);
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    draw_heatmap(o, &mut buf, w, h).map_err(err("heat map"))?;
-    encode_png(&buf, w, h)
+    render("heat map", (WIDTH, 330), |b, w, h| draw_heatmap(o, b, w, h))
 }
 
 fn draw_heatmap(
@@ -712,11 +714,9 @@ pub fn tune_chart(
     points: &[TunePoint],
     current: f64,
 ) -> Result<Vec<u8>, ChartError> {
-    init_fonts();
-    let (w, h) = (WIDTH, HEIGHT);
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    draw_tune(detector, points, current, &mut buf, w, h).map_err(err("tuning chart"))?;
-    encode_png(&buf, w, h)
+    render("tuning chart", (WIDTH, HEIGHT), |b, w, h| {
+        draw_tune(detector, points, current, b, w, h)
+    })
 }
 
 fn draw_tune(
