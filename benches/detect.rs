@@ -11,7 +11,8 @@ use trailsight::baseline::stats::fit_seasonal;
 use trailsight::baseline::{Baselines, SeriesModel, TopContributors};
 use trailsight::catalog::Catalog;
 use trailsight::detect::{run_all, DetectConfig, DetectInput, Holes};
-use trailsight::rollup::{ApiKey, CountSeries, Resolution, Rollup, TimeRange};
+use trailsight::rollup::{ApiKey, CountSeries, Resolution, Rollup};
+use trailsight::time::TimeRange;
 
 /// 2026-02-02T00:00:00Z.
 const T0: i64 = 1_769_990_400;

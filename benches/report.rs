@@ -13,7 +13,7 @@ use std::time::Instant;
 use trailsight::config::Config;
 use trailsight::finding::{self, Finding};
 use trailsight::report::{write_report, ReportInput};
-use trailsight::rollup::TimeRange;
+use trailsight::time::TimeRange;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");

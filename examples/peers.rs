@@ -52,11 +52,10 @@ use serde::Serialize;
 use trailsight::app::{detect_into, eval_seed, fit_baselines};
 use trailsight::config::Config;
 use trailsight::eval::{matches, EvalScore};
-use trailsight::finding::{
-    write_jsonl, Amount, Attributions, Finding, FindingKind, Severity, Window,
-};
-use trailsight::rollup::{CountSeries, Resolution, Store, TimeRange};
+use trailsight::finding::{write_jsonl, Amount, Attributions, Finding, FindingKind, Severity};
+use trailsight::rollup::{CountSeries, Resolution, Store};
 use trailsight::simulate::{self, Label, Labels, SimConfig};
+use trailsight::time::TimeRange;
 
 /// Hours in a week: the hour-of-week period and MSTL's weekly season.
 const WEEK_HOURS: usize = 168;
@@ -222,7 +221,7 @@ fn merge_findings(
     observed: &[f64],
     hours: &[Hour],
     detector: &str,
-    baseline: Window,
+    baseline: TimeRange,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -258,7 +257,7 @@ fn peer_finding(
     span: (i64, i64),
     totals: (f64, f64),
     detector: &str,
-    baseline: Window,
+    baseline: TimeRange,
 ) -> Finding {
     let k = &series.key;
     let kind = match dir {
@@ -414,10 +413,7 @@ fn run_peers(
     let load = t.elapsed().as_secs_f64();
     let n_train = usize::try_from((train.end - train.start) / 3600)?;
     let ts = |t: i64| DateTime::<Utc>::from_timestamp(t, 0).expect("in range");
-    let baseline = Window {
-        start: ts(train.start),
-        end: ts(train.end),
-    };
+    let baseline = train;
     let how = |t: i64| usize::try_from(t.div_euclid(3600).rem_euclid(WEEK_HOURS as i64)).unwrap();
     let split = |s: &CountSeries| -> (Vec<f64>, Vec<f64>) {
         let y: Vec<f64> = s.calls.iter().map(|&c| f64::from(c)).collect();
@@ -692,9 +688,8 @@ mod tests {
         }
     }
 
-    fn win() -> Window {
-        let t = DateTime::<Utc>::from_timestamp(0, 0).unwrap();
-        Window { start: t, end: t }
+    fn win() -> TimeRange {
+        TimeRange::new(0, 0)
     }
 
     fn h(flag: Option<Dir>, expected: f64) -> Hour {

@@ -21,8 +21,8 @@ use crate::nightly::{self, RunRecord};
 use crate::pipeline::{Detection, Prepared};
 use crate::policy::Triage;
 use crate::rollup::Store;
-use crate::rollup::TimeRange;
 use crate::simulate::{self, SimConfig};
+use crate::time::TimeRange;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -385,7 +385,7 @@ fn cmd_demo(a: DemoArgs, show: bool) -> Result<ExitCode> {
     println!(
         "\nfitting baselines on the {} days before {}",
         conf.baseline.training_days,
-        finding::format_time(&from)
+        crate::time::format_datetime(&from)
     );
     let b = fit_baselines(&state, &conf, from.timestamp())?;
     println!(
@@ -581,8 +581,8 @@ fn cmd_baseline(a: BaselineArgs) -> Result<ExitCode> {
     let b = fit_baselines(&a.state.state, &cfg, until)?;
     println!(
         "fitted baselines on {} .. {} ({} days of data): {} call series, {} principals, {} account/region groups, {} periodic jobs\nwrote {}",
-        finding::format_time(&b.training_start),
-        finding::format_time(&b.training_end),
+        crate::time::format_datetime(&b.training_start),
+        crate::time::format_datetime(&b.training_end),
         b.history_days,
         b.series.len(),
         b.principals.len(),
@@ -615,7 +615,7 @@ pub fn detect_into(state: &Path, cfg: &Config, window: TimeRange, out: &Path) ->
     let b = Baselines::load(state)?;
     if b.training_end.timestamp() > window.start {
         tracing::warn!(
-            training_end = %finding::format_time(&b.training_end),
+            training_end = %crate::time::format_datetime(&b.training_end),
             "the baselines were trained on part of the detection window; incidents in it may look normal"
         );
     }
@@ -644,8 +644,8 @@ fn print_findings(d: &Detection, top: usize) {
     println!(
         "{} findings over {} .. {} ({} series, {} events)",
         d.findings.len(),
-        crate::event::format_rfc3339(d.window.start),
-        crate::event::format_rfc3339(d.window.end),
+        crate::time::format(d.window.start),
+        crate::time::format(d.window.end),
         d.series,
         d.events
     );
@@ -655,7 +655,7 @@ fn print_findings(d: &Detection, top: usize) {
             f.score,
             f.severity.as_str(),
             f.kind.as_str(),
-            finding::format_time(&f.start),
+            crate::time::format_datetime(&f.start),
             f.id,
             f.explanation
         );
@@ -715,8 +715,8 @@ pub fn render_explanation(f: &Finding) -> String {
     let _ = writeln!(
         o,
         "when       {} .. {} ({:.0} min)",
-        finding::format_time(&f.start),
-        finding::format_time(&f.end),
+        crate::time::format_datetime(&f.start),
+        crate::time::format_datetime(&f.end),
         f.duration_minutes()
     );
     let _ = writeln!(
@@ -732,8 +732,8 @@ pub fn render_explanation(f: &Finding) -> String {
     let _ = writeln!(
         o,
         "baseline   {} .. {}",
-        finding::format_time(&f.baseline_window.start),
-        finding::format_time(&f.baseline_window.end)
+        crate::time::format(f.baseline_window.start),
+        crate::time::format(f.baseline_window.end)
     );
     let _ = writeln!(
         o,
@@ -990,8 +990,8 @@ fn cmd_run(a: RunArgs, show: bool) -> Result<ExitCode> {
     // 4. Outputs, published as one dated folder.
     let info = RunInfo {
         date,
-        window_start: crate::event::format_rfc3339(window.start),
-        window_end: crate::event::format_rfc3339(window.end),
+        window_start: crate::time::format(window.start),
+        window_end: crate::time::format(window.end),
         tool_version: env!("CARGO_PKG_VERSION"),
         input_files_read: summary.files,
         input_files_unchanged: unchanged,
@@ -1051,8 +1051,8 @@ fn cmd_run(a: RunArgs, show: bool) -> Result<ExitCode> {
         (None, Some(d)) => {
             println!(
                 "  checked {} .. {}: {} finding(s), {} in shadow mode, {} suppressed",
-                crate::event::format_rfc3339(window.start),
-                crate::event::format_rfc3339(window.end),
+                crate::time::format(window.start),
+                crate::time::format(window.end),
                 triage.active.len(),
                 triage.shadow.len(),
                 triage.suppressed.len()
@@ -1147,8 +1147,8 @@ fn cmd_tune(a: TuneArgs) -> Result<ExitCode> {
     println!(
         "replayed {} over {} .. {} ({} days, {} values) in {:.2} s",
         a.detector.as_str(),
-        crate::event::format_rfc3339(window.start),
-        crate::event::format_rfc3339(window.end),
+        crate::time::format(window.start),
+        crate::time::format(window.end),
         a.days,
         rows.len(),
         t0.elapsed().as_secs_f64()

@@ -21,9 +21,8 @@ pub fn matches(f: &Finding, l: &Label) -> bool {
     if f.account != l.account {
         return false;
     }
-    let (fs, fe) = (f.start.timestamp(), f.end.timestamp());
-    let (ls, le) = (l.start.timestamp() - SLACK, l.end.timestamp() + SLACK);
-    if !(fs < le && ls < fe) {
+    let label = crate::time::TimeRange::new(l.start.timestamp(), l.end.timestamp());
+    if !f.window().overlaps(&label, SLACK) {
         return false;
     }
     let same_principal = l.principal.is_some() && f.principal == l.principal;

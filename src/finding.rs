@@ -25,34 +25,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The timestamp form used everywhere in findings: RFC 3339, UTC, `Z`, whole seconds.
-const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
-
-/// Formats a timestamp as RFC 3339 UTC with whole seconds, e.g. `2026-01-05T10:00:00Z`
-/// (sub-second digits are dropped, not rounded).
-pub fn format_time(t: &DateTime<Utc>) -> String {
-    t.format(TIME_FORMAT).to_string()
-}
-
-/// Serde helper for `DateTime<Utc>` fields: writes [`format_time`]'s form; reads any RFC 3339
-/// timestamp (any offset is converted to UTC).
-pub mod rfc3339_seconds {
-    use chrono::{DateTime, Utc};
-    use serde::{de, Deserialize, Deserializer, Serializer};
-
-    /// Serialises `t` as `YYYY-MM-DDTHH:MM:SSZ`.
-    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&t.format(super::TIME_FORMAT))
-    }
-
-    /// Parses an RFC 3339 timestamp into UTC.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| de::Error::custom(format_args!("invalid RFC 3339 timestamp {s:?}: {e}")))
-    }
-}
+use crate::time::TimeRange;
 
 /// A name given on the command line (a finding kind or a severity) that is not one of ours.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -226,24 +199,6 @@ pub struct Amount {
     pub per_minute: f64,
 }
 
-/// A half-open time range `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Window {
-    /// First instant inside the window.
-    #[serde(with = "rfc3339_seconds")]
-    pub start: DateTime<Utc>,
-    /// First instant after the window.
-    #[serde(with = "rfc3339_seconds")]
-    pub end: DateTime<Utc>,
-}
-
-impl Window {
-    /// The window's length in minutes (fractional; 0 if `end` is not after `start`).
-    pub fn minutes(&self) -> f64 {
-        minutes_between(self.start, self.end)
-    }
-}
-
 /// One contributor to a finding (a principal ARN, user agent, source IP or error code) and its
 /// weight in the insight window and in the baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -298,10 +253,10 @@ pub struct Finding {
     /// The error code, for error-rate findings.
     pub error_code: Option<String>,
     /// Start of the anomalous window.
-    #[serde(with = "rfc3339_seconds")]
+    #[serde(with = "crate::time::rfc3339_seconds")]
     pub start: DateTime<Utc>,
     /// End of the anomalous window (exclusive).
-    #[serde(with = "rfc3339_seconds")]
+    #[serde(with = "crate::time::rfc3339_seconds")]
     pub end: DateTime<Utc>,
     /// 0–100, monotone in how unlikely the observation is under the baseline.
     pub score: f64,
@@ -314,7 +269,8 @@ pub struct Finding {
     /// What the baseline expected in the window.
     pub expected: Amount,
     /// The history the baseline was fitted on.
-    pub baseline_window: Window,
+    #[serde(with = "crate::time::rfc3339_range")]
+    pub baseline_window: TimeRange,
     /// Top contributors, in the window and in the baseline.
     pub attributions: Attributions,
     /// One sentence a human understands.
@@ -392,6 +348,11 @@ impl Finding {
         )
     }
 
+    /// The anomalous window, in epoch seconds.
+    pub fn window(&self) -> TimeRange {
+        TimeRange::new(self.start.timestamp(), self.end.timestamp())
+    }
+
     /// The anomalous window's length in minutes (fractional; 0 if `end` is not after `start`).
     pub fn duration_minutes(&self) -> f64 {
         minutes_between(self.start, self.end)
@@ -411,8 +372,9 @@ fn sort_score(s: f64) -> f64 {
     }
 }
 
-/// The findings order: score descending, then start ascending, then id ascending.
-fn cmp_findings(a: &Finding, b: &Finding) -> Ordering {
+/// The findings order: score descending (a NaN score last), then start ascending, then id
+/// ascending. Every list of findings a user sees is in this order.
+pub fn cmp_findings(a: &Finding, b: &Finding) -> Ordering {
     sort_score(b.score)
         .total_cmp(&sort_score(a.score))
         .then_with(|| a.start.cmp(&b.start))
@@ -762,7 +724,7 @@ fn insight_records(f: &Finding, insight_type: &'static str) -> [InsightRecord; 2
     let shared = uuid_from(&format!("{}{FIELD_SEP}shared", f.id));
     let record = |state: &'static str, time: &DateTime<Utc>| InsightRecord {
         event_version: "1.08",
-        event_time: format_time(time),
+        event_time: crate::time::format_datetime(time),
         aws_region: f.region.clone(),
         event_id: uuid_from(&format!(
             "{}{FIELD_SEP}{}",
@@ -867,10 +829,10 @@ mod tests {
 
     /// A call-rate spike, an error-rate finding and an IAM burst, built by hand.
     fn sample() -> Vec<Finding> {
-        let baseline_window = Window {
-            start: t(2025, 12, 8, 10, 0),
-            end: t(2026, 1, 5, 10, 0),
-        };
+        let baseline_window = TimeRange::new(
+            t(2025, 12, 8, 10, 0).timestamp(),
+            t(2026, 1, 5, 10, 0).timestamp(),
+        );
         let spike_names = vec!["RunInstances".to_string()];
         let mut details = Map::new();
         details.insert("dispersion".into(), json!(0.35));
@@ -1037,33 +999,7 @@ mod tests {
         vec![iam, spike, errors]
     }
 
-    fn golden_path(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/golden")
-            .join(name)
-    }
-
-    /// Compares `actual` to a golden file; with `TRAILSIGHT_BLESS=1` rewrites the file instead.
-    fn check_golden(name: &str, actual: &str) {
-        let path = golden_path(name);
-        if std::env::var_os("TRAILSIGHT_BLESS").is_some() {
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(&path, actual).unwrap();
-            return;
-        }
-        let expected = fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (run with TRAILSIGHT_BLESS=1 to create it)",
-                path.display()
-            )
-        });
-        assert!(
-            expected == actual,
-            "{} differs from the output; if the format change is intended, re-run with \
-             TRAILSIGHT_BLESS=1 and review the diff.\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        );
-    }
+    use crate::testing::check_golden;
 
     #[test]
     fn finding_jsonl_matches_golden_file() {
@@ -1414,7 +1350,8 @@ mod tests {
     }
 
     fn aws_examples() -> Value {
-        let text = fs::read_to_string(golden_path("aws_insight_example.json")).unwrap();
+        let text =
+            fs::read_to_string(crate::testing::golden_path("aws_insight_example.json")).unwrap();
         serde_json::from_str(&text).unwrap()
     }
 

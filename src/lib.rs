@@ -35,4 +35,7 @@ pub mod policy;
 pub mod report;
 pub mod rollup;
 pub mod simulate;
+#[doc(hidden)]
+pub mod testing;
+pub mod time;
 pub mod tune;

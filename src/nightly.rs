@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ingest::InputFile;
 use crate::rollup::store::write_atomic;
-use crate::rollup::TimeRange;
+use crate::time::TimeRange;
 
 /// Errors of the nightly bookkeeping.
 #[derive(Debug, thiserror::Error)]

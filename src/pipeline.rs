@@ -8,7 +8,8 @@ use crate::config::Config;
 use crate::detect::{self, DetectConfig, DetectInput, Holes};
 use crate::finding::Finding;
 use crate::policy::{self, Triage};
-use crate::rollup::{Resolution, Store, StoreError, TimeRange};
+use crate::rollup::{Resolution, Store, StoreError};
+use crate::time::TimeRange;
 
 /// What a detection run produced, with the data-quality facts the report shows.
 #[derive(Debug, Clone)]
@@ -37,10 +38,7 @@ pub struct Prepared {
 impl Prepared {
     /// Reads `[window.start, window.end)`, aligned to 5 minutes.
     pub fn load(store: &Store, window: TimeRange) -> Result<Prepared, StoreError> {
-        let window = TimeRange {
-            start: window.start.div_euclid(300) * 300,
-            end: window.end.div_euclid(300) * 300,
-        };
+        let window = window.aligned();
         let series = store.series(window, Resolution::FiveMinutes)?;
         let detail = store.detail_rollup(window)?;
         let holes = Holes::from_series(&series, window.start);

@@ -246,7 +246,7 @@ pub(crate) fn ingest_history(
                 let doc = page_doc(&events);
                 let path = PathBuf::from(format!(
                     "cloudtrail://{region}/{}/page-{n}",
-                    crate::event::format_rfc3339(start)
+                    crate::time::format(start)
                 ));
                 pending_bytes += doc.len() as u64;
                 files.push(InputFile {

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::{history, now_secs, AwsError, AwsOptions};
 use crate::finding::Finding;
+use crate::time::TimeRange;
 
 /// Windows closer than this still count as overlapping: AWS reports insights by the minute
 /// from a different baseline, so its window rarely lines up exactly with ours.
@@ -217,7 +218,10 @@ pub fn compare(
         for (i, f) in in_period.iter().enumerate() {
             let same_api = (f.event_source.is_empty() || f.event_source == a.event_source)
                 && f.event_names.contains(&a.event_name);
-            let overlap = f.start < a1 + slack && a0 < f.end + slack;
+            let overlap = f.window().overlaps(
+                &TimeRange::new(a0.timestamp(), a1.timestamp()),
+                slack.num_seconds(),
+            );
             if f.account == a.account && f.region == a.region && same_api && overlap {
                 used[i] = true;
                 hits.push(FindingRef::from(*f));

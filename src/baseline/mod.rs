@@ -23,7 +23,8 @@ use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Category};
-use crate::rollup::{ApiKey, Resolution, Rollup, Store, StoreError, TimeRange};
+use crate::rollup::{ApiKey, Resolution, Rollup, Store, StoreError};
+use crate::time::{TimeRange, BUCKET_SECS};
 use stats::SeasonalProfile;
 
 pub use jobs::{Period, PeriodicJob};
@@ -187,11 +188,11 @@ pub fn ceiling_for(ceiling: &[f64], len: usize) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Dense 5-minute buckets of a sparse minute map over `[start, start + n·300)`.
+/// Dense 5-minute buckets of a sparse minute map over `[start, start + n·BUCKET_SECS)`.
 fn five_minute(minutes: &HashMap<i64, crate::rollup::Counts>, start: i64, n: usize) -> Vec<f64> {
     let mut v = vec![0.0; n];
     for (m, c) in minutes {
-        let i = (m * 60 - start).div_euclid(300);
+        let i = (m * 60 - start).div_euclid(BUCKET_SECS);
         if i >= 0 && (i as usize) < n {
             v[i as usize] += f64::from(c.calls);
         }
@@ -368,7 +369,7 @@ fn bucket_from<K: std::hash::Hash + Eq + Clone>(
     n: usize,
     count: f64,
 ) {
-    let i = (bucket - start).div_euclid(300);
+    let i = (bucket - start).div_euclid(BUCKET_SECS);
     if i < 0 || i as usize >= n {
         return;
     }
@@ -394,7 +395,7 @@ pub fn fit(
         return Err(BaselineError::ShortHistory {
             have: history_days,
             need: cfg.min_training_days,
-            until: crate::event::format_rfc3339(until),
+            until: crate::time::format(until),
         });
     }
     let hours = ((until - start) / 3600) as usize;
@@ -413,7 +414,7 @@ pub fn fit(
         start: data_start,
         end: until,
     })?;
-    let n5 = ((until - data_start) / 300) as usize;
+    let n5 = ((until - data_start) / BUCKET_SECS) as usize;
     let mut group_5m: HashMap<(String, String), Vec<f64>> = HashMap::new();
     let series_in = store.series(range, Resolution::Hour)?;
     let mut series = Vec::with_capacity(series_in.len());

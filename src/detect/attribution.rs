@@ -9,20 +9,21 @@ use hashbrown::HashMap;
 
 use crate::baseline::stats::SeasonalProfile;
 use crate::baseline::{hour_of_week, TopContributors};
-use crate::finding::{Amount, Attribution, Attributions, Finding, FindingKind, Severity, Window};
+use crate::finding::{Amount, Attribution, Attributions, Finding, FindingKind, Severity};
 use crate::rollup::{ApiKey, DetailKey, DetailVal, Rollup};
+use crate::time::TimeRange;
 
 use super::DetectInput;
 
 /// Bucket width of detection series.
-pub(crate) const BUCKET: i64 = 300;
+use crate::time::BUCKET_SECS;
 /// How many contributors per attribute a finding lists.
 const TOP: usize = 5;
 
 /// Expected calls per 5-minute bucket for `n` buckets from `start`.
 pub(crate) fn expected(profile: &SeasonalProfile, start: i64, n: usize) -> Vec<f64> {
     (0..n)
-        .map(|i| profile.expected_per_hour(hour_of_week(start + i as i64 * BUCKET)) / 12.0)
+        .map(|i| profile.expected_per_hour(hour_of_week(start + i as i64 * BUCKET_SECS)) / 12.0)
         .collect()
 }
 
@@ -196,10 +197,10 @@ impl Draft<'_> {
                 total: round3(self.expected),
                 per_minute: round3(self.expected / minutes),
             },
-            baseline_window: Window {
-                start: b.training_start,
-                end: b.training_end,
-            },
+            baseline_window: TimeRange::new(
+                b.training_start.timestamp(),
+                b.training_end.timestamp(),
+            ),
             attributions,
             explanation: self.explanation,
             example_event_ids,
@@ -232,7 +233,7 @@ pub(crate) fn principal_buckets<'a>(
     keep: impl Fn(&ApiKey, &DetailKey) -> bool,
 ) -> BTreeMap<(&'a str, &'a str, &'a str), Vec<f64>> {
     let w = input.window;
-    let n = ((w.end - w.start) / BUCKET).max(0) as usize;
+    let n = ((w.end - w.start) / BUCKET_SECS).max(0) as usize;
     let mut out: BTreeMap<(&'a str, &'a str, &'a str), Vec<f64>> = BTreeMap::new();
     for (k, a) in &input.detail.apis {
         for (dk, dv) in &a.detail {
@@ -240,7 +241,7 @@ pub(crate) fn principal_buckets<'a>(
                 continue;
             }
             let region = if by_region { k.region.as_str() } else { "" };
-            let i = ((dk.bucket - w.start) / BUCKET) as usize;
+            let i = ((dk.bucket - w.start) / BUCKET_SECS) as usize;
             out.entry((k.account.as_str(), region, dk.principal.as_str()))
                 .or_insert_with(|| vec![0.0; n])[i] += f64::from(dv.count);
         }

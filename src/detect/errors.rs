@@ -6,10 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::attribution::{self as at, Draft, BUCKET};
+use super::attribution::{self as at, Draft};
 use super::scan::{lens, scan, Params};
 use super::{DetectInput, Detector, Ratio, Threshold};
 use crate::finding::{Finding, FindingKind};
+use crate::time::BUCKET_SECS;
 
 /// `[detectors.error_rate]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,8 +99,8 @@ impl Detector for ErrorRate {
                 None => (vec![FLOOR; obs.len()], 1.0),
             };
             for h in scan(&obs, &exp, alpha, &params) {
-                let start = s.start + h.start as i64 * BUCKET;
-                let end = start + h.len as i64 * BUCKET;
+                let start = s.start + h.start as i64 * BUCKET_SECS;
+                let end = start + h.len as i64 * BUCKET_SECS;
                 let k = &s.key;
                 let rows = at::rows(input.detail, start, end, |rk, dk| {
                     rk == k && dk.error_code.is_some()
@@ -168,7 +169,7 @@ impl Detector for ErrorRate {
 /// Errors summed per (account, principal) across all APIs, against the principal's own profile.
 fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Finding> {
     let w = input.window;
-    let n = ((w.end - w.start) / BUCKET).max(0) as usize;
+    let n = ((w.end - w.start) / BUCKET_SECS).max(0) as usize;
     let series = at::principal_buckets(input, false, |_, dk| dk.error_code.is_some());
     let models = input.baselines.principal_index();
     let mut out = Vec::new();
@@ -185,8 +186,8 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
             None => (vec![FLOOR; n], 1.0),
         };
         for h in scan(&obs, &exp, alpha, params) {
-            let start = w.start + h.start as i64 * BUCKET;
-            let end = start + h.len as i64 * BUCKET;
+            let start = w.start + h.start as i64 * BUCKET_SECS;
+            let end = start + h.len as i64 * BUCKET_SECS;
             let rows = at::rows(input.detail, start, end, |rk, dk| {
                 rk.account == account && dk.principal == principal && dk.error_code.is_some()
             });

@@ -5,11 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::attribution::{self as at, Draft, BUCKET};
+use super::attribution::{self as at, Draft};
 use super::scan::{lens, scan, Params};
 use super::{DetectInput, Detector, Ratio, Threshold};
 use crate::catalog::Category;
 use crate::finding::{Finding, FindingKind};
+use crate::time::BUCKET_SECS;
 
 /// `[detectors.iam_burst]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,7 +74,7 @@ impl Detector for IamBurst {
             self.0.burst_margin,
         );
         let w = input.window;
-        let n = ((w.end - w.start) / BUCKET).max(0) as usize;
+        let n = ((w.end - w.start) / BUCKET_SECS).max(0) as usize;
         let is_iam = |k: &crate::rollup::ApiKey| {
             !k.read_only
                 && input
@@ -95,8 +96,8 @@ impl Detector for IamBurst {
             };
             let ceiling = model.map_or(&[][..], |m| &m.iam_burst[..]);
             for h in scan(&obs, &exp, 0.5, &params.with_ceiling(ceiling)) {
-                let start = w.start + h.start as i64 * BUCKET;
-                let end = start + h.len as i64 * BUCKET;
+                let start = w.start + h.start as i64 * BUCKET_SECS;
+                let end = start + h.len as i64 * BUCKET_SECS;
                 let rows = at::rows(input.detail, start, end, |k, dk| {
                     k.account == account && dk.principal == principal && is_iam(k)
                 });

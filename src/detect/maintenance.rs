@@ -129,7 +129,7 @@ impl Detector for MaintenanceGap {
                 let mut details = serde_json::Map::new();
                 details.insert(
                     "expected_run".into(),
-                    serde_json::json!(crate::event::format_rfc3339(t)),
+                    serde_json::json!(crate::time::format(t)),
                 );
                 details.insert(
                     "period".into(),

@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use crate::baseline::Baselines;
 use crate::catalog::Catalog;
 use crate::finding::{Finding, FindingKind};
-use crate::rollup::{CountSeries, Rollup, TimeRange};
+use crate::rollup::{CountSeries, Rollup};
+use crate::time::{TimeRange, BUCKET_SECS};
 
 pub use errors::ErrorRate;
 pub use iam::IamBurst;
@@ -130,8 +131,8 @@ impl Holes {
         let Some(v) = self.silent.get(&(account.to_string(), region.to_string())) else {
             return true;
         };
-        let a = ((from - self.start).div_euclid(300)).max(0) as usize;
-        let b = ((to - self.start + 299).div_euclid(300)).max(0) as usize;
+        let a = ((from - self.start).div_euclid(BUCKET_SECS)).max(0) as usize;
+        let b = ((to - self.start + BUCKET_SECS - 1).div_euclid(BUCKET_SECS)).max(0) as usize;
         v.get(a..b.min(v.len()))
             .is_some_and(|s| !s.is_empty() && s.iter().all(|&x| x))
     }

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::attribution::{self as at, Draft, BUCKET};
+use super::attribution::{self as at, Draft};
 use super::scan::{lens, scan, Params};
 use super::{DetectInput, Detector, Ratio, Threshold};
 use crate::catalog::Category;
 use crate::finding::{Finding, FindingKind};
+use crate::time::BUCKET_SECS;
 
 /// `[detectors.provisioning_spike]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,7 +75,7 @@ impl Detector for ProvisioningSpike {
             self.0.burst_margin,
         );
         let w = input.window;
-        let n = ((w.end - w.start) / BUCKET).max(0) as usize;
+        let n = ((w.end - w.start) / BUCKET_SECS).max(0) as usize;
         let is_prov = |k: &crate::rollup::ApiKey| {
             !k.read_only
                 && input
@@ -138,8 +139,8 @@ impl Detector for ProvisioningSpike {
             let ceiling = model.map_or(&[][..], |m| &m.burst[..]);
             for h in scan(obs, &exp, alpha, &params.with_ceiling(ceiling)) {
                 let (s, e) = (
-                    w.start + h.start as i64 * BUCKET,
-                    w.start + (h.start + h.len) as i64 * BUCKET,
+                    w.start + h.start as i64 * BUCKET_SECS,
+                    w.start + (h.start + h.len) as i64 * BUCKET_SECS,
                 );
                 let explained = out.iter().any(|f| {
                     f.account == *account
@@ -177,8 +178,8 @@ impl ProvisioningSpike {
         h: &super::scan::Hit,
         baseline_total: Option<u64>,
     ) -> Finding {
-        let start = w0 + h.start as i64 * BUCKET;
-        let end = start + h.len as i64 * BUCKET;
+        let start = w0 + h.start as i64 * BUCKET_SECS;
+        let end = start + h.len as i64 * BUCKET_SECS;
         let rows = at::rows(input.detail, start, end, |k, dk| {
             k.account == account
                 && k.region == region

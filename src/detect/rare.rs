@@ -11,11 +11,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::attribution::{self as at, Draft, BUCKET};
+use super::attribution::{self as at, Draft};
 use super::{DetectInput, Detector, Threshold};
 use crate::baseline::api_name;
 use crate::catalog::Category;
 use crate::finding::{Finding, FindingKind};
+use crate::time::BUCKET_SECS;
 
 /// `[detectors.rare_action]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,7 +154,7 @@ impl Detector for RareAction {
                 continue;
             }
             let p = 1.0 / (f64::from(hours) + 2.0);
-            let (start, end) = (first, last + BUCKET);
+            let (start, end) = (first, last + BUCKET_SECS);
             let rows = at::rows(input.detail, start, end, |k, dk| {
                 k.account == account
                     && k.event_source == source

@@ -4,10 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::attribution::{self as at, Draft, BUCKET};
+use super::attribution::{self as at, Draft};
 use super::scan::{lens, scan, Params, Tail};
 use super::{DetectInput, Detector, Ratio, Threshold};
 use crate::finding::{Finding, FindingKind};
+use crate::time::BUCKET_SECS;
 
 /// `[detectors.call_rate_spike]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,7 +132,7 @@ fn rate_findings(
                 let mut pobs = vec![0.0; obs.len()];
                 if let Some(a) = input.detail.apis.get(&s.key) {
                     for (dk, dv) in a.detail.iter().filter(|(dk, _)| &dk.principal == who) {
-                        let i = (dk.bucket - s.start).div_euclid(BUCKET);
+                        let i = (dk.bucket - s.start).div_euclid(BUCKET_SECS);
                         if i >= 0 && (i as usize) < pobs.len() {
                             pobs[i as usize] += f64::from(dv.count);
                         }
@@ -149,8 +150,8 @@ fn rate_findings(
             }
         }
         for (who, h) in hits {
-            let start = s.start + h.start as i64 * BUCKET;
-            let end = start + h.len as i64 * BUCKET;
+            let start = s.start + h.start as i64 * BUCKET_SECS;
+            let end = start + h.len as i64 * BUCKET_SECS;
             let k = &s.key;
             if kind == FindingKind::CallRateDrop
                 && input.holes.silent(&k.account, &k.region, start, end)

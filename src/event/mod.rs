@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-pub use time::{format_rfc3339, parse_event_time};
+pub use time::parse_event_time;
 
 /// Longest user agent (in bytes) kept in rollups; longer ones are cut at a char boundary.
 /// Attackers control this field, and one 10 MB user agent must not bloat every rollup row.

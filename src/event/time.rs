@@ -1,7 +1,7 @@
 //! `eventTime` parsing: a fast path for CloudTrail's fixed `YYYY-MM-DDTHH:MM:SSZ` form and
 //! RFC 3339 (offsets, fractions) for anything else. Fractions are dropped: rollups count seconds.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate};
 
 fn digits(b: &[u8]) -> Option<u32> {
     b.iter().try_fold(0u32, |acc, &c| {
@@ -48,13 +48,6 @@ pub fn parse_event_time(s: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp())
 }
 
-/// Formats epoch seconds as RFC 3339 UTC (`2026-01-05T10:00:00Z`).
-pub fn format_rfc3339(secs: i64) -> String {
-    DateTime::<Utc>::from_timestamp(secs, 0)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
-        .unwrap_or_else(|| secs.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +78,6 @@ mod tests {
         assert_eq!(parse_event_time("2026-01-05T25:00:07Z"), None);
         assert_eq!(parse_event_time(""), None);
         assert_eq!(parse_event_time("２０２６-01-05T10:00:07Z"), None);
-        assert_eq!(format_rfc3339(1_767_607_207), "2026-01-05T10:00:07Z");
+        assert_eq!(crate::time::format(1_767_607_207), "2026-01-05T10:00:07Z");
     }
 }

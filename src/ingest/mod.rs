@@ -17,7 +17,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{classify_prepared, format_rfc3339, parse_record, EventClass, Prepared};
+use crate::event::{classify_prepared, parse_record, EventClass, Prepared};
 use crate::rollup::{Rollup, Store, StoreError};
 
 pub use source::{discover, parse_trail_key, InputFile, TrailKey};
@@ -683,8 +683,8 @@ pub fn ingest_from(
         duplicates: total.duplicates,
         bad_files: total.bad_files,
         bad_records: total.bad_records,
-        first_event: total.first.map(format_rfc3339),
-        last_event: total.last.map(format_rfc3339),
+        first_event: total.first.map(crate::time::format),
+        last_event: total.last.map(crate::time::format),
         accounts,
         regions,
         days_updated: days_updated

@@ -11,7 +11,8 @@ use crate::baseline::{hour_of_week, Baselines, TopContributors};
 use crate::catalog::{Catalog, Category};
 use crate::detect::Holes;
 use crate::finding::{Finding, FindingKind};
-use crate::rollup::{ApiKey, CountSeries, Resolution, Rollup, Store, StoreError, TimeRange};
+use crate::rollup::{ApiKey, CountSeries, Resolution, Rollup, Store, StoreError};
+use crate::time::TimeRange;
 
 /// Hours of context shown before a finding.
 pub const CONTEXT_BEFORE: i64 = 3 * 86_400;
@@ -499,7 +500,7 @@ pub(crate) fn silent_hours(
     period: TimeRange,
 ) -> Result<Vec<(String, String, i64)>, StoreError> {
     let series = store.series(period, Resolution::FiveMinutes)?;
-    let start = period.start.div_euclid(300) * 300;
+    let start = period.start.div_euclid(crate::time::BUCKET_SECS) * crate::time::BUCKET_SECS;
     Ok(Holes::from_series(&series, start).silent_hours())
 }
 

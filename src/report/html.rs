@@ -14,7 +14,8 @@ use super::ingest_log::IngestRun;
 use super::{Group, ReportError, ReportInput};
 use crate::baseline::Baselines;
 use crate::finding::{Attribution, Finding, FindingKind, Severity};
-use crate::rollup::{Store, TimeRange};
+use crate::rollup::Store;
+use crate::time::TimeRange;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 const CSS: &str = include_str!("templates/report.css");
@@ -217,8 +218,8 @@ fn detail(f: &Finding, related: &[&Finding], charts: &HashMap<String, Vec<u8>>) 
         p_value: format!("{:.2e}", f.p_value),
         baseline_window: format!(
             "{} – {} UTC",
-            hm(&f.baseline_window.start),
-            hm(&f.baseline_window.end)
+            hm(&crate::time::datetime(f.baseline_window.start)),
+            hm(&crate::time::datetime(f.baseline_window.end))
         ),
         event_source: f.event_source.clone(),
         event_names: f.event_names.join(", "),
@@ -270,8 +271,8 @@ fn holes(silent: &[(String, String, i64)]) -> Vec<Hole> {
             out.push(Hole {
                 account: a.to_string(),
                 region: r.to_string(),
-                from: crate::event::format_rfc3339(ts[i]),
-                to: crate::event::format_rfc3339(ts[j] + 3600),
+                from: crate::time::format(ts[i]),
+                to: crate::time::format(ts[j] + 3600),
                 hours: (j - i + 1) as i64,
             });
             i = j + 1;
@@ -329,8 +330,8 @@ pub(crate) fn summary(page: &Page<'_>) -> Summary {
         .filter(|(_, n)| *n > 0)
         .collect();
     Summary {
-        period_start: crate::event::format_rfc3339(page.period.start),
-        period_end: crate::event::format_rfc3339(page.period.end),
+        period_start: crate::time::format(page.period.start),
+        period_end: crate::time::format(page.period.end),
         events: page.events,
         findings: fs.len(),
         shown: page.groups.len(),

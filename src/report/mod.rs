@@ -21,7 +21,8 @@ use rayon::prelude::*;
 use crate::baseline::{BaselineError, Baselines};
 use crate::config::Config;
 use crate::finding::{Finding, FindingKind};
-use crate::rollup::{Store, StoreError, TimeRange};
+use crate::rollup::{Store, StoreError};
+use crate::time::TimeRange;
 
 pub use charts::ChartError;
 pub use data::ChartSpec;
@@ -101,12 +102,7 @@ pub struct Group<'a> {
 /// (±1 h) goes under that burst (they are the same incident and rare actions are noisy).
 pub fn group_findings(findings: &[Finding]) -> Vec<Group<'_>> {
     let mut sorted: Vec<&Finding> = findings.iter().collect();
-    sorted.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.start.cmp(&b.start))
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    sorted.sort_by(|a, b| crate::finding::cmp_findings(a, b));
     let bursts: Vec<&Finding> = sorted
         .iter()
         .copied()
@@ -121,8 +117,7 @@ pub fn group_findings(findings: &[Finding]) -> Vec<Group<'_>> {
             .find(|b| {
                 b.account == r.account
                     && b.principal == r.principal
-                    && r.start.timestamp() < b.end.timestamp() + 3600
-                    && r.end.timestamp() > b.start.timestamp() - 3600
+                    && r.window().overlaps(&b.window(), 3600)
             })
             .map(|b| b.id.as_str())
     };
@@ -287,7 +282,7 @@ pub fn write_report(input: &ReportInput<'_>, out_dir: &Path) -> Result<ReportSum
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Amount, Attributions, Severity, Window};
+    use crate::finding::{Amount, Attributions, Severity};
     use chrono::TimeZone;
 
     fn f(id: &str, kind: FindingKind, principal: &str, start: i64, score: f64) -> Finding {
@@ -309,10 +304,7 @@ mod tests {
             p_value: 1e-6,
             observed: Amount::default(),
             expected: Amount::default(),
-            baseline_window: Window {
-                start: t(0),
-                end: t(1),
-            },
+            baseline_window: TimeRange::new(0, 1),
             attributions: Attributions::default(),
             explanation: String::new(),
             example_event_ids: vec![],

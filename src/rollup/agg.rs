@@ -7,7 +7,7 @@ use crate::event::Event;
 
 /// Seconds per detail bucket. Per-principal detail is kept at 5-minute resolution: fine enough
 /// for sliding-window bursts, coarse enough that a chatty role does not make one row per call.
-pub const DETAIL_BUCKET_SECS: i64 = 300;
+use crate::time::BUCKET_SECS;
 
 /// One call series: who received the call and which API it was.
 #[derive(
@@ -180,7 +180,7 @@ impl Rollup {
                 errors: err,
             });
         let dref = DetailKeyRef {
-            bucket: e.time.div_euclid(DETAIL_BUCKET_SECS) * DETAIL_BUCKET_SECS,
+            bucket: e.time.div_euclid(BUCKET_SECS) * BUCKET_SECS,
             principal: &e.principal,
             principal_type: &e.principal_type,
             user_agent: &e.user_agent,

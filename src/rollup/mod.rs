@@ -13,6 +13,6 @@ pub mod agg;
 pub mod store;
 mod table;
 
-pub use agg::{ApiKey, Counts, DetailKey, DetailVal, Rollup, DETAIL_BUCKET_SECS};
-pub use store::{Manifest, Store, StoreError, TimeRange, SCHEMA_VERSION};
+pub use agg::{ApiKey, Counts, DetailKey, DetailVal, Rollup};
+pub use store::{Manifest, Store, StoreError, SCHEMA_VERSION};
 pub use table::{col, CountSeries, Resolution};

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::agg::Rollup;
 use super::table::{self, CountSeries, Resolution};
+use crate::time::TimeRange;
 
 /// Version of the on-disk rollup layout; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -122,23 +123,6 @@ impl Default for Manifest {
             days: BTreeMap::new(),
         }
     }
-}
-
-/// A half-open time range `[start, end)` in epoch seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TimeRange {
-    /// Inclusive start.
-    pub start: i64,
-    /// Exclusive end.
-    pub end: i64,
-}
-
-impl TimeRange {
-    /// Everything.
-    pub const ALL: TimeRange = TimeRange {
-        start: i64::MIN / 4,
-        end: i64::MAX / 4,
-    };
 }
 
 /// Day number (days since the epoch) → `YYYY-MM-DD`.

@@ -296,7 +296,7 @@ impl Resolution {
     pub fn secs(self) -> i64 {
         match self {
             Resolution::Minute => 60,
-            Resolution::FiveMinutes => 300,
+            Resolution::FiveMinutes => crate::time::BUCKET_SECS,
             Resolution::Hour => 3600,
         }
     }

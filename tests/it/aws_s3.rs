@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trailsight::ingest::IngestSummary;
-use trailsight::rollup::{Store, TimeRange};
+use trailsight::rollup::Store;
+use trailsight::time::TimeRange;
 
 /// Never printed by trailsight, whatever happens: checked in every output below.
 pub(crate) const SECRET: &str = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYTESTSECRET";

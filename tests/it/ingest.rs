@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use trailsight::ingest::{ingest_paths, IngestOptions, IngestSummary};
-use trailsight::rollup::{Resolution, Store, TimeRange};
+use trailsight::rollup::{Resolution, Store};
+use trailsight::time::TimeRange;
 
 use crate::support::*;
 

@@ -11,7 +11,7 @@ use base64::Engine;
 use serde_json::json;
 use trailsight::config::Config;
 use trailsight::finding::{self, Finding, FindingKind};
-use trailsight::rollup::TimeRange;
+use trailsight::time::TimeRange;
 
 use crate::support;
 
@@ -299,7 +299,7 @@ fn report_works_in_headless_chromium_and_no_payload_runs() {
 }
 
 /// report.json for a tiny fixed input: the numbers behind the page, compared with
-/// tests/golden/report.json (regenerate with UPDATE_GOLDEN=1).
+/// tests/golden/report.json (regenerate with TRAILSIGHT_BLESS=1).
 #[test]
 fn report_json_matches_the_golden_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -332,13 +332,10 @@ fn report_json_matches_the_golden_file() {
     trailsight::app::write_report(&state, &path, &Config::default(), &out, None, None).unwrap();
     let got: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/report.json");
-    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
-        std::fs::write(&golden, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
-    }
-    let want: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&golden).expect("golden file")).unwrap();
-    assert_eq!(got, want, "report.json differs from {}", golden.display());
+    trailsight::testing::check_golden(
+        "report.json",
+        &(serde_json::to_string_pretty(&got).unwrap() + "\n"),
+    );
 }
 
 #[test]

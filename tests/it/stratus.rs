@@ -18,8 +18,8 @@ use trailsight::config::Config;
 use trailsight::finding::FindingKind::{IamBurst, ProvisioningSpike, RareAction};
 use trailsight::finding::{Finding, FindingKind};
 use trailsight::ingest::IngestOptions;
-use trailsight::rollup::TimeRange;
 use trailsight::simulate::{evaluation_window, simulate, SimConfig};
+use trailsight::time::TimeRange;
 
 use crate::support::*;
 
