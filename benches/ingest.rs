@@ -42,7 +42,8 @@ fn ingest(c: &mut Criterion) {
         b.iter_with_setup(
             || tempfile::tempdir().unwrap(),
             |state| {
-                let mut store = Store::open_or_create(state.path()).unwrap();
+                let mut store =
+                    Store::open_or_create(&trailsight::state::StateDir::new(state.path())).unwrap();
                 let s = ingest_paths(
                     &mut store,
                     std::slice::from_ref(&trail),

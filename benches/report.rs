@@ -13,6 +13,7 @@ use std::time::Instant;
 use trailsight::config::Config;
 use trailsight::finding::{self, Finding};
 use trailsight::report::{write_report, ReportInput};
+use trailsight::state::StateDir;
 use trailsight::time::TimeRange;
 
 fn main() {
@@ -36,14 +37,20 @@ fn main() {
         .timestamp();
     let from = start + 28 * 86_400;
     let to = start + i64::from(days) * 86_400;
-    if !state.join("models/baselines.json").exists() {
+    let state = StateDir::new(&state);
+    if !state.path(trailsight::state::StateFile::Baselines).exists() {
         let _ = std::fs::remove_dir_all(&root);
         trailsight::simulate::simulate(&sim, &trail, &|_, _| {}).unwrap();
-        trailsight::app::ingest_into(&state, &[trail.join("AWSLogs")], &Default::default(), false)
-            .unwrap();
-        trailsight::app::fit_baselines(&state, &cfg, from).unwrap();
+        trailsight::pipeline::ingest::ingest_local(
+            &state,
+            &[trail.join("AWSLogs")],
+            &Default::default(),
+            &trailsight::pipeline::no_progress,
+        )
+        .unwrap();
+        trailsight::pipeline::fit::fit(&state, &cfg, from).unwrap();
     }
-    let d = trailsight::app::detect_into(
+    let d = trailsight::pipeline::detect::detect_into(
         &state,
         &cfg,
         TimeRange {

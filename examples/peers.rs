@@ -4,7 +4,7 @@
 //! cargo run --release --example peers -- --seeds 404,505,606 --scale 0.05 [--days 35] [--work DIR] [--json OUT]
 //! ```
 //!
-//! Per seed, [`trailsight::app::eval_seed`] simulates a trail, ingests it, fits trailsight's
+//! Per seed, [`trailsight::pipeline::eval::eval_seed`] simulates a trail, ingests it, fits trailsight's
 //! baselines on the 28 days (`baseline.training_days`) before the evaluation window and detects
 //! over the window. Then two peers run on the *hourly call series of every API* read back from
 //! the same state (`Store::series(.., Resolution::Hour)`), trained on the same 28 days and
@@ -27,10 +27,10 @@
 //!
 //! The peers see only per-API call counts: no principals, errors or catalog categories. So
 //! besides trailsight's per-kind score the table compares all three on kind-agnostic terms:
-//! an incident is *hit* when any finding matches it ([`trailsight::eval::matches`]), a false
+//! an incident is *hit* when any finding matches it ([`trailsight::pipeline::eval::matches`]), a false
 //! positive is a finding matching no incident, precision = true positives / findings,
 //! recall = incidents hit / incidents. Times are wall-clock fit + detect: for trailsight
-//! `fit_baselines` + `detect_into` (re-run after `eval_seed`, reading the Parquet rollups
+//! `fit` + `detect_into` (re-run after `eval_seed`, reading the Parquet rollups
 //! itself); for the peers the model work on the series, with the shared read of the hourly
 //! series reported separately.
 //!
@@ -49,12 +49,13 @@ use augurs::prelude::*;
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use serde::Serialize;
-use trailsight::app::{detect_into, eval_seed, fit_baselines};
 use trailsight::config::Config;
-use trailsight::eval::{matches, EvalScore};
 use trailsight::finding::{write_jsonl, Amount, Attributions, Finding, FindingKind, Severity};
+use trailsight::pipeline::eval::{matches, EvalScore};
+use trailsight::pipeline::{detect::detect_into, eval::eval_seed, fit::fit, no_progress};
 use trailsight::rollup::{CountSeries, Resolution, Store};
 use trailsight::simulate::{self, Label, Labels, SimConfig};
+use trailsight::state::StateDir;
 use trailsight::time::TimeRange;
 
 /// Hours in a week: the hour-of-week period and MSTL's weekly season.
@@ -412,7 +413,6 @@ fn run_peers(
     )?;
     let load = t.elapsed().as_secs_f64();
     let n_train = usize::try_from((train.end - train.start) / 3600)?;
-    let ts = |t: i64| DateTime::<Utc>::from_timestamp(t, 0).expect("in range");
     let baseline = train;
     let how = |t: i64| usize::try_from(t.div_euclid(3600).rem_euclid(WEEK_HOURS as i64)).unwrap();
     let split = |s: &CountSeries| -> (Vec<f64>, Vec<f64>) {
@@ -500,9 +500,9 @@ fn main() -> Result<()> {
         };
         sim.validate()?;
         eprintln!("seed {seed}: simulate, ingest, fit, detect …");
-        let (score, findings) = eval_seed(&work, &cfg, &sim, false)?;
+        let (score, findings) = eval_seed(&work, &cfg, &sim, &no_progress)?;
         let trail = work.join(format!("trail-{seed}"));
-        let state = work.join(format!("state-{seed}"));
+        let state = StateDir::new(work.join(format!("state-{seed}")));
         let labels: Labels = serde_json::from_slice(&std::fs::read(trail.join("labels.json"))?)?;
         let (from, to) = simulate::evaluation_window(&sim);
         let window = TimeRange {
@@ -512,7 +512,7 @@ fn main() -> Result<()> {
 
         // trailsight's fit + detect, timed on their own (eval_seed also simulates and ingests).
         let t = Instant::now();
-        fit_baselines(&state, &cfg, window.start)?;
+        fit(&state, &cfg, window.start)?;
         let d = detect_into(&state, &cfg, window, &work.join(format!("findings-{seed}")))?;
         let ts_secs = t.elapsed().as_secs_f64();
         if d.findings.len() != findings.len() {

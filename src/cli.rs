@@ -1,8 +1,18 @@
-//! The command line, parsed once with clap; everything after this is typed.
+//! The command line, parsed once: clap's structs mirror the flags (ripgrep's "low" arguments),
+//! and each command's arguments convert once into the final request the use case takes
+//! ([`RunArgs::into_request`] and friends), so nothing downstream re-parses a string.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, ConfigError};
+use crate::finding::{FindingKind, Severity};
+use crate::ingest::{IngestOptions, Input};
+use crate::pipeline::report::AwsInsightsRequest;
+use crate::pipeline::run::RunRequest;
+use crate::pipeline::tune::TuneRequest;
+use crate::state::StateDir;
 
 /// CloudTrail-Insights-style anomaly detection on your own CloudTrail logs.
 #[derive(Debug, Parser)]
@@ -39,6 +49,104 @@ pub struct StateArgs {
     /// State directory holding rollups and models.
     #[arg(long, env = "TRAILSIGHT_STATE", default_value = "./trailsight-state")]
     pub state: PathBuf,
+}
+
+impl StateArgs {
+    /// The state directory.
+    pub fn dir(&self) -> StateDir {
+        StateDir::new(&self.state)
+    }
+}
+
+/// What `ingest` is asked to do.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    /// The state directory.
+    pub state: StateDir,
+    /// What to read.
+    pub inputs: Vec<Input>,
+    /// Limits.
+    pub options: IngestOptions,
+    /// AWS access, for remote inputs.
+    pub aws: crate::aws::AwsOptions,
+    /// Print the summary as JSON.
+    pub json: bool,
+}
+
+impl IngestArgs {
+    /// The final request.
+    pub fn into_request(self) -> IngestRequest {
+        IngestRequest {
+            state: self.state.dir(),
+            options: ingest_options(self.max_file_mib),
+            aws: self.aws.options(),
+            inputs: self.inputs,
+            json: self.json,
+        }
+    }
+}
+
+impl RunArgs {
+    /// The final request (the config file is read and checked here).
+    pub fn into_request(self) -> Result<RunRequest, ConfigError> {
+        Ok(RunRequest {
+            state: self.state.dir(),
+            config: Config::from_arg(self.config.config.as_deref())?,
+            inputs: self.input,
+            out: self.out,
+            date: self.date,
+            catch_up_days: self.catch_up_days,
+            ingest: ingest_options(self.max_file_mib),
+            aws: self.aws.options(),
+        })
+    }
+}
+
+impl TuneArgs {
+    /// The final request (the config file is read and checked here).
+    pub fn into_request(self) -> Result<TuneRequest, ConfigError> {
+        Ok(TuneRequest {
+            state: self.state.dir(),
+            config: Config::from_arg(self.config.config.as_deref())?,
+            kind: self.detector,
+            grid: self.grid,
+            days: self.days,
+            labels: self.labels,
+            out: self.out,
+        })
+    }
+}
+
+impl AwsInsightsArgs {
+    /// The final request.
+    pub fn into_request(self) -> Result<AwsInsightsRequest, ConfigError> {
+        Ok(AwsInsightsRequest {
+            aws: self.aws.options(),
+            from: self.from,
+            findings: self.findings,
+            out: self.out,
+            json: self.json,
+        })
+    }
+}
+
+impl SimulateArgs {
+    /// The simulator's settings.
+    pub fn sim_config(&self) -> crate::simulate::SimConfig {
+        crate::simulate::SimConfig {
+            days: self.days,
+            seed: self.seed,
+            scale: self.scale,
+            start: self.start,
+        }
+    }
+}
+
+fn ingest_options(max_file_mib: u64) -> IngestOptions {
+    IngestOptions {
+        max_file_bytes: max_file_mib << 20,
+        ..IngestOptions::default()
+    }
 }
 
 /// Subcommands.
@@ -159,7 +267,7 @@ pub struct IngestArgs {
     /// Files or folders to read, s3://bucket[/prefix] (a trail's bucket), or
     /// cloudtrail://[region] (the 90-day event history).
     #[arg(required = true, value_name = "INPUT")]
-    pub inputs: Vec<crate::aws::Input>,
+    pub inputs: Vec<Input>,
 }
 
 /// How to reach AWS for `s3://` and `cloudtrail://` inputs, and which period to read.
@@ -215,7 +323,7 @@ pub struct AwsInsightsArgs {
     /// Where AWS's Insights events come from: cloudtrail://[region] (LookupEvents) or a local
     /// file of Insights records (e.g. from the bucket's CloudTrail-Insight/ folder).
     #[arg(long, default_value = "cloudtrail://")]
-    pub from: String,
+    pub from: Input,
     /// trailsight's findings.jsonl (from `detect`) to compare with.
     #[arg(long)]
     pub findings: PathBuf,
@@ -239,7 +347,7 @@ pub struct RunArgs {
     /// Files or folders, s3://bucket[/prefix] or cloudtrail://[region] (only what is new since
     /// the last run is read).
     #[arg(long, required = true, num_args = 1.., value_name = "INPUT")]
-    pub input: Vec<crate::aws::Input>,
+    pub input: Vec<Input>,
     /// AWS access, for s3:// and cloudtrail:// inputs.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -251,8 +359,8 @@ pub struct RunArgs {
     pub date: Option<chrono::NaiveDate>,
     /// Exit 1 when an alerting finding has this severity or higher (shadow and suppressed
     /// findings never count).
-    #[arg(long, value_parser = parse_severity)]
-    pub fail_on: Option<crate::finding::Severity>,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub fail_on: Option<Severity>,
     /// After missed nights, check at most this many days in one run.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
     pub catch_up_days: u32,
@@ -290,8 +398,8 @@ pub struct TuneArgs {
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
     pub days: u32,
     /// The detector to tune.
-    #[arg(long, value_parser = parse_kind)]
-    pub detector: crate::finding::FindingKind,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub detector: FindingKind,
     /// Score thresholds to try (0–100).
     #[arg(long, required = true, value_delimiter = ',', value_parser = parse_score)]
     pub grid: Vec<f64>,
@@ -303,16 +411,25 @@ pub struct TuneArgs {
     pub out: PathBuf,
 }
 
-fn parse_severity(s: &str) -> Result<crate::finding::Severity, String> {
-    crate::finding::Severity::ALL
-        .into_iter()
-        .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-        .ok_or_else(|| format!("{s:?} is not a severity (low, medium, high, critical)"))
+// The domain's own enums are the flag values: no mirror enums to keep in step.
+impl ValueEnum for Severity {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Severity::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
 }
 
-fn parse_kind(s: &str) -> Result<crate::finding::FindingKind, String> {
-    s.parse()
-        .map_err(|e: crate::finding::ParseNameError| e.to_string())
+impl ValueEnum for FindingKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &FindingKind::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()).alias(self.kebab()))
+    }
 }
 
 fn parse_score(s: &str) -> Result<f64, String> {

@@ -17,7 +17,6 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -81,6 +80,19 @@ impl FindingKind {
             FindingKind::IamBurst => "iam_burst",
             FindingKind::MaintenanceGap => "maintenance_gap",
             FindingKind::RareAction => "rare_action",
+        }
+    }
+
+    /// The name with `-` for `_` (`call-rate-spike`), accepted on the command line too.
+    pub fn kebab(self) -> &'static str {
+        match self {
+            FindingKind::CallRateSpike => "call-rate-spike",
+            FindingKind::CallRateDrop => "call-rate-drop",
+            FindingKind::ErrorRate => "error-rate",
+            FindingKind::ProvisioningSpike => "provisioning-spike",
+            FindingKind::IamBurst => "iam-burst",
+            FindingKind::MaintenanceGap => "maintenance-gap",
+            FindingKind::RareAction => "rare-action",
         }
     }
 
@@ -458,51 +470,14 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Finding>, FindingError> {
     Ok(out)
 }
 
-/// Writes `bytes` to `path` through a uniquely named temporary file in the same directory,
-/// fsynced, then renamed over `path`; the directory is fsynced too where the platform allows.
-/// On failure the temporary file is removed and `path` is untouched.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FindingError> {
-    use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name().ok_or_else(|| FindingError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
-    })?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, AtomicOrdering::Relaxed)
-    ));
-    let tmp = dir.join(tmp_name);
-
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(io_err(&tmp))?;
-        f.write_all(bytes).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(io_err(path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return result;
-    }
-    // Make the rename itself durable. Opening a directory is not possible everywhere
-    // (Windows), and a failure here does not undo the write, so it is best effort.
-    if let Ok(d) = fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::state::write_atomic(path, bytes).map_err(|e| match e {
+        crate::state::StateError::Io { path, source } => FindingError::Io { path, source },
+        other => FindingError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,17 +25,15 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod detect;
-pub mod eval;
 pub mod event;
 pub mod finding;
 pub mod ingest;
-pub mod nightly;
 pub mod pipeline;
 pub mod policy;
 pub mod report;
 pub mod rollup;
 pub mod simulate;
+pub mod state;
 #[doc(hidden)]
 pub mod testing;
 pub mod time;
-pub mod tune;

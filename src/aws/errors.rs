@@ -2,8 +2,6 @@
 //! Messages are built from error codes and the SDK's error chain, which never carries secrets
 //! (the SDK redacts credentials in Debug output and never puts them in messages).
 
-use std::path::PathBuf;
-
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
@@ -27,13 +25,8 @@ pub enum AwsError {
         reason: String,
     },
     /// A source's progress file under `<state>/sources/` could not be read or written.
-    #[error("{}: {reason}", path.display())]
-    State {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
     /// No region for the event history.
     #[error("no region for {0}: give one (cloudtrail://us-east-1), --region, or AWS_REGION")]
     NoRegion(String),

@@ -19,13 +19,14 @@ use tokio::runtime::Runtime;
 use super::errors::explain;
 use super::limiter::{shared, Limiter};
 use super::{
-    load_json, merge_summary, now_secs, save_json, source_state_path, AwsError, AwsOptions,
-    DEFAULT_FIRST_RUN_DAYS, HISTORY_DAYS,
+    load_json, merge_summary, now_secs, save_json, AwsError, AwsOptions, DEFAULT_FIRST_RUN_DAYS,
+    HISTORY_DAYS,
 };
 use crate::ingest::{
     ingest_from, BatchSource, Fetched, IngestError, IngestOptions, IngestSummary, InputFile,
 };
 use crate::rollup::Store;
+use crate::state::StateFile;
 
 const NEEDS: &str = "cloudtrail:LookupEvents";
 /// A later run re-reads this much before where the last one stopped: events can appear in the
@@ -183,9 +184,9 @@ pub(crate) fn ingest_history(
     let (client, limiter, region) = rt
         .block_on(client(aws, region, &what))
         .map_err(|e| IngestError::Source(Box::new(e)))?;
-    let state_path = source_state_path(store.root(), "cloudtrail.json");
-    let mut state: Progress =
-        load_json(&state_path).map_err(|e| IngestError::Source(Box::new(e)))?;
+    let state_dir = store.state().clone();
+    let mut state: Progress = load_json(&state_dir, StateFile::HistoryProgress)
+        .map_err(|e| IngestError::Source(Box::new(e)))?;
     let mut key = format!("cloudtrail://{region}");
     if let Some(p) = &aws.profile {
         key.push_str(&format!("?profile={p}"));
@@ -269,7 +270,8 @@ pub(crate) fn ingest_history(
         state
             .sources
             .insert(key.clone(), SourceProgress { done_until: end });
-        save_json(&state_path, &state).map_err(|e| IngestError::Source(Box::new(e)))?;
+        save_json(&state_dir, StateFile::HistoryProgress, &state)
+            .map_err(|e| IngestError::Source(Box::new(e)))?;
         start = end;
     }
     tracing::info!(source = %key, requests, "event history read");

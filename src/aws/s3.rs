@@ -19,11 +19,12 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::errors::explain;
-use super::{load_json, now_secs, save_json, source_state_path, AwsError, AwsOptions};
+use super::{load_json, now_secs, save_json, AwsError, AwsOptions};
 use crate::ingest::{
     ingest_from, BatchSource, Fetched, IngestError, IngestOptions, IngestSummary, InputFile,
 };
 use crate::rollup::Store;
+use crate::state::{StateDir, StateFile};
 
 const NEEDS: &str = "s3:ListBucket on the bucket and s3:GetObject on its AWSLogs/ keys (and kms:Decrypt for an SSE-KMS trail)";
 /// Processed keys are remembered this many days before the newest delivery date; older ones
@@ -72,9 +73,9 @@ pub(crate) fn ingest_bucket(
     aws: &AwsOptions,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<IngestSummary, IngestError> {
-    let ledger_path = source_state_path(store.root(), "s3.json");
+    let state = store.state().clone();
     let mut ledger: Ledger =
-        load_json(&ledger_path).map_err(|e| IngestError::Source(Box::new(e)))?;
+        load_json(&state, StateFile::S3Ledger).map_err(|e| IngestError::Source(Box::new(e)))?;
     let source_key = if prefix.is_empty() {
         format!("s3://{bucket}")
     } else {
@@ -132,7 +133,7 @@ pub(crate) fn ingest_bucket(
         failed: HashSet::new(),
         concurrency: aws.concurrency.max(1),
         ledger,
-        ledger_path,
+        state,
         source_key,
     };
     ingest_from(store, &files, opts, &|d| progress(d, total), &mut src)
@@ -384,7 +385,7 @@ struct Source<'r> {
     failed: HashSet<PathBuf>,
     concurrency: usize,
     ledger: Ledger,
-    ledger_path: PathBuf,
+    state: StateDir,
     source_key: String,
 }
 
@@ -453,7 +454,8 @@ impl BatchSource for Source<'_> {
                 .to_string();
             entry.keys.retain(|d, _| *d >= keep);
         }
-        save_json(&self.ledger_path, &self.ledger).map_err(|e| IngestError::Source(Box::new(e)))
+        save_json(&self.state, StateFile::S3Ledger, &self.ledger)
+            .map_err(|e| IngestError::Source(Box::new(e)))
     }
 }
 

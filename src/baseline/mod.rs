@@ -16,7 +16,7 @@ pub mod jobs;
 pub mod stats;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use hashbrown::HashMap;
@@ -24,14 +24,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Category};
 use crate::rollup::{ApiKey, Resolution, Rollup, Store, StoreError};
+use crate::state::{StateDir, StateError, StateFile, MODEL_SCHEMA};
 use crate::time::{TimeRange, BUCKET_SECS};
 use stats::SeasonalProfile;
 
 pub use jobs::{Period, PeriodicJob};
-
-/// Version of the stored model format; bumped on incompatible change.
-pub const MODEL_SCHEMA_VERSION: u32 = 1;
-const FORMAT: &str = "trailsight-baselines";
 
 /// How baselines are fitted. Part of the config file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,34 +66,11 @@ pub enum BaselineError {
         until: String,
     },
     /// No baselines stored yet.
-    #[error("no baselines at {0} (run `trailsight baseline` first)")]
+    #[error("no baselines at {} (run `trailsight baseline` first)", .0.display())]
     Missing(PathBuf),
-    /// Stored by an incompatible version.
-    #[error("{path}: baseline schema version {found} is not supported (expects {expected}); run `trailsight baseline` again")]
-    Schema {
-        /// File.
-        path: PathBuf,
-        /// Version found.
-        found: u32,
-        /// Version expected.
-        expected: u32,
-    },
-    /// The file is damaged.
-    #[error("{path}: {reason}")]
-    Corrupt {
-        /// File.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// Writing failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// File.
-        path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
+    /// The stored baselines cannot be read or written.
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// Normal behaviour of one call series.
@@ -299,7 +273,7 @@ pub struct GroupModel {
 pub struct Baselines {
     /// Always `trailsight-baselines`.
     pub format: String,
-    /// [`MODEL_SCHEMA_VERSION`].
+    /// [`MODEL_SCHEMA`]'s version.
     pub schema_version: u32,
     /// trailsight version that fitted them.
     pub tool_version: String,
@@ -513,8 +487,8 @@ pub fn fit(
     let jobs = jobs::discover(&roll, catalog, data_start, until);
 
     Ok(Baselines {
-        format: FORMAT.into(),
-        schema_version: MODEL_SCHEMA_VERSION,
+        format: MODEL_SCHEMA.format.into(),
+        schema_version: MODEL_SCHEMA.version,
         tool_version: env!("CARGO_PKG_VERSION").into(),
         fitted_at: Utc::now(),
         training_start: ts(start),
@@ -603,18 +577,13 @@ fn fit_principals(
     out
 }
 
-/// Where the baselines of a state live.
-pub fn path(state: &Path) -> PathBuf {
-    state.join("models").join("baselines.json")
-}
-
 impl Baselines {
     /// Baselines that know nothing yet, for a training window: every series and principal is
     /// new. Detectors then fall back to their priors.
     pub fn empty(training_start: i64, training_end: i64) -> Baselines {
         Baselines {
-            format: FORMAT.into(),
-            schema_version: MODEL_SCHEMA_VERSION,
+            format: MODEL_SCHEMA.format.into(),
+            schema_version: MODEL_SCHEMA.version,
             tool_version: env!("CARGO_PKG_VERSION").into(),
             fitted_at: ts(training_end),
             training_start: ts(training_start),
@@ -628,58 +597,17 @@ impl Baselines {
         }
     }
 
-    /// Writes them atomically to `<state>/models/baselines.json`.
-    pub fn save(&self, state: &Path) -> Result<PathBuf, BaselineError> {
-        let p = path(state);
-        let dir = p.parent().expect("has a parent");
-        std::fs::create_dir_all(dir).map_err(|source| BaselineError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let bytes = serde_json::to_vec(self).expect("baselines serialise");
-        crate::rollup::store::write_atomic(&p, &bytes).map_err(|e| match e {
-            StoreError::Io { path, source } => BaselineError::Io { path, source },
-            other => BaselineError::Store(other),
-        })?;
-        Ok(p)
+    /// Writes them atomically to the state's models; returns the file.
+    pub fn save(&self, state: &StateDir) -> Result<PathBuf, BaselineError> {
+        state.write_json(StateFile::Baselines, self, false)?;
+        Ok(state.path(StateFile::Baselines))
     }
 
     /// Loads them, refusing an incompatible version with a clear error.
-    pub fn load(state: &Path) -> Result<Baselines, BaselineError> {
-        let p = path(state);
-        let bytes = match std::fs::read(&p) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(BaselineError::Missing(p))
-            }
-            Err(source) => return Err(BaselineError::Io { path: p, source }),
-        };
-        let v: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| BaselineError::Corrupt {
-                path: p.clone(),
-                reason: e.to_string(),
-            })?;
-        if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(BaselineError::Corrupt {
-                path: p,
-                reason: format!("not a {FORMAT} file"),
-            });
-        }
-        let found = v
-            .get("schema_version")
-            .and_then(|s| s.as_u64())
-            .unwrap_or(0) as u32;
-        if found != MODEL_SCHEMA_VERSION {
-            return Err(BaselineError::Schema {
-                path: p,
-                found,
-                expected: MODEL_SCHEMA_VERSION,
-            });
-        }
-        serde_json::from_value(v).map_err(|e| BaselineError::Corrupt {
-            path: p,
-            reason: e.to_string(),
-        })
+    pub fn load(state: &StateDir) -> Result<Baselines, BaselineError> {
+        state
+            .read_versioned(StateFile::Baselines, MODEL_SCHEMA)?
+            .ok_or_else(|| BaselineError::Missing(state.path(StateFile::Baselines)))
     }
 
     /// Index of series models by key.

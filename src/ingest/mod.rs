@@ -6,6 +6,9 @@
 //! run — and counted once. Bad files and bad records are counted with their path and reason;
 //! the rest of the input is still ingested.
 
+mod input;
+pub mod ledger;
+pub mod log;
 mod source;
 mod split;
 
@@ -20,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::{classify_prepared, parse_record, EventClass, Prepared};
 use crate::rollup::{Rollup, Store, StoreError};
 
+pub use input::{merge_summary, Input};
 pub use source::{discover, parse_trail_key, InputFile, TrailKey};
 use split::DocKind;
 

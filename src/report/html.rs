@@ -10,10 +10,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::data::{duration, Overview};
-use super::ingest_log::IngestRun;
 use super::{Group, ReportError, ReportInput};
 use crate::baseline::Baselines;
 use crate::finding::{Attribution, Finding, FindingKind, Severity};
+use crate::ingest::log::IngestRun;
 use crate::rollup::Store;
 use crate::time::TimeRange;
 

@@ -10,7 +10,6 @@
 pub mod charts;
 pub mod data;
 mod html;
-pub mod ingest_log;
 pub mod png;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +41,9 @@ pub enum ReportError {
     /// The page template failed.
     #[error("rendering the report page: {0}")]
     Template(String),
+    /// Writing the page, or reading the ingest log, failed.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
     /// Writing failed.
     #[error("{path}: {source}")]
     Io {
@@ -71,7 +73,7 @@ pub struct ReportSummary {
 #[derive(Debug, Clone)]
 pub struct ReportInput<'a> {
     /// The state directory.
-    pub state: &'a Path,
+    pub state: &'a crate::state::StateDir,
     /// Findings to show (any order; the report sorts by score).
     pub findings: &'a [Finding],
     /// Config in force (its thresholds are shown).
@@ -234,10 +236,7 @@ pub fn write_report(input: &ReportInput<'_>, out_dir: &Path) -> Result<ReportSum
         ("top APIs", charts::top_apis(&overview)?),
         ("hour of week", charts::heatmap(&overview)?),
     ];
-    let ingests = ingest_log::load(input.state).map_err(|source| ReportError::Io {
-        path: ingest_log::path(input.state),
-        source,
-    })?;
+    let ingests = crate::ingest::log::load(input.state)?;
     let page = html::Page {
         input,
         period,
@@ -257,19 +256,9 @@ pub fn write_report(input: &ReportInput<'_>, out_dir: &Path) -> Result<ReportSum
         source,
     })?;
     let path = out_dir.join("report.html");
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |e: StoreError| match e {
-            StoreError::Io { path, source } => ReportError::Io { path, source },
-            other => ReportError::Io {
-                path,
-                source: std::io::Error::other(other.to_string()),
-            },
-        }
-    };
-    crate::rollup::store::write_atomic(&path, text.as_bytes()).map_err(io(&path))?;
+    crate::state::write_atomic(&path, text.as_bytes())?;
     let jpath = out_dir.join("report.json");
-    crate::rollup::store::write_atomic(&jpath, json.as_bytes()).map_err(io(&jpath))?;
+    crate::state::write_atomic(&jpath, json.as_bytes())?;
     Ok(ReportSummary {
         path,
         findings: input.findings.len(),

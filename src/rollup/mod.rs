@@ -14,5 +14,5 @@ pub mod store;
 mod table;
 
 pub use agg::{ApiKey, Counts, DetailKey, DetailVal, Rollup};
-pub use store::{Manifest, Store, StoreError, SCHEMA_VERSION};
+pub use store::{Manifest, Store, StoreError};
 pub use table::{col, CountSeries, Resolution};

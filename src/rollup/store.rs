@@ -1,4 +1,5 @@
-//! The state directory: rollup files plus one manifest that says which files are current.
+//! The rollup store: rollup files plus one manifest that says which files are current, kept in
+//! the state directory ([`crate::state`] names and writes every file).
 //!
 //! Files are immutable and named by generation; a commit writes the new generation's files,
 //! then atomically replaces `manifest.json`, then deletes the superseded files. A run killed at
@@ -7,7 +8,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,42 +17,19 @@ use serde::{Deserialize, Serialize};
 
 use super::agg::Rollup;
 use super::table::{self, CountSeries, Resolution};
-use crate::time::TimeRange;
+use crate::state::{
+    io_error, write_atomic, write_atomic_with, StateDir, StateError, StateFile, ROLLUP_SCHEMA,
+};
+use crate::time::{TimeRange, DAY_SECS};
 
-/// Version of the on-disk rollup layout; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
-const FORMAT: &str = "trailsight-rollups";
 const IDS_MAGIC: &[u8; 8] = b"TSIDS001";
 
-/// Errors of the state directory, each naming the file involved.
+/// Errors of the rollup store, each naming the file involved.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The manifest is not valid.
-    #[error("{path}: invalid manifest: {reason}")]
-    Manifest {
-        /// The manifest file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The state was written by an incompatible version.
-    #[error("{path}: rollup schema version {found} is not supported by this trailsight (expects {expected}); re-ingest into a new state directory")]
-    Schema {
-        /// The manifest file.
-        path: PathBuf,
-        /// Version found.
-        found: u32,
-        /// Version this build reads.
-        expected: u32,
-    },
+    /// A state file could not be read or written, or is not this version's.
+    #[error(transparent)]
+    State(#[from] StateError),
     /// A Parquet table could not be read or written.
     #[error("{path}: {source}")]
     Polars {
@@ -69,16 +46,10 @@ pub enum StoreError {
         /// What is wrong.
         reason: &'static str,
     },
-    /// No state directory exists yet.
-    #[error("no trailsight state at {0} (run `trailsight ingest --state {0} PATH...` first)")]
-    Missing(PathBuf),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| StoreError::State(io_error(path)(source))
 }
 
 /// The files of one stored UTC day.
@@ -103,7 +74,7 @@ pub struct DayEntry {
 pub struct Manifest {
     /// Always `trailsight-rollups`.
     pub format: String,
-    /// [`SCHEMA_VERSION`] of the writer.
+    /// [`ROLLUP_SCHEMA`]'s version of the writer.
     pub schema_version: u32,
     /// trailsight version of the last writer.
     pub tool_version: String,
@@ -116,8 +87,8 @@ pub struct Manifest {
 impl Default for Manifest {
     fn default() -> Self {
         Manifest {
-            format: FORMAT.into(),
-            schema_version: SCHEMA_VERSION,
+            format: ROLLUP_SCHEMA.format.into(),
+            schema_version: ROLLUP_SCHEMA.version,
             tool_version: env!("CARGO_PKG_VERSION").into(),
             updated: None,
             days: BTreeMap::new(),
@@ -127,7 +98,7 @@ impl Default for Manifest {
 
 /// Day number (days since the epoch) → `YYYY-MM-DD`.
 pub fn day_name(day: i64) -> String {
-    DateTime::<Utc>::from_timestamp(day * 86_400, 0)
+    DateTime::<Utc>::from_timestamp(day * DAY_SECS, 0)
         .map(|t| t.date_naive().to_string())
         .unwrap_or_else(|| format!("day{day}"))
 }
@@ -138,14 +109,14 @@ fn day_number(name: &str) -> Option<i64> {
         d.and_hms_opt(0, 0, 0)?
             .and_utc()
             .timestamp()
-            .div_euclid(86_400),
+            .div_euclid(DAY_SECS),
     )
 }
 
-/// An opened state directory.
+/// The rollups of an opened state directory.
 #[derive(Debug)]
 pub struct Store {
-    root: PathBuf,
+    state: StateDir,
     manifest: Manifest,
 }
 
@@ -154,88 +125,39 @@ impl Store {
     /// days that a commit running at the same time does not touch.
     pub(crate) fn snapshot(&self) -> Store {
         Store {
-            root: self.root.clone(),
+            state: self.state.clone(),
             manifest: self.manifest.clone(),
         }
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let tmp = tmp_path(path);
-    {
-        let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-    }
-    fs::rename(&tmp, path).map_err(io(path))
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}", std::process::id()));
-    path.with_file_name(name)
-}
-
 impl Store {
-    fn manifest_path(root: &Path) -> PathBuf {
-        root.join("manifest.json")
-    }
-
     /// Opens an existing state directory.
-    pub fn open(root: &Path) -> Result<Store, StoreError> {
-        let mp = Self::manifest_path(root);
-        if !mp.exists() {
-            return Err(StoreError::Missing(root.to_path_buf()));
-        }
-        let text = fs::read_to_string(&mp).map_err(io(&mp))?;
-        let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| StoreError::Manifest {
-                path: mp.clone(),
-                reason: e.to_string(),
-            })?;
-        if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(StoreError::Manifest {
-                path: mp,
-                reason: format!("not a {FORMAT} manifest"),
-            });
-        }
-        let found = v
-            .get("schema_version")
-            .and_then(|s| s.as_u64())
-            .unwrap_or(0) as u32;
-        if found != SCHEMA_VERSION {
-            return Err(StoreError::Schema {
-                path: mp,
-                found,
-                expected: SCHEMA_VERSION,
-            });
-        }
-        let manifest: Manifest = serde_json::from_value(v).map_err(|e| StoreError::Manifest {
-            path: mp.clone(),
-            reason: e.to_string(),
-        })?;
+    pub fn open(state: &StateDir) -> Result<Store, StoreError> {
+        let manifest = state
+            .read_versioned::<Manifest>(StateFile::Manifest, ROLLUP_SCHEMA)?
+            .ok_or_else(|| StateError::Missing(state.root().to_path_buf()))?;
         Ok(Store {
-            root: root.to_path_buf(),
+            state: state.clone(),
             manifest,
         })
     }
 
     /// Opens a state directory, creating an empty one if there is none.
-    pub fn open_or_create(root: &Path) -> Result<Store, StoreError> {
-        if Self::manifest_path(root).exists() {
-            return Self::open(root);
+    pub fn open_or_create(state: &StateDir) -> Result<Store, StoreError> {
+        if state.exists() {
+            return Self::open(state);
         }
-        fs::create_dir_all(root).map_err(io(root))?;
+        state.create()?;
         Ok(Store {
-            root: root.to_path_buf(),
+            state: state.clone(),
             manifest: Manifest::default(),
         })
     }
 
     /// The state directory.
-    pub fn root(&self) -> &Path {
-        &self.root
+    pub fn state(&self) -> &StateDir {
+        &self.state
     }
 
     /// The current manifest.
@@ -267,7 +189,7 @@ impl Store {
         let Some(e) = self.manifest.days.get(&day_name(day)) else {
             return Ok(Vec::new());
         };
-        let path = self.root.join(&e.ids);
+        let path = self.state.resolve(&e.ids);
         let b = fs::read(&path).map_err(io(&path))?;
         if b.len() < 16 || &b[..8] != IDS_MAGIC {
             return Err(StoreError::Ids {
@@ -290,7 +212,7 @@ impl Store {
     }
 
     fn read_table(&self, rel: &str) -> Result<DataFrame, StoreError> {
-        let path = self.root.join(rel);
+        let path = self.state.resolve(rel);
         let f = fs::File::open(&path).map_err(io(&path))?;
         ParquetReader::new(f)
             .finish()
@@ -298,21 +220,25 @@ impl Store {
     }
 
     fn write_table(&self, rel: &str, df: &mut DataFrame) -> Result<(), StoreError> {
-        let path = self.root.join(rel);
+        let path = self.state.resolve(rel);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(io(dir))?;
         }
-        let tmp = tmp_path(&path);
-        let f = fs::File::create(&tmp).map_err(io(&tmp))?;
-        ParquetWriter::new(&f)
-            .with_compression(ParquetCompression::Zstd(None))
-            .finish(df)
-            .map_err(|source| StoreError::Polars {
-                path: tmp.clone(),
-                source,
-            })?;
-        f.sync_all().map_err(io(&tmp))?;
-        fs::rename(&tmp, &path).map_err(io(&path))
+        let mut failed = None;
+        let written = write_atomic_with(&path, |f| {
+            ParquetWriter::new(f)
+                .with_compression(ParquetCompression::Zstd(None))
+                .finish(df)
+                .map(|_| ())
+                .map_err(|e| {
+                    failed = Some(e);
+                    std::io::Error::other("parquet")
+                })
+        });
+        match (written, failed) {
+            (_, Some(source)) => Err(StoreError::Polars { path, source }),
+            (r, None) => Ok(r?),
+        }
     }
 
     /// Adds `delta` (deduplicated new events) to the stored rollups and records `ids` (the full
@@ -344,16 +270,14 @@ impl Store {
         }
         // Fault injection for the crash tests: die as a kill would, with the new generation's
         // files written and the manifest not yet swapped.
-        if std::env::var_os("TRAILSIGHT_FAILPOINT").is_some_and(|v| v == "commit-before-manifest") {
-            std::process::abort();
-        }
+        crate::state::failpoint("commit-before-manifest");
         next.updated = Some(Utc::now());
         next.tool_version = env!("CARGO_PKG_VERSION").into();
         let text = serde_json::to_vec_pretty(&next).expect("manifest serialises");
-        write_atomic(&Self::manifest_path(&self.root), &text)?;
+        write_atomic(&self.state.path(StateFile::Manifest), &text)?;
         self.manifest = next;
         for rel in superseded {
-            let _ = fs::remove_file(self.root.join(rel));
+            let _ = fs::remove_file(self.state.resolve(&rel));
         }
         self.collect_garbage();
         Ok(())
@@ -370,18 +294,17 @@ impl Store {
         if let Some(old) = old {
             let calls = self.read_table(&old.calls)?;
             table::add_calls(r, &calls).map_err(|source| StoreError::Polars {
-                path: self.root.join(&old.calls),
+                path: self.state.resolve(&old.calls),
                 source,
             })?;
             let detail = self.read_table(&old.detail)?;
             table::add_detail(r, &detail).map_err(|source| StoreError::Polars {
-                path: self.root.join(&old.detail),
+                path: self.state.resolve(&old.detail),
                 source,
             })?;
         }
         let generation = old.map_or(1, |o| o.generation + 1);
-        let rel =
-            |table: &str, ext: &str| format!("rollups/{table}/day={name}/g{generation:06}.{ext}");
+        let rel = |table: &str, ext: &str| StateDir::rollup_file(table, &name, generation, ext);
         let entry = DayEntry {
             generation,
             calls: rel("calls", "parquet"),
@@ -390,12 +313,12 @@ impl Store {
             events: r.total_calls(),
         };
         let mut calls = table::calls_frame(r).map_err(|source| StoreError::Polars {
-            path: self.root.join(&entry.calls),
+            path: self.state.resolve(&entry.calls),
             source,
         })?;
         self.write_table(&entry.calls, &mut calls)?;
         let mut detail = table::detail_frame(r).map_err(|source| StoreError::Polars {
-            path: self.root.join(&entry.detail),
+            path: self.state.resolve(&entry.detail),
             source,
         })?;
         self.write_table(&entry.detail, &mut detail)?;
@@ -410,7 +333,7 @@ impl Store {
         for id in &sorted {
             buf.extend_from_slice(&id.to_le_bytes());
         }
-        let ids_path = self.root.join(&entry.ids);
+        let ids_path = self.state.resolve(&entry.ids);
         if let Some(dir) = ids_path.parent() {
             fs::create_dir_all(dir).map_err(io(dir))?;
         }
@@ -425,9 +348,9 @@ impl Store {
             .days
             .values()
             .flat_map(|e| [&e.calls, &e.detail, &e.ids])
-            .map(|r| self.root.join(r))
+            .map(|r| self.state.resolve(r))
             .collect();
-        for entry in walkdir::WalkDir::new(self.root.join("rollups"))
+        for entry in walkdir::WalkDir::new(self.state.rollups_dir())
             .into_iter()
             .flatten()
         {
@@ -440,7 +363,7 @@ impl Store {
     fn days_in(&self, range: TimeRange) -> impl Iterator<Item = &DayEntry> {
         self.manifest.days.iter().filter_map(move |(name, e)| {
             let d = day_number(name)?;
-            (d * 86_400 < range.end && (d + 1) * 86_400 > range.start).then_some(e)
+            TimeRange::day(d).overlaps(&range, 0).then_some(e)
         })
     }
 
@@ -458,7 +381,7 @@ impl Store {
                 Some(acc) => {
                     acc.vstack_mut_owned(df)
                         .map_err(|source| StoreError::Polars {
-                            path: self.root.join(pick(e)),
+                            path: self.state.resolve(pick(e)),
                             source,
                         })?;
                 }
@@ -474,7 +397,7 @@ impl Store {
                     table::detail_frame(&Rollup::default())
                 }
                 .map_err(|source| StoreError::Polars {
-                    path: self.root.clone(),
+                    path: self.state.root().to_path_buf(),
                     source,
                 })?;
                 empty.rechunk_mut();
@@ -490,7 +413,7 @@ impl Store {
             )
             .collect()
             .map_err(|source| StoreError::Polars {
-                path: self.root.clone(),
+                path: self.state.root().to_path_buf(),
                 source,
             })
     }
@@ -510,7 +433,7 @@ impl Store {
         let df = self.calls(range)?;
         let mut r = Rollup::default();
         table::add_calls(&mut r, &df).map_err(|source| StoreError::Polars {
-            path: self.root.clone(),
+            path: self.state.root().to_path_buf(),
             source,
         })?;
         Ok(r)
@@ -522,7 +445,7 @@ impl Store {
         let df = self.detail(range)?;
         let mut r = Rollup::default();
         table::add_detail(&mut r, &df).map_err(|source| StoreError::Polars {
-            path: self.root.clone(),
+            path: self.state.root().to_path_buf(),
             source,
         })?;
         Ok(r)
@@ -537,7 +460,7 @@ impl Store {
         let df = self.calls(range)?;
         table::series_from_calls(&df, range.start, range.end, res).map_err(|source| {
             StoreError::Polars {
-                path: self.root.clone(),
+                path: self.state.root().to_path_buf(),
                 source,
             }
         })
@@ -546,9 +469,9 @@ impl Store {
     /// The span of stored data as a range of whole days, if any.
     pub fn span(&self) -> Option<TimeRange> {
         let days = self.days();
-        Some(TimeRange {
-            start: *days.first()? * 86_400,
-            end: (*days.last()? + 1) * 86_400,
-        })
+        Some(TimeRange::new(
+            *days.first()? * DAY_SECS,
+            (*days.last()? + 1) * DAY_SECS,
+        ))
     }
 }

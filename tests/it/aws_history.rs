@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use trailsight::ingest::IngestSummary;
 use trailsight::rollup::Store;
+use trailsight::state::StateDir;
 
 use crate::aws_s3::{aws_cli, run};
 use crate::support::record;
@@ -305,7 +306,10 @@ fn event_history_pages_throttling_bad_records_and_resume() {
         .iter()
         .all(|s| s.start >= (until - 15 * 60) as f64 - 1.0));
     assert_paced(&seen);
-    assert_eq!(Store::open(&state).unwrap().total_events(), 60);
+    assert_eq!(
+        Store::open(&StateDir::new(&state)).unwrap().total_events(),
+        60
+    );
 
     // The nightly job takes the same input: resumes, finds nothing new, writes its day.
     let mut c = aws_cli(dir.path());
@@ -319,7 +323,10 @@ fn event_history_pages_throttling_bad_records_and_resume() {
     assert!(ok, "run failed: {}", &se[se.len().saturating_sub(3000)..]);
     assert!(so.contains(" 0 new events"), "{so}");
     assert!(dir.path().join("reports/latest/run.json").exists());
-    assert_eq!(Store::open(&state).unwrap().total_events(), 60);
+    assert_eq!(
+        Store::open(&StateDir::new(&state)).unwrap().total_events(),
+        60
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use trailsight::ingest::IngestSummary;
 use trailsight::rollup::Store;
+use trailsight::state::StateDir;
 use trailsight::time::TimeRange;
 
 /// Never printed by trailsight, whatever happens: checked in every output below.
@@ -236,7 +237,10 @@ fn ingest_s3(home: &Path, state: &Path, endpoint: &str, extra: &[&str]) -> Inges
 }
 
 fn frames_equal(a: &Path, b: &Path) {
-    let (a, b) = (Store::open(a).unwrap(), Store::open(b).unwrap());
+    let (a, b) = (
+        Store::open(&StateDir::new(a)).unwrap(),
+        Store::open(&StateDir::new(b)).unwrap(),
+    );
     let (ca, cb) = (
         a.calls(TimeRange::ALL).unwrap(),
         b.calls(TimeRange::ALL).unwrap(),
@@ -277,7 +281,7 @@ fn bucket_ingest_equals_the_local_copy_and_fetches_each_object_once() {
     std::fs::remove_file(&digest).unwrap();
 
     let local = dir.path().join("local");
-    let mut store = Store::open_or_create(&local).unwrap();
+    let mut store = Store::open_or_create(&StateDir::new(&local)).unwrap();
     let want = trailsight::ingest::ingest_paths(
         &mut store,
         &[trail.join("AWSLogs")],

@@ -2,6 +2,7 @@
 
 use assert_cmd::Command;
 use predicates::prelude::*;
+use trailsight::state::StateDir;
 
 use crate::support::*;
 
@@ -276,7 +277,7 @@ fn a_run_killed_mid_commit_leaves_the_previous_state_and_the_next_run_completes(
         before,
         "manifest untouched"
     );
-    let store = trailsight::rollup::Store::open(&state).unwrap();
+    let store = trailsight::rollup::Store::open(&StateDir::new(&state)).unwrap();
     assert_eq!(store.total_events(), 5);
     // The next run completes the work exactly once and sweeps the leftovers.
     let out = bin()
@@ -295,7 +296,7 @@ fn a_run_killed_mid_commit_leaves_the_previous_state_and_the_next_run_completes(
         (Some(8), Some(5))
     );
     assert_eq!(
-        trailsight::rollup::Store::open(&state)
+        trailsight::rollup::Store::open(&StateDir::new(&state))
             .unwrap()
             .total_events(),
         13

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use trailsight::ingest::{ingest_paths, IngestOptions, IngestSummary};
 use trailsight::rollup::{Resolution, Store};
+use trailsight::state::StateDir;
 use trailsight::time::TimeRange;
 
 use crate::support::*;
@@ -16,7 +17,7 @@ fn run(state: &Path, paths: &[PathBuf]) -> IngestSummary {
 }
 
 fn run_with(state: &Path, paths: &[PathBuf], opts: &IngestOptions) -> IngestSummary {
-    let mut store = Store::open_or_create(state).unwrap();
+    let mut store = Store::open_or_create(&StateDir::new(state)).unwrap();
     ingest_paths(&mut store, paths, opts, &|_, _| {}).unwrap()
 }
 
@@ -212,12 +213,12 @@ fn duplicates_within_and_across_runs_count_once() {
     // Overlapping paths (a folder and a file in it) are read once.
     let s2 = run(&state, &[d.clone(), d.join("a.json")]);
     assert_eq!((s2.files, s2.management_events, s2.duplicates), (2, 0, 25));
-    let store = Store::open(&state).unwrap();
+    let store = Store::open(&StateDir::new(&state)).unwrap();
     assert_eq!(store.total_events(), 20);
 }
 
 fn tables(state: &Path) -> (String, String) {
-    let store = Store::open(state).unwrap();
+    let store = Store::open(&StateDir::new(state)).unwrap();
     (
         format!("{:?}", store.calls(TimeRange::ALL).unwrap()),
         format!("{:?}", store.detail(TimeRange::ALL).unwrap()),
@@ -243,7 +244,7 @@ fn simulated_trail_counts_are_exact_and_halves_equal_whole() {
     assert_eq!(s.skipped.data, sim.data_events);
     assert_eq!((s.bad_files, s.bad_records), (0, 0), "{:?}", s.problems);
     assert_eq!(
-        Store::open(&whole).unwrap().total_events(),
+        Store::open(&StateDir::new(&whole)).unwrap().total_events(),
         sim.management_events
     );
 
@@ -311,7 +312,7 @@ fn read_api_gives_zero_filled_series() {
     write(&d.join("a.json"), &records_doc(&recs));
     let state = dir.path().join("state");
     run(&state, &[d]);
-    let store = Store::open(&state).unwrap();
+    let store = Store::open(&StateDir::new(&state)).unwrap();
     let t0 = 1_767_607_200; // 2026-01-05T10:00:00Z
     let series = store
         .series(

@@ -8,10 +8,11 @@ use std::process::Output;
 
 use assert_cmd::Command;
 use chrono::NaiveDate;
-use trailsight::eval::EvalScore;
 use trailsight::finding::{read_jsonl, Finding, FindingKind, Severity};
+use trailsight::pipeline::eval::EvalScore;
 use trailsight::rollup::Store;
 use trailsight::simulate::Labels;
+use trailsight::state::StateDir;
 
 fn bin() -> Command {
     Command::cargo_bin("trailsight").unwrap()
@@ -118,7 +119,7 @@ fn a_nightly_run_over_a_growing_trail_reports_each_day_once_and_exactly() {
         PathBuf::from(last.to_string())
     );
     // Never double-counts: the state holds exactly the simulator's unique events.
-    let store = Store::open(&state).unwrap();
+    let store = Store::open(&StateDir::new(&state)).unwrap();
     assert_eq!(store.total_events(), labels.summary.management_events);
     // The nightly reports together find the incidents.
     let score = EvalScore::of(&all, &labels.incidents, &labels.decoys);
@@ -133,7 +134,7 @@ fn a_nightly_run_over_a_growing_trail_reports_each_day_once_and_exactly() {
     assert!(o.status.success());
     assert_eq!(fs::read(out.join("latest/findings.jsonl")).unwrap(), before);
     assert_eq!(
-        Store::open(&state).unwrap().total_events(),
+        Store::open(&StateDir::new(&state)).unwrap().total_events(),
         labels.summary.management_events
     );
 }
@@ -178,7 +179,7 @@ fn assert_completed(r: &Reference, state: &Path, out: &Path, what: &str) {
         "{what}"
     );
     assert_eq!(
-        Store::open(state).unwrap().total_events(),
+        Store::open(&StateDir::new(state)).unwrap().total_events(),
         r.events,
         "{what}"
     );
@@ -247,7 +248,7 @@ fn a_run_killed_at_any_step_is_completed_by_the_next() {
 fn a_second_run_on_the_same_state_fails_at_once_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let _held = trailsight::nightly::Lock::acquire(&state).unwrap();
+    let _held = StateDir::new(&state).lock().unwrap();
     let o = bin()
         .args(["run", "--input"])
         .arg(dir.path())

@@ -11,6 +11,7 @@ use base64::Engine;
 use serde_json::json;
 use trailsight::config::Config;
 use trailsight::finding::{self, Finding, FindingKind};
+use trailsight::state::StateDir;
 use trailsight::time::TimeRange;
 
 use crate::support;
@@ -118,15 +119,20 @@ fn fixture() -> &'static Fixture {
             P_SCRIPT.as_bytes(),
         );
         let opts = trailsight::ingest::IngestOptions::default();
-        trailsight::app::ingest_into(&state, &[trail.join("AWSLogs"), hostile], &opts, false)
-            .unwrap();
+        trailsight::pipeline::ingest::ingest_local(
+            &StateDir::new(&state),
+            &[trail.join("AWSLogs"), hostile],
+            &opts,
+            &trailsight::pipeline::no_progress,
+        )
+        .unwrap();
         let cfg = Config::default();
         let from = trailsight::cli::parse_time("2026-01-12").unwrap();
         let to = trailsight::cli::parse_time("2026-01-19").unwrap();
-        trailsight::app::fit_baselines(&state, &cfg, from).unwrap();
+        trailsight::pipeline::fit::fit(&StateDir::new(&state), &cfg, from).unwrap();
         let out = root.join("findings");
-        let d = trailsight::app::detect_into(
-            &state,
+        let d = trailsight::pipeline::detect::detect_into(
+            &StateDir::new(&state),
             &cfg,
             TimeRange {
                 start: from,
@@ -140,9 +146,15 @@ fn fixture() -> &'static Fixture {
         findings.push(extra);
         let path = out.join("findings.jsonl");
         finding::write_jsonl(&path, &findings).unwrap();
-        let r =
-            trailsight::app::write_report(&state, &path, &cfg, &root.join("report"), None, None)
-                .unwrap();
+        let r = trailsight::pipeline::report::write_report(
+            &StateDir::new(&state),
+            &path,
+            &cfg,
+            &root.join("report"),
+            None,
+            None,
+        )
+        .unwrap();
         Fixture {
             report: r.path,
             findings,
@@ -308,11 +320,11 @@ fn report_json_matches_the_golden_file() {
         &dir.path().join("t.json"),
         &support::records_doc(&support::records("g", 90)),
     );
-    trailsight::app::ingest_into(
-        &state,
+    trailsight::pipeline::ingest::ingest_local(
+        &StateDir::new(&state),
         &[trail],
         &trailsight::ingest::IngestOptions::default(),
-        false,
+        &trailsight::pipeline::no_progress,
     )
     .unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/findings.jsonl");
@@ -329,7 +341,15 @@ fn report_json_matches_the_golden_file() {
     let path = dir.path().join("findings.jsonl");
     finding::write_jsonl(&path, &findings).unwrap();
     let out = dir.path().join("report");
-    trailsight::app::write_report(&state, &path, &Config::default(), &out, None, None).unwrap();
+    trailsight::pipeline::report::write_report(
+        &StateDir::new(&state),
+        &path,
+        &Config::default(),
+        &out,
+        None,
+        None,
+    )
+    .unwrap();
     let got: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     trailsight::testing::check_golden(

@@ -13,12 +13,13 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
-use trailsight::app::{detect_into, fit_baselines, ingest_into};
 use trailsight::config::Config;
 use trailsight::finding::FindingKind::{IamBurst, ProvisioningSpike, RareAction};
 use trailsight::finding::{Finding, FindingKind};
 use trailsight::ingest::IngestOptions;
+use trailsight::pipeline::{detect::detect_into, fit::fit, ingest::ingest_local, no_progress};
 use trailsight::simulate::{evaluation_window, simulate, SimConfig};
+use trailsight::state::StateDir;
 use trailsight::time::TimeRange;
 
 use crate::support::*;
@@ -140,16 +141,17 @@ fn stratus_attacks_in_simulated_background_raise_the_expected_findings() {
     }
     let attacks = write(&tmp.path().join("stratus.json"), &records_doc(&all));
 
-    let s = ingest_into(
+    let state = StateDir::new(&state);
+    let s = ingest_local(
         &state,
         &[trail.join("AWSLogs"), attacks],
         &IngestOptions::default(),
-        false,
+        &no_progress,
     )
     .unwrap();
     assert_eq!(s.bad_records, 0, "{:#?}", s.problems);
     let conf = Config::default();
-    fit_baselines(&state, &conf, from.timestamp()).unwrap();
+    fit(&state, &conf, from.timestamp()).unwrap();
     let d = detect_into(
         &state,
         &conf,

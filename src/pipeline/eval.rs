@@ -1,4 +1,4 @@
-//! The evaluation harness: detection on simulated trails scored against their `labels.json`.
+//! Evaluation as a use case: detection on simulated trails scored against their `labels.json`.
 //!
 //! A finding *matches* a label when they share the account, their windows overlap (with
 //! [`SLACK`] on both sides: windows are bucketed) and they name the same principal or share an
@@ -7,11 +7,17 @@
 //! real incident); otherwise it is a false positive, and a *decoy hit* when it matches a decoy.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::{PipelineError, Progress};
+use crate::config::Config;
 use crate::finding::Finding;
-use crate::simulate::Label;
+use crate::ingest::IngestOptions;
+use crate::simulate::{self, Label, Labels, SimConfig, SimSummary};
+use crate::state::StateDir;
+use crate::time::TimeRange;
 
 /// Tolerance on window edges, in seconds.
 pub const SLACK: i64 = 1800;
@@ -178,4 +184,142 @@ fn ratio(a: usize, b: usize) -> f64 {
     } else {
         a as f64 / b as f64
     }
+}
+
+/// Simulates `cfg` into `trail`, or reuses the trail already there when it was made with the
+/// same settings (its labels say so). Returns the summary and whether it was reused; a trail
+/// made with other settings is refused rather than mixed.
+pub fn simulate_or_reuse(
+    cfg: &SimConfig,
+    trail: &Path,
+    progress: Progress<'_>,
+) -> Result<(Labels, bool), PipelineError> {
+    cfg.validate()?;
+    if let Some(l) = read_labels(trail).filter(|l| l.config == *cfg) {
+        return Ok((l, true));
+    }
+    if trail.join("AWSLogs").exists() {
+        return Err(PipelineError::Invalid(format!(
+            "{} holds a trail simulated with other settings; remove it or pick another --out",
+            trail.display()
+        )));
+    }
+    simulate::simulate(cfg, trail, progress)?;
+    let labels = read_labels(trail).ok_or_else(|| PipelineError::File {
+        path: trail.join("labels.json"),
+        reason: "the simulator wrote no readable labels".into(),
+    })?;
+    Ok((labels, false))
+}
+
+fn read_labels(trail: &Path) -> Option<Labels> {
+    std::fs::read(trail.join("labels.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// Reads a labels.json written by `trailsight simulate`.
+pub fn load_labels(path: &Path) -> Result<Labels, PipelineError> {
+    let bytes = std::fs::read(path).map_err(PipelineError::file(path))?;
+    serde_json::from_slice(&bytes).map_err(|e| PipelineError::File {
+        path: path.to_path_buf(),
+        reason: format!("not a labels.json written by `trailsight simulate`: {e}"),
+    })
+}
+
+/// The simulator's summary of a trail's labels.
+pub fn summary(labels: &Labels) -> &SimSummary {
+    &labels.summary
+}
+
+/// Simulates (or reuses), ingests, fits and detects one seed under `work`; returns its score
+/// and findings.
+pub fn eval_seed(
+    work: &Path,
+    cfg: &Config,
+    sim: &SimConfig,
+    progress: Progress<'_>,
+) -> Result<(EvalScore, Vec<Finding>), PipelineError> {
+    let trail = work.join(format!("trail-{}", sim.seed));
+    let state_dir = work.join(format!("state-{}", sim.seed));
+    if read_labels(&trail).is_none_or(|l| l.config != *sim) {
+        let _ = std::fs::remove_dir_all(&trail);
+    }
+    let (labels, _) = simulate_or_reuse(sim, &trail, progress)?;
+    let _ = std::fs::remove_dir_all(&state_dir);
+    let state = StateDir::new(&state_dir);
+    super::ingest::ingest_local(
+        &state,
+        &[trail.join("AWSLogs")],
+        &IngestOptions::default(),
+        progress,
+    )?;
+    let (from, to) = simulate::evaluation_window(sim);
+    super::fit::fit(&state, cfg, from.timestamp())?;
+    let window = TimeRange::new(from.timestamp(), to.timestamp());
+    let d = super::detect::detect_into(
+        &state,
+        cfg,
+        window,
+        &work.join(format!("findings-{}", sim.seed)),
+    )?;
+    Ok((
+        EvalScore::of(&d.findings, &labels.incidents, &labels.decoys),
+        d.findings,
+    ))
+}
+
+/// What [`eval`] measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// All seeds together.
+    pub total: EvalScore,
+    /// Per seed.
+    pub per_seed: Vec<SeedScore>,
+}
+
+/// One seed's score.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedScore {
+    /// The seed.
+    pub seed: u64,
+    /// Its score.
+    pub score: EvalScore,
+}
+
+/// Evaluates `cfg` on one simulated trail per seed (`template` gives days and scale) in `work`
+/// (a temporary folder, removed afterwards, when `None`).
+pub fn eval(
+    cfg: &Config,
+    template: &SimConfig,
+    seeds: &[u64],
+    work: Option<&Path>,
+    progress: Progress<'_>,
+) -> Result<EvalReport, PipelineError> {
+    let dir: PathBuf = match work {
+        Some(w) => w.to_path_buf(),
+        None => std::env::temp_dir().join(format!("trailsight-eval-{}", std::process::id())),
+    };
+    super::create_dir(&dir)?;
+    let mut total = EvalScore::default();
+    let mut per_seed = Vec::new();
+    for &seed in seeds {
+        let sim = SimConfig {
+            seed,
+            ..template.clone()
+        };
+        let (s, _) = eval_seed(&dir, cfg, &sim, progress)?;
+        tracing::info!(
+            seed,
+            recall = s.recall(),
+            precision = s.precision(),
+            "seed evaluated"
+        );
+        total.add(&s);
+        per_seed.push(SeedScore { seed, score: s });
+    }
+    if work.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(EvalReport { total, per_seed })
 }

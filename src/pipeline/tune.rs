@@ -1,17 +1,22 @@
-//! Threshold tuning: one detector replayed over stored history at several `min_score` values,
-//! each a real detection run on rollups read once (a lower threshold can also merge or extend
-//! windows differently, so filtering one low-threshold run would not be the same).
+//! Threshold tuning as a use case: one detector replayed over stored history at several
+//! `min_score` values, each a real detection run on rollups read once (a lower threshold can
+//! also merge or extend windows differently, so filtering one low-threshold run would not be the
+//! same). Baselines are fitted in memory: tuning never replaces the state's models.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::baseline::Baselines;
+use super::eval::EvalScore;
+use super::{PipelineError, Prepared};
+use crate::baseline::{self, Baselines};
 use crate::config::Config;
-use crate::eval::EvalScore;
 use crate::finding::{Finding, FindingKind};
-use crate::pipeline::Prepared;
+use crate::rollup::Store;
 use crate::simulate::Label;
+use crate::state::StateDir;
+use crate::time::TimeRange;
 
 /// What one threshold value would have produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -120,7 +125,8 @@ pub fn replay(
         .collect()
 }
 
-fn join(v: &[(String, usize)]) -> String {
+/// `name (count); …`, as the table and the CSV list top APIs and principals.
+pub fn join(v: &[(String, usize)]) -> String {
     v.iter()
         .map(|(k, n)| format!("{k} ({n})"))
         .collect::<Vec<_>>()
@@ -159,37 +165,93 @@ pub fn to_csv(kind: FindingKind, rows: &[TuneRow]) -> String {
     o
 }
 
-/// The rows as a terminal table.
-pub fn to_table(kind: FindingKind, rows: &[TuneRow]) -> String {
-    let mut o = format!(
-        "{:>9} {:>8} {:>8} {:>10} {:>9} {:>6}  top APIs / principals   ({})\n",
-        "threshold",
-        "findings",
-        "per day",
-        "suppressed",
-        "precision",
-        "recall",
-        kind.as_str()
+/// A tuning run, as the command line asked for it.
+#[derive(Debug, Clone)]
+pub struct TuneRequest {
+    /// The state directory.
+    pub state: StateDir,
+    /// The configuration (the detector's other settings, overrides, suppressions).
+    pub config: Config,
+    /// The detector, by the kind it reports.
+    pub kind: FindingKind,
+    /// Thresholds to try.
+    pub grid: Vec<f64>,
+    /// Stored days to replay (the last ones).
+    pub days: u32,
+    /// labels.json from `simulate`, for precision and recall.
+    pub labels: Option<PathBuf>,
+    /// Folder for the CSV and the chart.
+    pub out: PathBuf,
+}
+
+/// What a tuning run measured and wrote.
+#[derive(Debug, Clone)]
+pub struct TuneOutcome {
+    /// The replayed window.
+    pub window: TimeRange,
+    /// One row per threshold.
+    pub rows: Vec<TuneRow>,
+    /// Seconds the replays took.
+    pub seconds: f64,
+    /// The CSV written.
+    pub csv: PathBuf,
+    /// The chart written.
+    pub png: PathBuf,
+}
+
+/// Replays the request's detector over the last `days` stored days at every grid value and
+/// writes `tune-<detector>.csv` and `tune-<detector>.png` into `out`.
+pub fn tune(req: &TuneRequest) -> Result<TuneOutcome, PipelineError> {
+    let store = Store::open(&req.state)?;
+    let end = super::detect::last_day(&store)?.end;
+    let window = TimeRange::new(end - i64::from(req.days) * crate::time::DAY_SECS, end);
+    let b = baseline::fit(
+        &store,
+        &req.config.catalog(),
+        &req.config.baseline,
+        window.start,
+    )?;
+    let prepared = Prepared::load(&store, window)?;
+    let labels = match &req.labels {
+        None => None,
+        Some(p) => Some(super::eval::load_labels(p)?),
+    };
+    let t0 = std::time::Instant::now();
+    let rows = replay(
+        &prepared,
+        &b,
+        &req.config,
+        req.kind,
+        &req.grid,
+        labels
+            .as_ref()
+            .map(|l| (l.incidents.as_slice(), l.decoys.as_slice())),
     );
-    let opt = |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "–".into());
-    for r in rows {
-        o.push_str(&format!(
-            "{:>8}{} {:>8} {:>8.2} {:>10} {:>9} {:>6}  {}\n",
-            r.threshold,
-            if r.current { "*" } else { " " },
-            r.findings,
-            r.per_day,
-            r.suppressed,
-            opt(r.precision),
-            opt(r.recall),
-            join(&r.top_apis)
-        ));
-        if !r.top_principals.is_empty() {
-            o.push_str(&format!("{:>57}  {}\n", "", join(&r.top_principals)));
-        }
-    }
-    o.push_str("(* the configured value)\n");
-    o
+    let seconds = t0.elapsed().as_secs_f64();
+    super::create_dir(&req.out)?;
+    let name = req.kind.as_str();
+    let csv = req.out.join(format!("tune-{name}.csv"));
+    crate::state::write_atomic(&csv, to_csv(req.kind, &rows).as_bytes())?;
+    let points: Vec<crate::report::charts::TunePoint> = rows
+        .iter()
+        .map(|r| crate::report::charts::TunePoint {
+            threshold: r.threshold,
+            per_day: r.per_day,
+            precision: r.precision,
+            recall: r.recall,
+        })
+        .collect();
+    let current = req.config.detectors.common(req.kind).min_score.get();
+    let png = req.out.join(format!("tune-{name}.png"));
+    let bytes = crate::report::charts::tune_chart(name, &points, current)?;
+    crate::state::write_atomic(&png, &bytes)?;
+    Ok(TuneOutcome {
+        window,
+        rows,
+        seconds,
+        csv,
+        png,
+    })
 }
 
 #[cfg(test)]

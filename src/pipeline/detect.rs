@@ -1,7 +1,9 @@
-//! The stages chained for one detection run, as a library function the CLI, the evaluation
-//! harness and the benches share: read the window's rollups, build the detector input, run
-//! the detectors.
+//! Detection as a use case: read a window's rollups once, run the detectors, triage their
+//! findings by the config's policy, and write the outputs of the run.
 
+use std::path::Path;
+
+use super::PipelineError;
 use crate::baseline::Baselines;
 use crate::catalog::Catalog;
 use crate::config::Config;
@@ -9,6 +11,7 @@ use crate::detect::{self, DetectConfig, DetectInput, Holes};
 use crate::finding::Finding;
 use crate::policy::{self, Triage};
 use crate::rollup::{Resolution, Store, StoreError};
+use crate::state::StateDir;
 use crate::time::TimeRange;
 
 /// What a detection run produced, with the data-quality facts the report shows.
@@ -106,4 +109,51 @@ pub fn detect(
     window: TimeRange,
 ) -> Result<Detection, StoreError> {
     Ok(Prepared::load(store, window)?.run(baselines, catalog, cfg))
+}
+
+/// The last stored day as a window, the default detection window.
+pub fn last_day(store: &Store) -> Result<TimeRange, PipelineError> {
+    let day = *store.days().last().ok_or(PipelineError::NoData)?;
+    Ok(TimeRange::day(day))
+}
+
+/// Detects over `window` with the state's stored baselines and the config's overrides,
+/// suppressions and shadow mode, and writes the outputs into `out` ([`write_detection`]). The
+/// detection's findings are the alerting ones.
+pub fn detect_into(
+    state: &StateDir,
+    cfg: &Config,
+    window: TimeRange,
+    out: &Path,
+) -> Result<Detection, PipelineError> {
+    if window.end <= window.start {
+        return Err(PipelineError::Invalid("--to must be after --from".into()));
+    }
+    let store = Store::open(state)?;
+    let b = Baselines::load(state)?;
+    if b.training_end.timestamp() > window.start {
+        tracing::warn!(
+            training_end = %crate::time::format_datetime(&b.training_end),
+            "the baselines were trained on part of the detection window; incidents in it may look normal"
+        );
+    }
+    let (d, t) = Prepared::load(&store, window)?.run_triaged(&b, cfg);
+    super::create_dir(out)?;
+    write_detection(out, &t)?;
+    Ok(d)
+}
+
+/// Writes findings.jsonl and insights.json (alerting findings), shadow.jsonl (shadow-mode
+/// detectors) and suppressed.jsonl (each line: rule index, reason, finding) into `out`.
+pub fn write_detection(out: &Path, t: &Triage) -> Result<(), PipelineError> {
+    crate::finding::write_jsonl(&out.join("findings.jsonl"), &t.active)?;
+    crate::finding::write_insights(&out.join("insights.json"), &t.active)?;
+    crate::finding::write_jsonl(&out.join("shadow.jsonl"), &t.shadow)?;
+    let mut text = String::new();
+    for s in &t.suppressed {
+        text.push_str(&serde_json::to_string(s).expect("a suppressed finding serialises"));
+        text.push('\n');
+    }
+    crate::state::write_atomic(&out.join("suppressed.jsonl"), text.as_bytes())?;
+    Ok(())
 }

@@ -2,12 +2,11 @@
 //! data-quality section can show files read, bad files and records with their reasons, and
 //! duplicates, long after the ingest printed them.
 
-use std::path::{Path, PathBuf};
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::IngestSummary;
+use super::IngestSummary;
+use crate::state::{StateDir, StateError, StateFile};
 
 /// Summaries kept (oldest dropped first).
 pub const KEEP: usize = 30;
@@ -23,26 +22,21 @@ pub struct IngestRun {
     pub summary: IngestSummary,
 }
 
-/// Where the log lives.
-pub fn path(state: &Path) -> PathBuf {
-    state.join("ingest-log.json")
-}
-
 /// The stored runs, oldest first; none when there is no log yet. A damaged log reads as empty
 /// (it is informational; the next ingest rewrites it).
-pub fn load(state: &Path) -> std::io::Result<Vec<IngestRun>> {
-    match std::fs::read(path(state)) {
-        Ok(b) => Ok(serde_json::from_slice(&b).unwrap_or_else(|e| {
-            tracing::warn!(path = %path(state).display(), error = %e, "ignoring a damaged ingest log");
-            Vec::new()
-        })),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+pub fn load(state: &StateDir) -> Result<Vec<IngestRun>, StateError> {
+    match state.read_json(StateFile::IngestLog) {
+        Ok(runs) => Ok(runs.unwrap_or_default()),
+        Err(e @ StateError::Corrupt { .. }) => {
+            tracing::warn!(error = %e, "ignoring a damaged ingest log");
+            Ok(Vec::new())
+        }
         Err(e) => Err(e),
     }
 }
 
 /// Appends a run (atomically rewriting the log).
-pub fn record(state: &Path, summary: &IngestSummary) -> std::io::Result<()> {
+pub fn record(state: &StateDir, summary: &IngestSummary) -> Result<(), StateError> {
     let mut runs = load(state)?;
     let mut s = summary.clone();
     if s.problems.len() > KEEP_PROBLEMS {
@@ -56,8 +50,7 @@ pub fn record(state: &Path, summary: &IngestSummary) -> std::io::Result<()> {
     if runs.len() > KEEP {
         runs.drain(..runs.len() - KEEP);
     }
-    let bytes = serde_json::to_vec_pretty(&runs).map_err(std::io::Error::other)?;
-    crate::rollup::store::write_atomic(&path(state), &bytes).map_err(std::io::Error::other)
+    state.write_json(StateFile::IngestLog, &runs, true)
 }
 
 #[cfg(test)]
@@ -68,6 +61,7 @@ mod tests {
     #[test]
     fn keeps_the_last_runs_and_caps_problems() {
         let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
         let mut s = IngestSummary {
             files: 3,
             ..Default::default()
@@ -80,13 +74,13 @@ mod tests {
             })
             .collect();
         for _ in 0..KEEP + 2 {
-            record(dir.path(), &s).unwrap();
+            record(&state, &s).unwrap();
         }
-        let runs = load(dir.path()).unwrap();
+        let runs = load(&state).unwrap();
         assert_eq!(runs.len(), KEEP);
         assert_eq!(runs[0].summary.problems.len(), KEEP_PROBLEMS);
         assert_eq!(runs[0].summary.problems_not_listed, 5);
-        std::fs::write(path(dir.path()), b"{not json").unwrap();
-        assert!(load(dir.path()).unwrap().is_empty());
+        std::fs::write(state.path(StateFile::IngestLog), b"{not json").unwrap();
+        assert!(load(&state).unwrap().is_empty());
     }
 }

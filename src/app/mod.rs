@@ -1,0 +1,402 @@
+//! The command line's handlers: parse → call → print. Each takes its parsed arguments, calls
+//! the [`crate::pipeline`] use case, and prints with [`render`]. Progress bars and logging are
+//! set up here; nothing below prints.
+
+pub mod render;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{
+    BaselineArgs, Cli, Command, ConfigCommand, DemoArgs, DetectArgs, EvalArgs, ExplainArgs,
+    IngestArgs, LogFormat, ReportArgs, RunArgs, SimulateArgs, TuneArgs,
+};
+use crate::config::Config;
+use crate::finding::FindingKind;
+use crate::ingest::IngestOptions;
+use crate::pipeline::{self, eval::EvalScore};
+use crate::rollup::Store;
+use crate::simulate::SimConfig;
+use crate::state::StateDir;
+use crate::time::TimeRange;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    init_logging(cli.log_format);
+    let show = !cli.quiet && std::io::stderr().is_terminal();
+    match cli.command {
+        Command::Ingest(a) => cmd_ingest(a, show),
+        Command::Simulate(a) => cmd_simulate(a, show),
+        Command::Baseline(a) => cmd_baseline(a),
+        Command::Detect(a) => cmd_detect(a),
+        Command::Explain(a) => cmd_explain(a),
+        Command::Eval(a) => cmd_eval(a, show),
+        Command::Demo(a) => cmd_demo(a, show),
+        Command::Report(a) => cmd_report(a),
+        Command::Run(a) => cmd_run(a, show),
+        Command::Config(c) => cmd_config(c),
+        Command::Tune(a) => cmd_tune(a),
+        Command::AwsInsights(a) => cmd_aws_insights(a),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let json = match format {
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILSIGHT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.compact().try_init()
+    };
+}
+
+/// A progress bar on the terminal (hidden when `show` is false); `bytes` picks byte units.
+fn bar(show: bool, what: &str, bytes: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let tmpl = if bytes {
+        "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+    } else {
+        "{msg} [{bar:40}] {pos}/{len} eta {eta}"
+    };
+    let pb = ProgressBar::new(0);
+    pb.set_style(
+        ProgressStyle::with_template(tmpl)
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// Runs `step` with a progress bar fed by its progress callback.
+fn with_bar<T>(
+    show: bool,
+    what: &str,
+    bytes: bool,
+    step: impl FnOnce(pipeline::Progress<'_>) -> T,
+) -> T {
+    let pb = bar(show, what, bytes);
+    let out = step(&|done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    });
+    pb.finish_and_clear();
+    out
+}
+
+fn cmd_ingest(a: IngestArgs, show: bool) -> Result<ExitCode> {
+    let a = a.into_request();
+    let s = with_bar(show, "ingest", true, |p| {
+        pipeline::ingest::ingest(&a.state, &a.inputs, &a.options, &a.aws, p)
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string(&s)?);
+    } else {
+        print!("{}", render::ingest_summary(&s));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_simulate(a: SimulateArgs, show: bool) -> Result<ExitCode> {
+    let cfg = a.sim_config();
+    cfg.validate()?;
+    let s = with_bar(show, "simulate", false, |p| {
+        crate::simulate::simulate(&cfg, &a.out, p)
+    })?;
+    println!(
+        "wrote {} files to {}: {} unique management events, {} data events, {} duplicate deliveries, {} .. {}\nlabels: {}",
+        s.files,
+        a.out.display(),
+        s.management_events,
+        s.data_events,
+        s.duplicate_deliveries,
+        s.first_event,
+        s.last_event,
+        a.out.join("labels.json").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_demo(a: DemoArgs, show: bool) -> Result<ExitCode> {
+    let cfg = SimConfig {
+        days: 35,
+        seed: a.seed,
+        scale: a.scale,
+        ..SimConfig::default()
+    };
+    cfg.validate()?;
+    let trail = a.out.join("trail");
+    let state = StateDir::new(a.out.join("state"));
+    println!(
+        "trailsight demo: simulating {} days of CloudTrail (scale {}, seed {}) into {}",
+        cfg.days,
+        cfg.scale,
+        cfg.seed,
+        trail.display()
+    );
+    // A second demo into the same folder reuses the trail when it was made with the same
+    // settings: re-ingesting it then shows deduplication at work.
+    let (labels, reused) = with_bar(show, "simulate", false, |p| {
+        pipeline::eval::simulate_or_reuse(&cfg, &trail, p)
+    })?;
+    if reused {
+        println!("  reusing the trail already simulated there");
+    }
+    let sim = &labels.summary;
+    println!(
+        "  {} files, {} unique management events, {} data events, {} duplicate deliveries",
+        sim.files, sim.management_events, sim.data_events, sim.duplicate_deliveries
+    );
+    println!("ingesting into {}", state.root().display());
+    let s = with_bar(show, "ingest", true, |p| {
+        pipeline::ingest::ingest_local(
+            &state,
+            &[trail.join("AWSLogs")],
+            &IngestOptions::default(),
+            p,
+        )
+    })?;
+    print!("{}", render::ingest_summary(&s));
+    let store = Store::open(&state)?;
+    let stored = store.total_events();
+    println!(
+        "state holds {} unique management events over {} days (simulator wrote {}{})",
+        stored,
+        store.days().len(),
+        sim.management_events,
+        if stored == sim.management_events {
+            ": exact"
+        } else {
+            ": MISMATCH"
+        }
+    );
+    if stored != sim.management_events {
+        return Ok(ExitCode::from(2));
+    }
+    let conf = Config::default();
+    let (from, to) = crate::simulate::evaluation_window(&cfg);
+    println!(
+        "\nfitting baselines on the {} days before {}",
+        conf.baseline.training_days,
+        crate::time::format_datetime(&from)
+    );
+    let b = pipeline::fit::fit_store(&store, &conf, from.timestamp())?;
+    println!(
+        "  {} call series, {} principals, {} periodic jobs",
+        b.series.len(),
+        b.principals.len(),
+        b.jobs.len()
+    );
+    let out = a.out.join("findings");
+    let d = pipeline::detect::detect_into(
+        &state,
+        &conf,
+        TimeRange::new(from.timestamp(), to.timestamp()),
+        &out,
+    )?;
+    println!();
+    print!("{}", render::findings(&d, 15));
+    let score = EvalScore::of(&d.findings, &labels.incidents, &labels.decoys);
+    println!(
+        "\nagainst the simulator's labels: {} of {} incidents found, precision {:.2}, decoys flagged {}",
+        score.recalled,
+        score.incidents,
+        score.precision(),
+        score.decoy_hits
+    );
+    println!(
+        "findings: {}\nInsights-format events: {}",
+        out.join("findings.jsonl").display(),
+        out.join("insights.json").display()
+    );
+    let r = pipeline::report::write_report(
+        &state,
+        &out.join("findings.jsonl"),
+        &conf,
+        &a.out.join("report"),
+        None,
+        None,
+    )?;
+    println!("report: {}", r.path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_baseline(a: BaselineArgs) -> Result<ExitCode> {
+    let cfg = Config::from_arg(a.config.config.as_deref())?;
+    let state = a.state.dir();
+    let store = Store::open(&state)?;
+    let until = match a.until {
+        Some(t) => t,
+        None => pipeline::fit::default_until(&store)?,
+    };
+    let b = pipeline::fit::fit_store(&store, &cfg, until)?;
+    print!(
+        "{}",
+        render::baseline(&b, &state.path(crate::state::StateFile::Baselines))
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_detect(a: DetectArgs) -> Result<ExitCode> {
+    let cfg = Config::from_arg(a.config.config.as_deref())?;
+    let state = a.state.dir();
+    let default = pipeline::detect::last_day(&Store::open(&state)?)?;
+    let window = TimeRange::new(a.from.unwrap_or(default.start), a.to.unwrap_or(default.end));
+    let d = pipeline::detect::detect_into(&state, &cfg, window, &a.out)?;
+    print!("{}", render::findings(&d, a.top));
+    println!(
+        "wrote {} and {} (shadow.jsonl, suppressed.jsonl beside them)",
+        a.out.join("findings.jsonl").display(),
+        a.out.join("insights.json").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_explain(a: ExplainArgs) -> Result<ExitCode> {
+    let f = pipeline::report::find(&a.findings, &a.id)?;
+    print!("{}", render::explanation(&f));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_eval(a: EvalArgs, show: bool) -> Result<ExitCode> {
+    let cfg = Config::from_arg(a.config.config.as_deref())?;
+    let template = SimConfig {
+        days: a.days,
+        scale: a.scale,
+        ..SimConfig::default()
+    };
+    for &seed in &a.seeds {
+        SimConfig {
+            seed,
+            ..template.clone()
+        }
+        .validate()?;
+    }
+    let r = with_bar(show, "simulate", false, |p| {
+        pipeline::eval::eval(&cfg, &template, &a.seeds, a.work.as_deref(), p)
+    })?;
+    if a.json {
+        // Through a JSON value: keys in sorted order, as this output has always had them.
+        println!("{}", serde_json::to_value(&r)?);
+    } else {
+        println!(
+            "evaluation over seeds {:?} ({} days, scale {}):\n",
+            a.seeds, a.days, a.scale
+        );
+        print!("{}", r.total.table());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_report(a: ReportArgs) -> Result<ExitCode> {
+    let cfg = Config::from_arg(a.config.config.as_deref())?;
+    let state = a.state.dir();
+    let period = pipeline::report::period(&state, a.from, a.to)?;
+    let r = pipeline::report::write_report(
+        &state,
+        &a.findings,
+        &cfg,
+        &a.out,
+        period,
+        a.aws_insights.as_deref(),
+    )?;
+    println!(
+        "wrote {} ({} findings, {} charts, {:.1} MiB, {:.1} s)",
+        r.path.display(),
+        r.findings,
+        r.charts,
+        r.bytes as f64 / 1048576.0,
+        r.seconds
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_run(a: RunArgs, show: bool) -> Result<ExitCode> {
+    let fail_on = a.fail_on;
+    let req = a.into_request()?;
+    let o = with_bar(show, "ingest", true, |p| pipeline::run::run(&req, p))?;
+    print!("{}", render::run(&o));
+    let alert = fail_on.is_some_and(|s| o.alerts_at(s));
+    Ok(if alert {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn cmd_config(c: ConfigCommand) -> Result<ExitCode> {
+    match c {
+        ConfigCommand::Default => {
+            print!("{}", crate::config::DEFAULT_TOML);
+        }
+        ConfigCommand::Check { file } => {
+            let cfg = Config::load(&file)?;
+            let today = chrono::Utc::now();
+            let mut overrides = 0;
+            let mut shadow = Vec::new();
+            let mut off = Vec::new();
+            for k in FindingKind::ALL {
+                let c = cfg.detectors.common(k);
+                overrides += c.overrides.len();
+                if c.shadow {
+                    shadow.push(k.as_str());
+                }
+                if !c.enabled {
+                    off.push(k.as_str());
+                }
+            }
+            let expired = cfg.suppress.iter().filter(|r| !r.active_at(today)).count();
+            println!(
+                "{}: valid. {} suppression rule(s) ({} expired), {} override(s), shadow mode: {}, disabled: {}",
+                file.display(),
+                cfg.suppress.len(),
+                expired,
+                overrides,
+                if shadow.is_empty() { "none".into() } else { shadow.join(", ") },
+                if off.is_empty() { "none".into() } else { off.join(", ") },
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_tune(a: TuneArgs) -> Result<ExitCode> {
+    let req = a.into_request()?;
+    let o = pipeline::tune::tune(&req)?;
+    println!(
+        "replayed {} over {} .. {} ({} days, {} values) in {:.2} s",
+        req.kind.as_str(),
+        crate::time::format(o.window.start),
+        crate::time::format(o.window.end),
+        req.days,
+        o.rows.len(),
+        o.seconds
+    );
+    print!("{}", render::tune_table(req.kind, &o.rows));
+    println!("wrote {} and {}", o.csv.display(), o.png.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_aws_insights(a: crate::cli::AwsInsightsArgs) -> Result<ExitCode> {
+    let req = a.into_request()?;
+    let cmp = pipeline::report::aws_insights(&req)?;
+    if req.json {
+        println!("{}", serde_json::to_string(&cmp)?);
+    } else {
+        print!("{}", crate::aws::insights::render(&cmp));
+    }
+    Ok(ExitCode::SUCCESS)
+}

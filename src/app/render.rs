@@ -1,0 +1,315 @@
+//! What the command line prints: every terminal rendering in one place, as strings the
+//! handlers print.
+
+use crate::finding::{Finding, FindingKind};
+use crate::ingest::IngestSummary;
+use crate::pipeline::tune::TuneRow;
+use crate::pipeline::Detection;
+
+/// The one-screen human summary of an ingest.
+pub fn ingest_summary(s: &IngestSummary) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let rate = if s.seconds > 0.0 {
+        s.records as f64 / s.seconds
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        o,
+        "files read            {:>12}   ({:.1} MiB compressed)",
+        s.files,
+        s.input_bytes as f64 / 1048576.0
+    );
+    let _ = writeln!(
+        o,
+        "records read          {:>12}   ({:.0} records/s, {:.2} s)",
+        s.records, rate, s.seconds
+    );
+    let _ = writeln!(
+        o,
+        "management events     {:>12}   new, unique",
+        s.management_events
+    );
+    let _ = writeln!(
+        o,
+        "skipped (not mgmt)    {:>12}   data {}, insight {}, network activity {}",
+        s.skipped_non_management, s.skipped.data, s.skipped.insight, s.skipped.network_activity
+    );
+    let _ = writeln!(
+        o,
+        "duplicates            {:>12}   same eventID already seen",
+        s.duplicates
+    );
+    let _ = writeln!(o, "bad files             {:>12}", s.bad_files);
+    let _ = writeln!(o, "bad records           {:>12}", s.bad_records);
+    let span = match (&s.first_event, &s.last_event) {
+        (Some(a), Some(b)) => format!("{a} .. {b}"),
+        _ => "no new events".into(),
+    };
+    let _ = writeln!(o, "time span             {span}");
+    let _ = writeln!(o, "accounts              {}", list(&s.accounts));
+    let _ = writeln!(o, "regions               {}", list(&s.regions));
+    let _ = writeln!(o, "days updated          {}", s.days_updated.len());
+    if !s.problems.is_empty() {
+        let _ = writeln!(o, "problems:");
+        for p in s.problems.iter().take(20) {
+            match p.record {
+                Some(n) => {
+                    let _ = writeln!(o, "  {} (record {n}): {}", p.path, p.reason);
+                }
+                None => {
+                    let _ = writeln!(o, "  {}: {}", p.path, p.reason);
+                }
+            }
+        }
+        let more = s.problems.len().saturating_sub(20) as u64 + s.problems_not_listed;
+        if more > 0 {
+            let _ = writeln!(o, "  … and {more} more (use --json for the full list)");
+        }
+    }
+    o
+}
+
+fn list(v: &[String]) -> String {
+    if v.len() <= 6 {
+        v.join(", ")
+    } else {
+        format!("{} and {} more", v[..6].join(", "), v.len() - 6)
+    }
+}
+
+/// The findings of a detection, the `top` highest first.
+pub fn findings(d: &Detection, top: usize) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} findings over {} .. {} ({} series, {} events)",
+        d.findings.len(),
+        crate::time::format(d.window.start),
+        crate::time::format(d.window.end),
+        d.series,
+        d.events
+    );
+    for f in d.findings.iter().take(top) {
+        let _ = writeln!(
+            o,
+            "  {:>5.1} {:<8} {:<18} {}  {}  {}",
+            f.score,
+            f.severity.as_str(),
+            f.kind.as_str(),
+            crate::time::format_datetime(&f.start),
+            f.id,
+            f.explanation
+        );
+    }
+    if d.findings.len() > top {
+        let _ = writeln!(o, "  … {} more in findings.jsonl", d.findings.len() - top);
+    }
+    o
+}
+
+/// A finding's full reasoning.
+pub fn explanation(f: &Finding) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} {} (score {:.1}, {}, p = {:.3e})",
+        f.id,
+        f.kind.as_str(),
+        f.score,
+        f.severity.as_str(),
+        f.p_value
+    );
+    let _ = writeln!(o, "{}\n", f.explanation);
+    let _ = writeln!(
+        o,
+        "where      {}/{}  {}  {}",
+        f.account,
+        f.region,
+        f.event_source,
+        f.event_names.join(", ")
+    );
+    if let Some(p) = &f.principal {
+        let _ = writeln!(o, "principal  {p}");
+    }
+    if let Some(c) = &f.error_code {
+        let _ = writeln!(o, "error      {c}");
+    }
+    let _ = writeln!(
+        o,
+        "when       {} .. {} ({:.0} min)",
+        crate::time::format_datetime(&f.start),
+        crate::time::format_datetime(&f.end),
+        f.duration_minutes()
+    );
+    let _ = writeln!(
+        o,
+        "observed   {:.1} in all, {:.3}/min",
+        f.observed.total, f.observed.per_minute
+    );
+    let _ = writeln!(
+        o,
+        "expected   {:.3} in all, {:.4}/min",
+        f.expected.total, f.expected.per_minute
+    );
+    let _ = writeln!(
+        o,
+        "baseline   {} .. {}",
+        crate::time::format(f.baseline_window.start),
+        crate::time::format(f.baseline_window.end)
+    );
+    let _ = writeln!(
+        o,
+        "score      {:.1} from p = {:.3e} (models/README.md explains the statistics)",
+        f.score, f.p_value
+    );
+    for (name, list) in [
+        ("principal", &f.attributions.principal),
+        ("user agent", &f.attributions.user_agent),
+        ("source IP", &f.attributions.source_ip),
+        ("error code", &f.attributions.error_code),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "\nby {name}:   in window            in baseline");
+        for a in list {
+            let _ = writeln!(
+                o,
+                "  {:>8} {:>6.1}%   {:>8} {:>6.1}%   {}",
+                a.insight_count,
+                a.insight_share * 100.0,
+                a.baseline_count,
+                a.baseline_share * 100.0,
+                a.value
+            );
+        }
+    }
+    if !f.example_event_ids.is_empty() {
+        let _ = writeln!(o, "\nexample eventIDs: {}", f.example_event_ids.join(", "));
+    }
+    if !f.access_key_ids.is_empty() {
+        let _ = writeln!(o, "access key ids:   {}", f.access_key_ids.join(", "));
+    }
+    if !f.details.is_empty() {
+        let _ = writeln!(
+            o,
+            "details:          {}",
+            serde_json::Value::Object(f.details.clone())
+        );
+    }
+    o
+}
+
+/// The rows as a terminal table.
+pub fn tune_table(kind: FindingKind, rows: &[TuneRow]) -> String {
+    let mut o = format!(
+        "{:>9} {:>8} {:>8} {:>10} {:>9} {:>6}  top APIs / principals   ({})\n",
+        "threshold",
+        "findings",
+        "per day",
+        "suppressed",
+        "precision",
+        "recall",
+        kind.as_str()
+    );
+    let opt = |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "–".into());
+    for r in rows {
+        o.push_str(&format!(
+            "{:>8}{} {:>8} {:>8.2} {:>10} {:>9} {:>6}  {}\n",
+            r.threshold,
+            if r.current { "*" } else { " " },
+            r.findings,
+            r.per_day,
+            r.suppressed,
+            opt(r.precision),
+            opt(r.recall),
+            crate::pipeline::tune::join(&r.top_apis)
+        ));
+        if !r.top_principals.is_empty() {
+            o.push_str(&format!(
+                "{:>57}  {}\n",
+                "",
+                crate::pipeline::tune::join(&r.top_principals)
+            ));
+        }
+    }
+    o.push_str("(* the configured value)\n");
+    o
+}
+
+/// What `baseline` fitted.
+pub fn baseline(b: &crate::baseline::Baselines, path: &std::path::Path) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "fitted baselines on {} .. {} ({} days of data): {} call series, {} principals, {} account/region groups, {} periodic jobs\nwrote {}",
+        crate::time::format_datetime(&b.training_start),
+        crate::time::format_datetime(&b.training_end),
+        b.history_days,
+        b.series.len(),
+        b.principals.len(),
+        b.groups.len(),
+        b.jobs.len(),
+        path.display()
+    );
+    for j in &b.jobs {
+        let _ = writeln!(
+            o,
+            "  job: {} {} by {} ({}/{}) {:?} at {:02}:{:02} UTC, {} of {} runs",
+            j.event_source,
+            j.event_name,
+            j.principal,
+            j.account,
+            j.region,
+            j.period,
+            j.minute_of_day / 60,
+            j.minute_of_day % 60,
+            j.runs_seen,
+            j.runs_expected
+        );
+    }
+    o
+}
+
+/// What a nightly `run` did.
+pub fn run(r: &crate::pipeline::run::RunOutcome) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let s = &r.ingest.summary;
+    let _ = writeln!(
+        o,
+        "trailsight run {}: read {} new file(s) ({} local unchanged), {} new events, {} duplicates, {} bad file(s), {} bad record(s)",
+        r.date,
+        s.files,
+        r.ingest.unchanged,
+        s.management_events,
+        s.duplicates,
+        s.bad_files,
+        s.bad_records
+    );
+    match (&r.warming_up, &r.detection) {
+        (Some(w), _) => {
+            let _ = writeln!(o, "  warming up, no detection yet: {w}");
+        }
+        (None, Some(d)) => {
+            let _ = writeln!(
+                o,
+                "  checked {} .. {}: {} finding(s), {} in shadow mode, {} suppressed",
+                crate::time::format(r.window.start),
+                crate::time::format(r.window.end),
+                r.triage.active.len(),
+                r.triage.shadow.len(),
+                r.triage.suppressed.len()
+            );
+            o.push_str(&findings(d, 10));
+        }
+        (None, None) => {}
+    }
+    let _ = writeln!(o, "  wrote {}", r.dated.display());
+    o
+}
