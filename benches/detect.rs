@@ -10,7 +10,8 @@ use rand_distr::{Distribution, Poisson};
 use trailsight::baseline::stats::fit_seasonal;
 use trailsight::baseline::{Baselines, SeriesModel, TopContributors};
 use trailsight::catalog::Catalog;
-use trailsight::detect::{run_all, DetectConfig, DetectInput, Holes};
+use trailsight::config::Config;
+use trailsight::detect::{run_all, DetectInput, Holes};
 use trailsight::rollup::{ApiKey, CountSeries, Resolution, Rollup};
 use trailsight::time::TimeRange;
 
@@ -60,7 +61,9 @@ fn workload(series: usize, days: usize) -> (Vec<CountSeries>, Baselines) {
 
 fn detect(c: &mut Criterion) {
     let catalog = Catalog::builtin();
-    let cfg = DetectConfig::default();
+    let cfg = Config::default();
+    let policy = cfg.policy();
+    let detectors = cfg.detectors(&policy);
     let detail = Rollup::default();
     let mut g = c.benchmark_group("detect");
     g.sample_size(10);
@@ -82,7 +85,10 @@ fn detect(c: &mut Criterion) {
         g.bench_with_input(
             BenchmarkId::new("all_detectors", format!("{series}x{days}d")),
             &input,
-            |bench, input| bench.iter(|| black_box(run_all(&cfg, input))),
+            |bench, input| {
+                bench
+                    .iter(|| black_box(run_all(&detectors, input, &|k| policy.detector(k).floor())))
+            },
         );
     }
     g.finish();

@@ -401,8 +401,8 @@ pub struct TuneArgs {
     #[arg(long, value_enum, ignore_case = true)]
     pub detector: FindingKind,
     /// Score thresholds to try (0–100).
-    #[arg(long, required = true, value_delimiter = ',', value_parser = parse_score)]
-    pub grid: Vec<f64>,
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub grid: Vec<crate::finding::Threshold>,
     /// labels.json from `simulate`, for precision and recall.
     #[arg(long)]
     pub labels: Option<PathBuf>,
@@ -430,14 +430,6 @@ impl ValueEnum for FindingKind {
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.as_str()).alias(self.kebab()))
     }
-}
-
-fn parse_score(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number"))?;
-    crate::detect::Threshold::new(v).map(|t| t.get())
 }
 
 /// `simulate` arguments.

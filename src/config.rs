@@ -1,7 +1,13 @@
-//! The configuration file (`trailsight.toml`): baseline and detector settings and catalog
-//! extensions, each section a serde struct with `deny_unknown_fields` and documented defaults.
-//! Thresholds are validated types, so a bad value is refused when the file is read, with the
-//! key and the allowed range in the message.
+//! The configuration file (`trailsight.toml`), the one owner of its format: baseline settings,
+//! one `[detectors.<kind>]` section per detector, catalog extensions and suppression rules.
+//! Each section is a serde struct with `deny_unknown_fields` and documented defaults; thresholds
+//! are validated types, so a bad value is refused when the file is read, with the key and the
+//! allowed range in the message.
+//!
+//! A detector's section holds two things the file keeps together for the reader: its policy
+//! (`enabled`, `shadow`, `min_score`, `overrides`: [`crate::policy::DetectorPolicy`]) and its
+//! algorithm's parameters ([`crate::detect::DetectorConfig`]). [`Section`] splits them when
+//! the file is read; [`Config::policy`] and [`Config::detectors`] build the runtime objects.
 
 use std::path::Path;
 
@@ -9,8 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::baseline::BaselineConfig;
 use crate::catalog::{Catalog, CatalogExtension};
-use crate::detect::DetectConfig;
-use crate::policy::Suppression;
+use crate::detect::{
+    DetectConfigError, Detector, DetectorConfig, DropConfig, ErrorConfig, IamConfig,
+    MaintenanceConfig, ProvisioningConfig, RareConfig, SpikeConfig,
+};
+use crate::finding::{FindingKind, Threshold};
+use crate::policy::{DetectorPolicy, Overrides, Policy, Suppression};
 
 /// The full default configuration with a comment on every key (`trailsight config default`);
 /// a test keeps it equal to [`Config::default`] key for key.
@@ -22,32 +32,205 @@ pub const DEFAULT_TOML: &str = include_str!("default-config.toml");
 pub struct Config {
     /// `[baseline]`: training window.
     pub baseline: BaselineConfig,
-    /// `[detectors.<name>]`: each detector's switches and thresholds.
-    pub detectors: DetectConfig,
+    /// `[detectors.<name>]`: each detector's policy and parameters.
+    pub detectors: Detectors,
     /// `[catalog.categories]`: APIs added to the shipped catalog's categories.
     pub catalog: CatalogExtension,
     /// `[[suppress]]`: rules that hide findings from alerts (kept and counted in the report).
     pub suppress: Vec<Suppression>,
 }
 
+/// `[detectors.*]`: one section per detector.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Detectors {
+    /// `call_rate_spike`.
+    pub call_rate_spike: Section<SpikeConfig>,
+    /// `call_rate_drop`.
+    pub call_rate_drop: Section<DropConfig>,
+    /// `error_rate`.
+    pub error_rate: Section<ErrorConfig>,
+    /// `provisioning_spike`.
+    pub provisioning_spike: Section<ProvisioningConfig>,
+    /// `iam_burst`.
+    pub iam_burst: Section<IamConfig>,
+    /// `maintenance_gap`.
+    pub maintenance_gap: Section<MaintenanceConfig>,
+    /// `rare_action`.
+    pub rare_action: Section<RareConfig>,
+}
+
+impl Detectors {
+    /// The policy part of the section of the detector reporting `kind`.
+    pub fn policy(&self, kind: FindingKind) -> &DetectorPolicy {
+        match kind {
+            FindingKind::CallRateSpike => &self.call_rate_spike.policy,
+            FindingKind::CallRateDrop => &self.call_rate_drop.policy,
+            FindingKind::ErrorRate => &self.error_rate.policy,
+            FindingKind::ProvisioningSpike => &self.provisioning_spike.policy,
+            FindingKind::IamBurst => &self.iam_burst.policy,
+            FindingKind::MaintenanceGap => &self.maintenance_gap.policy,
+            FindingKind::RareAction => &self.rare_action.policy,
+        }
+    }
+
+    /// The same, to change it.
+    pub fn policy_mut(&mut self, kind: FindingKind) -> &mut DetectorPolicy {
+        match kind {
+            FindingKind::CallRateSpike => &mut self.call_rate_spike.policy,
+            FindingKind::CallRateDrop => &mut self.call_rate_drop.policy,
+            FindingKind::ErrorRate => &mut self.error_rate.policy,
+            FindingKind::ProvisioningSpike => &mut self.provisioning_spike.policy,
+            FindingKind::IamBurst => &mut self.iam_burst.policy,
+            FindingKind::MaintenanceGap => &mut self.maintenance_gap.policy,
+            FindingKind::RareAction => &mut self.rare_action.policy,
+        }
+    }
+
+    /// Every detector, built from its parameters (in [`FindingKind::ALL`] order).
+    fn build_all(&self) -> Result<Vec<Box<dyn Detector>>, DetectConfigError> {
+        Ok(vec![
+            self.call_rate_spike.params.build()?,
+            self.call_rate_drop.params.build()?,
+            self.error_rate.params.build()?,
+            self.provisioning_spike.params.build()?,
+            self.iam_burst.params.build()?,
+            self.maintenance_gap.params.build()?,
+            self.rare_action.params.build()?,
+        ])
+    }
+}
+
+/// One `[detectors.<kind>]` section: the detector's policy and its parameters, side by side
+/// in the file. Unknown keys are refused; absent keys keep their defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section<P> {
+    /// `enabled`, `shadow`, `min_score`, `overrides`.
+    pub policy: DetectorPolicy,
+    /// Every other key.
+    pub params: P,
+}
+
+impl<P: DetectorConfig> Default for Section<P> {
+    fn default() -> Self {
+        Section {
+            policy: DetectorPolicy::new(Threshold::of(P::DEFAULT_MIN_SCORE)),
+            params: P::default(),
+        }
+    }
+}
+
+/// The policy keys of a section, each optional (absent: the detector's default).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyKeys {
+    enabled: Option<bool>,
+    shadow: Option<bool>,
+    overrides: Option<Overrides>,
+    min_score: Option<Threshold>,
+}
+
+const POLICY_KEYS: [&str; 4] = ["enabled", "shadow", "overrides", "min_score"];
+
+impl<'de, P: DetectorConfig> Deserialize<'de> for Section<P> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let table = toml::Table::deserialize(d)?;
+        // Errors name the key: values read back from a table carry no position of their own.
+        let name = P::KIND.as_str();
+        let bad = |key: &str, e: toml::de::Error| {
+            D::Error::custom(format!("detectors.{name}.{key}: {}", e.message()))
+        };
+        let (policy, params): (toml::Table, toml::Table) = table
+            .into_iter()
+            .partition(|(k, _)| POLICY_KEYS.contains(&k.as_str()));
+        for (k, v) in &params {
+            let one = toml::Table::from_iter([(k.clone(), v.clone())]);
+            if let Err(e) = P::deserialize(toml::Value::Table(one)) {
+                return Err(D::Error::custom(format!(
+                    "detectors.{name}.{k}: {} (a detector section also takes {})",
+                    e.message(),
+                    POLICY_KEYS.join(", ")
+                )));
+            }
+        }
+        let params = P::deserialize(toml::Value::Table(params)).map_err(|e| bad("", e))?;
+        let mut policy_keys = PolicyKeys {
+            enabled: None,
+            shadow: None,
+            overrides: None,
+            min_score: None,
+        };
+        for (k, v) in policy {
+            let one = toml::Value::Table(toml::Table::from_iter([(k.clone(), v)]));
+            let got = PolicyKeys::deserialize(one).map_err(|e| bad(&k, e))?;
+            policy_keys.enabled = policy_keys.enabled.or(got.enabled);
+            policy_keys.shadow = policy_keys.shadow.or(got.shadow);
+            policy_keys.overrides = policy_keys.overrides.or(got.overrides);
+            policy_keys.min_score = policy_keys.min_score.or(got.min_score);
+        }
+        let mut policy = DetectorPolicy::new(Threshold::of(P::DEFAULT_MIN_SCORE));
+        if let Some(v) = policy_keys.enabled {
+            policy.enabled = v;
+        }
+        if let Some(v) = policy_keys.shadow {
+            policy.shadow = v;
+        }
+        if let Some(v) = policy_keys.overrides {
+            policy.overrides = v;
+        }
+        if let Some(v) = policy_keys.min_score {
+            policy.min_score = v;
+        }
+        Ok(Section { policy, params })
+    }
+}
+
+impl<P: Serialize> Serialize for Section<P> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // One flat table, policy keys first, as the file and run.json have always had it.
+        #[derive(Serialize)]
+        struct Flat<'a, P> {
+            #[serde(flatten)]
+            policy: &'a DetectorPolicy,
+            #[serde(flatten)]
+            params: &'a P,
+        }
+        Flat {
+            policy: &self.policy,
+            params: &self.params,
+        }
+        .serialize(s)
+    }
+}
+
 /// A config file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// Unreadable.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", path.display())]
     Io {
         /// File.
         path: std::path::PathBuf,
         /// Cause.
         source: std::io::Error,
     },
-    /// Not valid, with the key, the value and the reason.
-    #[error("{path}: {reason}")]
-    Invalid {
+    /// Not valid TOML, or a key or value serde refuses (toml names the key and line).
+    #[error("{0}")]
+    Syntax(String),
+    /// A value out of range or rules that contradict each other.
+    #[error("{0}")]
+    Invalid(String),
+    /// A detector's parameters.
+    #[error(transparent)]
+    Detector(#[from] DetectConfigError),
+    /// A file that is not valid, with the reason.
+    #[error("{}: {reason}", path.display())]
+    File {
         /// File.
         path: std::path::PathBuf,
-        /// What is wrong (toml names the key and line).
-        reason: String,
+        /// What is wrong.
+        reason: Box<ConfigError>,
     },
 }
 
@@ -58,65 +241,40 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&text).map_err(|reason| ConfigError::Invalid {
+        Self::parse(&text).map_err(|reason| ConfigError::File {
             path: path.to_path_buf(),
-            reason,
+            reason: Box::new(reason),
         })
     }
 
     /// Parses and validates TOML text.
-    pub fn parse(text: &str) -> Result<Config, String> {
-        let c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let c: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
         c.validate()?;
         Ok(c)
     }
 
-    /// Checks cross-field rules serde cannot.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks what serde cannot: cross-field rules, suppression rules, and every detector's
+    /// parameters (by building it).
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let b = &self.baseline;
         if !(1..=90).contains(&b.training_days) {
-            return Err(format!(
+            return Err(ConfigError::Invalid(format!(
                 "baseline.training_days = {} (allowed 1 to 90)",
                 b.training_days
-            ));
+            )));
         }
         if b.min_training_days < 1 || b.min_training_days > b.training_days {
-            return Err(format!(
+            return Err(ConfigError::Invalid(format!(
                 "baseline.min_training_days = {} (allowed 1 to baseline.training_days = {})",
                 b.min_training_days, b.training_days
-            ));
+            )));
         }
-        let m = &self.detectors.maintenance_gap;
-        if !(0.0..=1.0).contains(&m.min_reliability) {
-            return Err(format!(
-                "detectors.maintenance_gap.min_reliability = {} (allowed 0 to 1)",
-                m.min_reliability
-            ));
-        }
-        let windows = [
-            (
-                "call_rate_spike",
-                &self.detectors.call_rate_spike.windows_minutes,
-            ),
-            (
-                "call_rate_drop",
-                &self.detectors.call_rate_drop.windows_minutes,
-            ),
-            ("error_rate", &self.detectors.error_rate.windows_minutes),
-            (
-                "provisioning_spike",
-                &self.detectors.provisioning_spike.windows_minutes,
-            ),
-            ("iam_burst", &self.detectors.iam_burst.windows_minutes),
-        ];
         for (i, r) in self.suppress.iter().enumerate() {
-            r.validate(i)?;
+            r.validate(i)
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         }
-        for (name, w) in windows {
-            if w.is_empty() || w.iter().any(|m| *m == 0 || m % 5 != 0 || *m > 1440) {
-                return Err(format!("detectors.{name}.windows_minutes = {w:?} (allowed: multiples of 5 from 5 to 1440, at least one)"));
-            }
-        }
+        self.detectors.build_all()?;
         Ok(())
     }
 
@@ -125,6 +283,25 @@ impl Config {
         let mut c = Catalog::builtin();
         c.extend(&self.catalog);
         c
+    }
+
+    /// What happens to findings: every detector's policy and the suppression rules.
+    pub fn policy(&self) -> Policy {
+        Policy::new(
+            FindingKind::ALL.map(|k| (k, self.detectors.policy(k).clone())),
+            self.suppress.clone(),
+        )
+    }
+
+    /// The detectors `policy` enables, built from their parameters (validated when the file
+    /// was read).
+    pub fn detectors(&self, policy: &Policy) -> Vec<Box<dyn Detector>> {
+        self.detectors
+            .build_all()
+            .expect("detector parameters are validated when the config is read")
+            .into_iter()
+            .filter(|d| policy.detector(d.kind()).enabled)
+            .collect()
     }
 
     /// The config from `--config`, or the defaults.
@@ -148,6 +325,10 @@ mod tests {
                 out.insert(prefix.trim_end_matches('.').to_string());
             }
         }
+    }
+
+    fn err(text: &str) -> String {
+        Config::parse(text).unwrap_err().to_string()
     }
 
     #[test]
@@ -192,27 +373,22 @@ expires = "2027-01-31"
 "#,
         )
         .unwrap();
-        assert_eq!(c.detectors.call_rate_spike.overrides.len(), 1);
+        assert_eq!(c.detectors.call_rate_spike.policy.overrides.len(), 1);
         assert_eq!(c.suppress.len(), 1);
-        let e = Config::parse("[detectors.iam_burst.overrides.\"RunInstances\"]\nmin_score = 9\n")
-            .unwrap_err();
+        let e = err("[detectors.iam_burst.overrides.\"RunInstances\"]\nmin_score = 9\n");
         assert!(e.contains("RunInstances") && e.contains("service"), "{e}");
-        let e = Config::parse(
-            "[detectors.iam_burst.overrides.\"iam.amazonaws.com\"]\nmin_score = 101\n",
-        )
-        .unwrap_err();
+        let e = err("[detectors.iam_burst.overrides.\"iam.amazonaws.com\"]\nmin_score = 101\n");
         assert!(e.contains("101") && e.contains("0 to 100"), "{e}");
-        let e = Config::parse("[[suppress]]\nprincipal = \"x\"\n").unwrap_err();
+        let e = err("[[suppress]]\nprincipal = \"x\"\n");
         assert!(e.contains("reason"), "{e}");
-        let e = Config::parse("[[suppress]]\nreason = \"all\"\n").unwrap_err();
+        let e = err("[[suppress]]\nreason = \"all\"\n");
         assert!(
             e.contains("suppress[0]") && e.contains("every finding"),
             "{e}"
         );
-        let e = Config::parse("[[suppress]]\nreason = \"r\"\nsource_ip = \"10.0.0.0/40\"\n")
-            .unwrap_err();
+        let e = err("[[suppress]]\nreason = \"r\"\nsource_ip = \"10.0.0.0/40\"\n");
         assert!(e.contains("source_ip") || e.contains("10.0.0.0/40"), "{e}");
-        let e = Config::parse("[[suppress]]\nreason = \"r\"\nkind = \"spike\"\n").unwrap_err();
+        let e = err("[[suppress]]\nreason = \"r\"\nkind = \"spike\"\n");
         assert!(e.contains("spike"), "{e}");
     }
 
@@ -220,17 +396,55 @@ expires = "2027-01-31"
     fn defaults_round_trip_and_bad_values_name_the_key() {
         let text = toml::to_string(&Config::default()).unwrap();
         assert_eq!(Config::parse(&text).unwrap(), Config::default());
-        let e = Config::parse("[detectors.iam_burst]\nmin_score = 140\n").unwrap_err();
+        let e = err("[detectors.iam_burst]\nmin_score = 140\n");
         assert!(
             e.contains("min_score") && e.contains("140") && e.contains("0 to 100"),
             "{e}"
         );
-        let e = Config::parse("[detectors.iam_burts]\n").unwrap_err();
+        let e = err("[detectors.iam_burts]\n");
         assert!(e.contains("iam_burts"), "{e}");
-        let e =
-            Config::parse("[baseline]\ntraining_days = 3\nmin_training_days = 7\n").unwrap_err();
+        let e = err("[baseline]\ntraining_days = 3\nmin_training_days = 7\n");
         assert!(e.contains("min_training_days"), "{e}");
-        let e = Config::parse("[detectors.call_rate_spike]\nwindows_minutes = [7]\n").unwrap_err();
+        let e = err("[detectors.call_rate_spike]\nwindows_minutes = [7]\n");
         assert!(e.contains("windows_minutes"), "{e}");
+    }
+
+    #[test]
+    fn a_section_splits_into_policy_and_parameters() {
+        let c = Config::parse(
+            "[detectors.rare_action]\nshadow = true\nsensitive_score = 50\n[detectors.error_rate]\nmin_errors = 7\n",
+        )
+        .unwrap();
+        let rare = &c.detectors.rare_action;
+        // Absent policy keys keep the detector's own defaults (rare_action reports from 60).
+        assert!(rare.policy.shadow && rare.policy.enabled);
+        assert_eq!(rare.policy.min_score.get(), 60.0);
+        assert_eq!(rare.params.sensitive_score.get(), 50.0);
+        assert_eq!(c.detectors.error_rate.params.min_errors, 7);
+        assert_eq!(
+            c.detectors.error_rate.policy,
+            DetectorPolicy::new(Threshold::of(70.0))
+        );
+        let e = err("[detectors.error_rate]\nmin_erors = 7\n");
+        assert!(
+            e.contains("min_erors") && e.contains("min_errors") && e.contains("shadow"),
+            "{e}"
+        );
+        let e = err("[detectors.maintenance_gap]\nmin_reliability = 2.0\n");
+        assert!(
+            e.contains("detectors.maintenance_gap.min_reliability") && e.contains("0 to 1"),
+            "{e}"
+        );
+        // The runtime objects: the enabled detectors, and the policy's floor.
+        let c = Config::parse(
+            "[detectors.iam_burst]\nenabled = false\n[detectors.call_rate_spike.overrides.\"ec2.amazonaws.com\"]\nmin_score = 40\n",
+        )
+        .unwrap();
+        let p = c.policy();
+        let kinds: Vec<FindingKind> = c.detectors(&p).iter().map(|d| d.kind()).collect();
+        assert_eq!(kinds.len(), 6);
+        assert!(!kinds.contains(&FindingKind::IamBurst));
+        assert_eq!(p.detector(FindingKind::CallRateSpike).floor(), 40.0);
+        assert_eq!(p.detector(FindingKind::ErrorRate).floor(), 70.0);
     }
 }

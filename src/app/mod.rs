@@ -349,7 +349,7 @@ fn cmd_config(c: ConfigCommand) -> Result<ExitCode> {
             let mut shadow = Vec::new();
             let mut off = Vec::new();
             for k in FindingKind::ALL {
-                let c = cfg.detectors.common(k);
+                let c = cfg.detectors.policy(k);
                 overrides += c.overrides.len();
                 if c.shadow {
                     shadow.push(k.as_str());

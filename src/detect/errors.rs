@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft};
 use super::scan::{lens, scan, Params};
-use super::{DetectInput, Detector, Ratio, Threshold};
+use super::{check_windows, DetectConfigError, DetectInput, Detector, DetectorConfig, Ratio};
 use crate::finding::{Finding, FindingKind};
 use crate::time::BUCKET_SECS;
 
@@ -16,16 +16,6 @@ use crate::time::BUCKET_SECS;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ErrorConfig {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Shadow mode: run, and list findings in the report's shadow section, but never alert
-    /// (`run --fail-on` ignores them) — the way to trial a new threshold.
-    pub shadow: bool,
-    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
-    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
-    pub overrides: crate::policy::Overrides,
-    /// Lowest score reported (0–100).
-    pub min_score: Threshold,
     /// A burst needs at least this many failed calls in its window.
     pub min_errors: u32,
     /// … and at least this many times the expected errors.
@@ -37,10 +27,6 @@ pub struct ErrorConfig {
 impl Default for ErrorConfig {
     fn default() -> Self {
         ErrorConfig {
-            enabled: true,
-            shadow: false,
-            overrides: Default::default(),
-            min_score: Threshold(70.0),
             min_errors: 20,
             min_ratio: Ratio(4.0),
             windows_minutes: vec![5, 15, 30, 60],
@@ -64,15 +50,15 @@ fn dominant(a: &crate::finding::Attributions) -> Option<String> {
 }
 
 impl Detector for ErrorRate {
-    fn kinds(&self) -> &'static [FindingKind] {
-        &[FindingKind::ErrorRate]
+    fn kind(&self) -> FindingKind {
+        FindingKind::ErrorRate
     }
 
-    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+    fn detect(&self, input: &DetectInput<'_>, floor: f64) -> Vec<Finding> {
         let lens = lens(&self.0.windows_minutes);
         let params = Params::spike(
             &lens,
-            self.0.min_score.get(),
+            floor,
             f64::from(self.0.min_errors),
             self.0.min_ratio.get(),
             1.5,
@@ -238,4 +224,14 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
         }
     }
     out
+}
+
+impl DetectorConfig for ErrorConfig {
+    const KIND: FindingKind = FindingKind::ErrorRate;
+    const DEFAULT_MIN_SCORE: f64 = 70.0;
+
+    fn build(&self) -> Result<Box<dyn Detector>, DetectConfigError> {
+        check_windows(Self::KIND, &self.windows_minutes)?;
+        Ok(Box::new(ErrorRate(self.clone())))
+    }
 }

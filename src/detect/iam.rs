@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft};
 use super::scan::{lens, scan, Params};
-use super::{DetectInput, Detector, Ratio, Threshold};
+use super::{check_windows, DetectConfigError, DetectInput, Detector, DetectorConfig, Ratio};
 use crate::catalog::Category;
 use crate::finding::{Finding, FindingKind};
 use crate::time::BUCKET_SECS;
@@ -16,16 +16,6 @@ use crate::time::BUCKET_SECS;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IamConfig {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Shadow mode: run, and list findings in the report's shadow section, but never alert
-    /// (`run --fail-on` ignores them) — the way to trial a new threshold.
-    pub shadow: bool,
-    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
-    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
-    pub overrides: crate::policy::Overrides,
-    /// Lowest score reported (0–100).
-    pub min_score: Threshold,
     /// A burst needs at least this many IAM writes in its window.
     pub min_calls: u32,
     /// … and at least this many times the principal's expected writes.
@@ -40,10 +30,6 @@ pub struct IamConfig {
 impl Default for IamConfig {
     fn default() -> Self {
         IamConfig {
-            enabled: true,
-            shadow: false,
-            overrides: Default::default(),
-            min_score: Threshold(70.0),
             min_calls: 4,
             min_ratio: Ratio(4.0),
             windows_minutes: vec![5, 15, 30, 60],
@@ -60,15 +46,15 @@ pub struct IamBurst(pub IamConfig);
 const PRIOR: f64 = 0.002;
 
 impl Detector for IamBurst {
-    fn kinds(&self) -> &'static [FindingKind] {
-        &[FindingKind::IamBurst]
+    fn kind(&self) -> FindingKind {
+        FindingKind::IamBurst
     }
 
-    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+    fn detect(&self, input: &DetectInput<'_>, floor: f64) -> Vec<Finding> {
         let lens = lens(&self.0.windows_minutes);
         let params = Params::spike(
             &lens,
-            self.0.min_score.get(),
+            floor,
             f64::from(self.0.min_calls),
             self.0.min_ratio.get(),
             self.0.burst_margin,
@@ -141,5 +127,15 @@ impl Detector for IamBurst {
             }
         }
         out
+    }
+}
+
+impl DetectorConfig for IamConfig {
+    const KIND: FindingKind = FindingKind::IamBurst;
+    const DEFAULT_MIN_SCORE: f64 = 70.0;
+
+    fn build(&self) -> Result<Box<dyn Detector>, DetectConfigError> {
+        check_windows(Self::KIND, &self.windows_minutes)?;
+        Ok(Box::new(IamBurst(self.clone())))
     }
 }

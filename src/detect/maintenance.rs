@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft};
-use super::{DetectInput, Detector, Threshold};
+use super::{DetectConfigError, DetectInput, Detector, DetectorConfig};
 use crate::baseline::{Period, PeriodicJob};
 use crate::finding::{Finding, FindingKind};
 
@@ -19,16 +19,6 @@ use crate::finding::{Finding, FindingKind};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MaintenanceConfig {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Shadow mode: run, and list findings in the report's shadow section, but never alert
-    /// (`run --fail-on` ignores them) — the way to trial a new threshold.
-    pub shadow: bool,
-    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
-    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
-    pub overrides: crate::policy::Overrides,
-    /// Lowest score reported (0–100).
-    pub min_score: Threshold,
     /// Jobs that ran in fewer than this share of their expected slots are not watched.
     pub min_reliability: f64,
 }
@@ -36,10 +26,6 @@ pub struct MaintenanceConfig {
 impl Default for MaintenanceConfig {
     fn default() -> Self {
         MaintenanceConfig {
-            enabled: true,
-            shadow: false,
-            overrides: Default::default(),
-            min_score: Threshold(60.0),
             min_reliability: 0.8,
         }
     }
@@ -58,11 +44,11 @@ fn hhmm(t: i64) -> String {
 }
 
 impl Detector for MaintenanceGap {
-    fn kinds(&self) -> &'static [FindingKind] {
-        &[FindingKind::MaintenanceGap]
+    fn kind(&self) -> FindingKind {
+        FindingKind::MaintenanceGap
     }
 
-    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+    fn detect(&self, input: &DetectInput<'_>, floor: f64) -> Vec<Finding> {
         let w = input.window;
         let mut out = Vec::new();
         for j in &input.baselines.jobs {
@@ -110,7 +96,7 @@ impl Detector for MaintenanceGap {
                 } else {
                     "did not run".to_string()
                 };
-                if score < self.0.min_score.get() {
+                if score < floor {
                     continue;
                 }
                 let explanation = format!(
@@ -198,4 +184,21 @@ fn merge_same_run(mut v: Vec<Finding>) -> Vec<Finding> {
         out.push(f);
     }
     out
+}
+
+impl DetectorConfig for MaintenanceConfig {
+    const KIND: FindingKind = FindingKind::MaintenanceGap;
+    const DEFAULT_MIN_SCORE: f64 = 60.0;
+
+    fn build(&self) -> Result<Box<dyn Detector>, DetectConfigError> {
+        if !(0.0..=1.0).contains(&self.min_reliability) {
+            return Err(DetectConfigError::OutOfRange {
+                detector: Self::KIND.as_str(),
+                key: "min_reliability",
+                value: self.min_reliability,
+                allowed: "0 to 1",
+            });
+        }
+        Ok(Box::new(MaintenanceGap(self.clone())))
+    }
 }

@@ -24,65 +24,85 @@ use crate::finding::{Finding, FindingKind};
 use crate::rollup::{CountSeries, Rollup};
 use crate::time::{TimeRange, BUCKET_SECS};
 
-pub use errors::ErrorRate;
-pub use iam::IamBurst;
-pub use maintenance::MaintenanceGap;
-pub use provisioning::ProvisioningSpike;
-pub use rare::RareAction;
-pub use rate::{CallRateDrop, CallRateSpike};
-
-/// A score threshold in [0, 100]; refuses anything else when the config is read.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
-#[serde(transparent)]
-pub struct Threshold(f64);
-
-impl Threshold {
-    /// A threshold, if `v` is within [0, 100].
-    pub fn new(v: f64) -> Result<Threshold, String> {
-        if (0.0..=100.0).contains(&v) {
-            Ok(Threshold(v))
-        } else {
-            Err(format!("{v} is not a score threshold (allowed 0 to 100)"))
-        }
-    }
-
-    /// The value.
-    pub fn get(self) -> f64 {
-        self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for Threshold {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Threshold::new(f64::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
+pub use errors::{ErrorConfig, ErrorRate};
+pub use iam::{IamBurst, IamConfig};
+pub use maintenance::{MaintenanceConfig, MaintenanceGap};
+pub use provisioning::{ProvisioningConfig, ProvisioningSpike};
+pub use rare::{RareAction, RareConfig};
+pub use rate::{CallRateDrop, CallRateSpike, DropConfig, SpikeConfig};
 
 /// A ratio ≥ 1 (how many times the expected count a spike must reach).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
 #[serde(transparent)]
 pub struct Ratio(f64);
 
-impl Ratio {
-    /// A ratio, if `v` is finite and within [1, 1000].
-    pub fn new(v: f64) -> Result<Ratio, String> {
-        if (1.0..=1000.0).contains(&v) {
-            Ok(Ratio(v))
-        } else {
-            Err(format!("{v} is not a ratio (allowed 1 to 1000)"))
-        }
-    }
+/// A value that is not a ratio.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum RatioError {
+    /// Outside [1, 1000] (or not a number).
+    #[error("{0} is not a ratio (allowed 1 to 1000)")]
+    OutOfRange(f64),
+}
 
+impl Ratio {
     /// The value.
     pub fn get(self) -> f64 {
         self.0
     }
 }
 
+impl TryFrom<f64> for Ratio {
+    type Error = RatioError;
+
+    fn try_from(v: f64) -> Result<Ratio, RatioError> {
+        if (1.0..=1000.0).contains(&v) {
+            Ok(Ratio(v))
+        } else {
+            Err(RatioError::OutOfRange(v))
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Ratio {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ratio::new(f64::deserialize(d)?).map_err(serde::de::Error::custom)
+        Ratio::try_from(f64::deserialize(d)?).map_err(serde::de::Error::custom)
     }
+}
+
+/// A detector's parameters that cannot be used, named by their config key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DetectConfigError {
+    /// Window lengths that are not multiples of 5 minutes up to a day.
+    #[error("detectors.{detector}.windows_minutes = {value:?} (allowed: multiples of 5 from 5 to 1440, at least one)")]
+    Windows {
+        /// The detector.
+        detector: &'static str,
+        /// The lengths given.
+        value: Vec<u32>,
+    },
+    /// A number outside its range.
+    #[error("detectors.{detector}.{key} = {value} (allowed {allowed})")]
+    OutOfRange {
+        /// The detector.
+        detector: &'static str,
+        /// The key.
+        key: &'static str,
+        /// The value given.
+        value: f64,
+        /// The allowed range.
+        allowed: &'static str,
+    },
+}
+
+/// Checks the window lengths of a detector's config.
+fn check_windows(kind: FindingKind, w: &[u32]) -> Result<(), DetectConfigError> {
+    if w.is_empty() || w.iter().any(|m| *m == 0 || m % 5 != 0 || *m > 1440) {
+        return Err(DetectConfigError::Windows {
+            detector: kind.as_str(),
+            value: w.to_vec(),
+        });
+    }
+    Ok(())
 }
 
 /// What every detector reads. Series are 5-minute, zero-filled, aligned to `window.start`.
@@ -152,168 +172,42 @@ impl Holes {
     }
 }
 
-/// One detector.
+/// One detector: a pure function of its input. It reports one kind of finding and keeps
+/// only windows scoring at least `floor`; what is then shown, hidden or alerted on is the
+/// policy's decision ([`crate::policy`]), which also chooses the floor (its lowest threshold
+/// for the kind).
 pub trait Detector: Send + Sync {
-    /// The kinds of finding it produces.
-    fn kinds(&self) -> &'static [FindingKind];
+    /// The kind of finding it produces.
+    fn kind(&self) -> FindingKind;
     /// Runs over the input.
-    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding>;
+    fn detect(&self, input: &DetectInput<'_>, floor: f64) -> Vec<Finding>;
 }
 
-/// Settings of every detector; part of the config file (`[detectors.*]`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DetectConfig {
-    /// `call_rate_spike`.
-    pub call_rate_spike: rate::SpikeConfig,
-    /// `call_rate_drop`.
-    pub call_rate_drop: rate::DropConfig,
-    /// `error_rate`.
-    pub error_rate: errors::ErrorConfig,
-    /// `provisioning_spike`.
-    pub provisioning_spike: provisioning::ProvisioningConfig,
-    /// `iam_burst`.
-    pub iam_burst: iam::IamConfig,
-    /// `maintenance_gap`.
-    pub maintenance_gap: maintenance::MaintenanceConfig,
-    /// `rare_action`.
-    pub rare_action: rare::RareConfig,
+/// A detector's parameters as the config file gives them (`[detectors.<kind>]`, beside the
+/// policy keys): serde with defaults, validated when the detector is built.
+pub trait DetectorConfig:
+    Clone + Default + PartialEq + std::fmt::Debug + Serialize + serde::de::DeserializeOwned
+{
+    /// The kind of finding the detector reports.
+    const KIND: FindingKind;
+    /// The lowest score its findings are reported at unless the config says otherwise.
+    const DEFAULT_MIN_SCORE: f64;
+    /// Checks the parameters and returns the runtime detector.
+    fn build(&self) -> Result<Box<dyn Detector>, DetectConfigError>;
 }
 
-pub use errors::ErrorConfig;
-pub use iam::IamConfig;
-pub use maintenance::MaintenanceConfig;
-pub use provisioning::ProvisioningConfig;
-pub use rare::RareConfig;
-pub use rate::{DropConfig, SpikeConfig};
-
-impl DetectConfig {
-    /// The enabled detectors.
-    pub fn detectors(&self) -> Vec<Box<dyn Detector>> {
-        let mut v: Vec<Box<dyn Detector>> = Vec::new();
-        if self.call_rate_spike.enabled {
-            v.push(Box::new(CallRateSpike(self.call_rate_spike.clone())));
-        }
-        if self.call_rate_drop.enabled {
-            v.push(Box::new(CallRateDrop(self.call_rate_drop.clone())));
-        }
-        if self.error_rate.enabled {
-            v.push(Box::new(ErrorRate(self.error_rate.clone())));
-        }
-        if self.provisioning_spike.enabled {
-            v.push(Box::new(ProvisioningSpike(self.provisioning_spike.clone())));
-        }
-        if self.iam_burst.enabled {
-            v.push(Box::new(IamBurst(self.iam_burst.clone())));
-        }
-        if self.maintenance_gap.enabled {
-            v.push(Box::new(MaintenanceGap(self.maintenance_gap.clone())));
-        }
-        if self.rare_action.enabled {
-            v.push(Box::new(RareAction(self.rare_action.clone())));
-        }
-        v
-    }
-}
-
-/// The settings every detector has, looked up by the kind of finding it reports.
-#[derive(Debug, Clone, Copy)]
-pub struct Common<'a> {
-    /// The detector runs.
-    pub enabled: bool,
-    /// Its findings go to the shadow section.
-    pub shadow: bool,
-    /// Its own lowest score.
-    pub min_score: Threshold,
-    /// Its per-target settings.
-    pub overrides: &'a crate::policy::Overrides,
-}
-
-/// Expands `$body` with `$c` bound to the config struct of the detector reporting `$kind`.
-macro_rules! by_kind {
-    ($self:expr, $kind:expr, |$c:ident| $body:expr) => {
-        match $kind {
-            FindingKind::CallRateSpike => {
-                let $c = &mut $self.call_rate_spike;
-                $body
-            }
-            FindingKind::CallRateDrop => {
-                let $c = &mut $self.call_rate_drop;
-                $body
-            }
-            FindingKind::ErrorRate => {
-                let $c = &mut $self.error_rate;
-                $body
-            }
-            FindingKind::ProvisioningSpike => {
-                let $c = &mut $self.provisioning_spike;
-                $body
-            }
-            FindingKind::IamBurst => {
-                let $c = &mut $self.iam_burst;
-                $body
-            }
-            FindingKind::MaintenanceGap => {
-                let $c = &mut $self.maintenance_gap;
-                $body
-            }
-            FindingKind::RareAction => {
-                let $c = &mut $self.rare_action;
-                $body
-            }
-        }
-    };
-}
-
-impl DetectConfig {
-    /// The shared settings of the detector that reports `kind` (each detector reports one kind).
-    pub fn common(&self, kind: FindingKind) -> Common<'_> {
-        macro_rules! common {
-            ($c:expr) => {
-                Common {
-                    enabled: $c.enabled,
-                    shadow: $c.shadow,
-                    min_score: $c.min_score,
-                    overrides: &$c.overrides,
-                }
-            };
-        }
-        match kind {
-            FindingKind::CallRateSpike => common!(self.call_rate_spike),
-            FindingKind::CallRateDrop => common!(self.call_rate_drop),
-            FindingKind::ErrorRate => common!(self.error_rate),
-            FindingKind::ProvisioningSpike => common!(self.provisioning_spike),
-            FindingKind::IamBurst => common!(self.iam_burst),
-            FindingKind::MaintenanceGap => common!(self.maintenance_gap),
-            FindingKind::RareAction => common!(self.rare_action),
-        }
-    }
-
-    /// The `min_score` of the detector that reports `kind`.
-    pub fn min_score_mut(&mut self, kind: FindingKind) -> &mut Threshold {
-        by_kind!(self, kind, |c| &mut c.min_score)
-    }
-
-    /// Switches the detector that reports `kind` on or off.
-    pub fn set_enabled(&mut self, kind: FindingKind, on: bool) {
-        by_kind!(self, kind, |c| c.enabled = on)
-    }
-
-    /// These settings with only the detector reporting `kind` enabled.
-    pub fn only(&self, kind: FindingKind) -> DetectConfig {
-        let mut c = self.clone();
-        for k in FindingKind::ALL {
-            c.set_enabled(k, k == kind);
-        }
-        c
-    }
-}
-
-/// Runs every enabled detector (in parallel) and returns the findings sorted by score.
-pub fn run_all(cfg: &DetectConfig, input: &DetectInput<'_>) -> Vec<Finding> {
+/// Runs `detectors` (in parallel), each with the floor `floor(kind)`, and returns the findings
+/// in the findings order.
+pub fn run_all(
+    detectors: &[Box<dyn Detector>],
+    input: &DetectInput<'_>,
+    floor: &(dyn Fn(FindingKind) -> f64 + Sync),
+) -> Vec<Finding> {
     use rayon::prelude::*;
-    let detectors = cfg.detectors();
-    let mut all: Vec<Finding> = detectors.par_iter().flat_map(|d| d.detect(input)).collect();
+    let mut all: Vec<Finding> = detectors
+        .par_iter()
+        .flat_map(|d| d.detect(input, floor(d.kind())))
+        .collect();
     crate::finding::sort_findings(&mut all);
     all
 }

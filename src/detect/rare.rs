@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft};
-use super::{DetectInput, Detector, Threshold};
+use super::{DetectConfigError, DetectInput, Detector, DetectorConfig};
 use crate::baseline::api_name;
 use crate::catalog::Category;
+use crate::finding::Threshold;
 use crate::finding::{Finding, FindingKind};
 use crate::time::BUCKET_SECS;
 
@@ -22,16 +23,6 @@ use crate::time::BUCKET_SECS;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RareConfig {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Shadow mode: run, and list findings in the report's shadow section, but never alert
-    /// (`run --fail-on` ignores them) — the way to trial a new threshold.
-    pub shadow: bool,
-    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
-    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
-    pub overrides: crate::policy::Overrides,
-    /// Lowest score reported (0–100).
-    pub min_score: Threshold,
     /// Base score of a first-seen defence-evasion action (logging or security tooling off).
     pub defense_evasion_score: Threshold,
     /// Base score of a first-seen destructive action.
@@ -47,15 +38,11 @@ pub struct RareConfig {
 impl Default for RareConfig {
     fn default() -> Self {
         RareConfig {
-            enabled: true,
-            shadow: false,
-            overrides: Default::default(),
-            min_score: Threshold(60.0),
-            defense_evasion_score: Threshold(95.0),
-            destructive_score: Threshold(85.0),
-            exposure_score: Threshold(85.0),
-            sensitive_score: Threshold(70.0),
-            provisioning_score: Threshold(65.0),
+            defense_evasion_score: Threshold::of(95.0),
+            destructive_score: Threshold::of(85.0),
+            exposure_score: Threshold::of(85.0),
+            sensitive_score: Threshold::of(70.0),
+            provisioning_score: Threshold::of(65.0),
         }
     }
 }
@@ -98,11 +85,11 @@ impl RareAction {
 }
 
 impl Detector for RareAction {
-    fn kinds(&self) -> &'static [FindingKind] {
-        &[FindingKind::RareAction]
+    fn kind(&self) -> FindingKind {
+        FindingKind::RareAction
     }
 
-    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+    fn detect(&self, input: &DetectInput<'_>, floor: f64) -> Vec<Finding> {
         let w = input.window;
         let models = input.baselines.principal_index();
         // (account, region, principal, source, name) → first and last bucket.
@@ -150,7 +137,7 @@ impl Detector for RareAction {
                 Some(_) => 0.7 + 0.3 * (f64::from(hours) / 100.0).min(1.0),
             };
             let score = base * confidence;
-            if score < self.0.min_score.get() {
+            if score < floor {
                 continue;
             }
             let p = 1.0 / (f64::from(hours) + 2.0);
@@ -194,5 +181,14 @@ impl Detector for RareAction {
             out.push(d.build(input, &rows, None));
         }
         out
+    }
+}
+
+impl DetectorConfig for RareConfig {
+    const KIND: FindingKind = FindingKind::RareAction;
+    const DEFAULT_MIN_SCORE: f64 = 60.0;
+
+    fn build(&self) -> Result<Box<dyn Detector>, DetectConfigError> {
+        Ok(Box::new(RareAction(self.clone())))
     }
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft};
 use super::scan::{lens, scan, Params, Tail};
-use super::{DetectInput, Detector, Ratio, Threshold};
+use super::{check_windows, DetectConfigError, DetectInput, Detector, DetectorConfig, Ratio};
 use crate::finding::{Finding, FindingKind};
 use crate::time::BUCKET_SECS;
 
@@ -14,16 +14,6 @@ use crate::time::BUCKET_SECS;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SpikeConfig {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Shadow mode: run, and list findings in the report's shadow section, but never alert
-    /// (`run --fail-on` ignores them) — the way to trial a new threshold.
-    pub shadow: bool,
-    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
-    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
-    pub overrides: crate::policy::Overrides,
-    /// Lowest score reported (0–100).
-    pub min_score: Threshold,
     /// A spike needs at least this many calls in its window.
     pub min_calls: u32,
     /// … and at least this many times the expected calls.
@@ -40,10 +30,6 @@ pub struct SpikeConfig {
 impl Default for SpikeConfig {
     fn default() -> Self {
         SpikeConfig {
-            enabled: true,
-            shadow: false,
-            overrides: Default::default(),
-            min_score: Threshold(70.0),
             min_calls: 30,
             min_ratio: Ratio(4.0),
             windows_minutes: vec![5, 15, 30, 60],
@@ -57,16 +43,6 @@ impl Default for SpikeConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DropConfig {
-    /// Run this detector.
-    pub enabled: bool,
-    /// Shadow mode: run, and list findings in the report's shadow section, but never alert
-    /// (`run --fail-on` ignores them) — the way to trial a new threshold.
-    pub shadow: bool,
-    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
-    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
-    pub overrides: crate::policy::Overrides,
-    /// Lowest score reported (0–100).
-    pub min_score: Threshold,
     /// A drop needs at least this many expected calls in its window.
     pub min_expected: u32,
     /// … and observed at most expected / this.
@@ -78,10 +54,6 @@ pub struct DropConfig {
 impl Default for DropConfig {
     fn default() -> Self {
         DropConfig {
-            enabled: true,
-            shadow: false,
-            overrides: Default::default(),
-            min_score: Threshold(70.0),
             min_expected: 30,
             min_ratio: Ratio(5.0),
             windows_minutes: vec![60, 120, 180],
@@ -220,15 +192,15 @@ fn rate_findings(
 }
 
 impl Detector for CallRateSpike {
-    fn kinds(&self) -> &'static [FindingKind] {
-        &[FindingKind::CallRateSpike]
+    fn kind(&self) -> FindingKind {
+        FindingKind::CallRateSpike
     }
 
-    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+    fn detect(&self, input: &DetectInput<'_>, floor: f64) -> Vec<Finding> {
         let lens = lens(&self.0.windows_minutes);
         let p = Params::spike(
             &lens,
-            self.0.min_score.get(),
+            floor,
             f64::from(self.0.min_calls),
             self.0.min_ratio.get(),
             self.0.burst_margin,
@@ -243,16 +215,16 @@ impl Detector for CallRateSpike {
 }
 
 impl Detector for CallRateDrop {
-    fn kinds(&self) -> &'static [FindingKind] {
-        &[FindingKind::CallRateDrop]
+    fn kind(&self) -> FindingKind {
+        FindingKind::CallRateDrop
     }
 
-    fn detect(&self, input: &DetectInput<'_>) -> Vec<Finding> {
+    fn detect(&self, input: &DetectInput<'_>, floor: f64) -> Vec<Finding> {
         let lens = lens(&self.0.windows_minutes);
         let p = Params {
             tail: Tail::Down,
             lens: &lens,
-            min_score: self.0.min_score.get(),
+            min_score: floor,
             min_observed: 0.0,
             ratio: self.0.min_ratio.get(),
             min_expected: f64::from(self.0.min_expected),
@@ -260,5 +232,25 @@ impl Detector for CallRateDrop {
             burst_margin: 1.0,
         };
         rate_findings(input, FindingKind::CallRateDrop, &p, None)
+    }
+}
+
+impl DetectorConfig for SpikeConfig {
+    const KIND: FindingKind = FindingKind::CallRateSpike;
+    const DEFAULT_MIN_SCORE: f64 = 70.0;
+
+    fn build(&self) -> Result<Box<dyn Detector>, DetectConfigError> {
+        check_windows(Self::KIND, &self.windows_minutes)?;
+        Ok(Box::new(CallRateSpike(self.clone())))
+    }
+}
+
+impl DetectorConfig for DropConfig {
+    const KIND: FindingKind = FindingKind::CallRateDrop;
+    const DEFAULT_MIN_SCORE: f64 = 70.0;
+
+    fn build(&self) -> Result<Box<dyn Detector>, DetectConfigError> {
+        check_windows(Self::KIND, &self.windows_minutes)?;
+        Ok(Box::new(CallRateDrop(self.clone())))
     }
 }

@@ -9,6 +9,7 @@ use crate::baseline::{
     Baselines, Period, PeriodicJob, PrincipalModel, SeriesModel, TopContributors,
 };
 use crate::event::Event;
+use crate::finding::Threshold;
 use crate::rollup::{ApiKey, Resolution, Rollup};
 
 /// 2026-02-02T00:00:00Z, a Monday: the detection window starts here.
@@ -82,7 +83,12 @@ fn run(det: &dyn Detector, r: &Rollup, b: &Baselines, hours: i64) -> Vec<Finding
         catalog: &catalog,
         holes: &holes,
     };
-    det.detect(&input)
+    // Each detector at its default threshold, as the default policy runs it.
+    let floor = crate::config::Config::default()
+        .policy()
+        .detector(det.kind())
+        .floor();
+    det.detect(&input, floor)
 }
 
 fn key(source: &str, name: &str, read_only: bool) -> ApiKey {
@@ -405,9 +411,9 @@ fn error_bursts_per_principal_fold_per_api_ones() {
 
 #[test]
 fn thresholds_refuse_out_of_range_values() {
-    assert!(Threshold::new(101.0).is_err());
-    assert!(Threshold::new(-1.0).is_err());
-    assert!(Ratio::new(0.5).is_err());
+    assert!(Threshold::try_from(101.0).is_err());
+    assert!(Threshold::try_from(-1.0).is_err());
+    assert!(Ratio::try_from(0.5).is_err());
     assert!(serde_json::from_str::<Threshold>("150")
         .unwrap_err()
         .to_string()

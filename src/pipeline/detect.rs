@@ -7,9 +7,9 @@ use super::PipelineError;
 use crate::baseline::Baselines;
 use crate::catalog::Catalog;
 use crate::config::Config;
-use crate::detect::{self, DetectConfig, DetectInput, Holes};
+use crate::detect::{self, DetectInput, Detector, Holes};
 use crate::finding::Finding;
-use crate::policy::{self, Triage};
+use crate::policy::{Policy, Triage};
 use crate::rollup::{Resolution, Store, StoreError};
 use crate::state::StateDir;
 use crate::time::TimeRange;
@@ -58,8 +58,16 @@ impl Prepared {
         self.window
     }
 
-    /// Runs every enabled detector of `cfg`.
-    pub fn run(&self, baselines: &Baselines, catalog: &Catalog, cfg: &DetectConfig) -> Detection {
+    /// Runs `detectors`, each down to its policy's floor, then triages their findings by the
+    /// policy: thresholds and overrides, suppression rules, shadow mode. The detection's
+    /// findings are the alerting ones.
+    pub fn run(
+        &self,
+        baselines: &Baselines,
+        catalog: &Catalog,
+        detectors: &[Box<dyn Detector>],
+        policy: &Policy,
+    ) -> (Detection, Triage) {
         let input = DetectInput {
             window: self.window,
             series: &self.series,
@@ -68,47 +76,29 @@ impl Prepared {
             catalog,
             holes: &self.holes,
         };
-        let findings = detect::run_all(cfg, &input);
+        let findings = detect::run_all(detectors, &input, &|k| policy.detector(k).floor());
+        let triage = policy.triage(findings, catalog);
         let events = self
             .series
             .iter()
             .flat_map(|s| s.calls.iter())
             .map(|&c| u64::from(c))
             .sum();
-        Detection {
+        let d = Detection {
             window: self.window,
-            findings,
+            findings: triage.active.clone(),
             silent_hours: self.holes.silent_hours(),
             series: self.series.len(),
             events,
-        }
+        };
+        (d, triage)
     }
 
-    /// Runs the detectors as the config file says: with overrides honoured, then suppression
-    /// rules and shadow mode applied ([`crate::policy`]).
+    /// [`Prepared::run`] with the config's detectors and policy.
     pub fn run_triaged(&self, baselines: &Baselines, cfg: &Config) -> (Detection, Triage) {
-        let catalog = cfg.catalog();
-        let mut d = self.run(baselines, &catalog, &policy::lowered(&cfg.detectors));
-        let t = policy::triage(
-            std::mem::take(&mut d.findings),
-            &cfg.detectors,
-            &cfg.suppress,
-            &catalog,
-        );
-        d.findings = t.active.clone();
-        (d, t)
+        let policy = cfg.policy();
+        self.run(baselines, &cfg.catalog(), &cfg.detectors(&policy), &policy)
     }
-}
-
-/// Runs every enabled detector over `[window.start, window.end)`.
-pub fn detect(
-    store: &Store,
-    baselines: &Baselines,
-    catalog: &Catalog,
-    cfg: &DetectConfig,
-    window: TimeRange,
-) -> Result<Detection, StoreError> {
-    Ok(Prepared::load(store, window)?.run(baselines, catalog, cfg))
 }
 
 /// The last stored day as a window, the default detection window.

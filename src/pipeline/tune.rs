@@ -12,7 +12,7 @@ use super::eval::EvalScore;
 use super::{PipelineError, Prepared};
 use crate::baseline::{self, Baselines};
 use crate::config::Config;
-use crate::finding::{Finding, FindingKind};
+use crate::finding::{Finding, FindingKind, Threshold};
 use crate::rollup::Store;
 use crate::simulate::Label;
 use crate::state::StateDir;
@@ -59,12 +59,15 @@ pub fn replay(
     baselines: &Baselines,
     cfg: &Config,
     kind: FindingKind,
-    grid: &[f64],
+    grid: &[Threshold],
     labels: Option<(&[Label], &[Label])>,
 ) -> Vec<TuneRow> {
     let w = prepared.window();
     let days = (w.end - w.start) as f64 / 86_400.0;
-    let current = cfg.detectors.common(kind).min_score.get();
+    let current = cfg.detectors.policy(kind).min_score.get();
+    let catalog = cfg.catalog();
+    let base = cfg.policy().only(kind);
+    let detectors = cfg.detectors(&base);
     let in_window = |l: &&Label| l.start.timestamp() < w.end && l.end.timestamp() > w.start;
     let labels = labels.map(|(inc, dec)| {
         (
@@ -74,12 +77,10 @@ pub fn replay(
     });
     grid.iter()
         .map(|&v| {
-            let mut c = cfg.clone();
-            c.detectors = c.detectors.only(kind);
-            *c.detectors.min_score_mut(kind) =
-                crate::detect::Threshold::new(v).expect("grid values are validated scores");
+            let mut policy = base.clone();
+            policy.detector_mut(kind).min_score = v;
             // Shadow mode decides where findings show, not whether they would fire.
-            let (_, t) = prepared.run_triaged(baselines, &c);
+            let (_, t) = prepared.run(baselines, &catalog, &detectors, &policy);
             let fired: Vec<Finding> = t.active.into_iter().chain(t.shadow).collect();
             let (precision, recall) = match &labels {
                 None => (None, None),
@@ -96,8 +97,8 @@ pub fn replay(
                 }
             };
             TuneRow {
-                threshold: v,
-                current: (v - current).abs() < 1e-9,
+                threshold: v.get(),
+                current: (v.get() - current).abs() < 1e-9,
                 findings: fired.len(),
                 suppressed: t.suppressed.len(),
                 per_day: fired.len() as f64 / days.max(1e-9),
@@ -175,7 +176,7 @@ pub struct TuneRequest {
     /// The detector, by the kind it reports.
     pub kind: FindingKind,
     /// Thresholds to try.
-    pub grid: Vec<f64>,
+    pub grid: Vec<Threshold>,
     /// Stored days to replay (the last ones).
     pub days: u32,
     /// labels.json from `simulate`, for precision and recall.
@@ -241,7 +242,7 @@ pub fn tune(req: &TuneRequest) -> Result<TuneOutcome, PipelineError> {
             recall: r.recall,
         })
         .collect();
-    let current = req.config.detectors.common(req.kind).min_score.get();
+    let current = req.config.detectors.policy(req.kind).min_score.get();
     let png = req.out.join(format!("tune-{name}.png"));
     let bytes = crate::report::charts::tune_chart(name, &points, current)?;
     crate::state::write_atomic(&png, &bytes)?;

@@ -1,6 +1,7 @@
-//! What happens to findings after the detectors, as SREs configure it: per-API, per-service
-//! and per-category overrides of a detector's threshold, suppression rules written by
-//! investigators, and shadow mode. Pure: findings and config in, a [`Triage`] out.
+//! What happens to findings after the detectors, as SREs configure it, decided in one place:
+//! per detector whether it runs, whether it alerts or only shows (shadow mode), its threshold
+//! and per-API, per-service and per-category overrides of it; then the suppression rules
+//! written by investigators. Pure: findings and policy in, a [`Triage`] out.
 //!
 //! Suppressed findings are kept (with the rule that matched) so the report can count and list
 //! them; shadow findings are kept apart so they never count as alerts.
@@ -14,8 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::catalog::{Catalog, Category};
-use crate::detect::{DetectConfig, Threshold};
-use crate::finding::{Finding, FindingKind};
+use crate::finding::{Finding, FindingKind, Threshold};
 
 /// A detector's overrides, by target.
 pub type Overrides = BTreeMap<Target, Override>;
@@ -400,54 +400,128 @@ pub struct Triage {
     pub below_override: usize,
 }
 
-/// The detector settings to run with so every override can be honoured afterwards: each
-/// detector's `min_score` lowered to its lowest override (and nothing else changed).
-pub fn lowered(cfg: &DetectConfig) -> DetectConfig {
-    let mut out = cfg.clone();
-    for kind in FindingKind::ALL {
-        let c = cfg.common(kind);
-        let lowest = c
-            .overrides
-            .values()
-            .filter_map(|o| o.min_score)
-            .fold(c.min_score, |a, b| if b < a { b } else { a });
-        *out.min_score_mut(kind) = lowest;
-    }
-    out
+/// One detector's policy (`enabled`, `shadow`, `min_score`, `overrides` in its config section).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorPolicy {
+    /// Run the detector at all.
+    pub enabled: bool,
+    /// Shadow mode: run it, and list its findings in the report's shadow section, but never
+    /// alert (`run --fail-on` ignores them) — the way to trial a new threshold.
+    pub shadow: bool,
+    /// Per-API, per-service and per-category settings (`"ec2.amazonaws.com:RunInstances"`,
+    /// `"ec2.amazonaws.com"`, `"category:provisioning"`).
+    pub overrides: Overrides,
+    /// Lowest score reported (0–100).
+    pub min_score: Threshold,
 }
 
-/// Applies overrides, then suppression rules, then shadow mode, keeping the findings' order.
-/// `findings` must come from detectors run with [`lowered`] settings.
-pub fn triage(
-    findings: Vec<Finding>,
-    cfg: &DetectConfig,
-    rules: &[Suppression],
-    catalog: &Catalog,
-) -> Triage {
-    let mut t = Triage::default();
-    for f in findings {
-        let c = cfg.common(f.kind);
-        let o = override_for(c.overrides, &f, catalog);
-        let min_score = o.and_then(|o| o.min_score).unwrap_or(c.min_score);
-        let enabled = o.and_then(|o| o.enabled).unwrap_or(true);
-        let min_observed = o.and_then(|o| o.min_observed).unwrap_or(0.0);
-        if !enabled || f.score < min_score.get() || f.observed.total < min_observed {
-            t.below_override += 1;
-            continue;
-        }
-        if let Some((rule, r)) = rules.iter().enumerate().find(|(_, r)| r.matches(&f)) {
-            t.suppressed.push(Suppressed {
-                rule,
-                reason: r.reason.clone(),
-                finding: f,
-            });
-        } else if c.shadow {
-            t.shadow.push(f);
-        } else {
-            t.active.push(f);
+impl DetectorPolicy {
+    /// Enabled, alerting, at `min_score`, no overrides.
+    pub fn new(min_score: Threshold) -> DetectorPolicy {
+        DetectorPolicy {
+            enabled: true,
+            shadow: false,
+            overrides: Overrides::new(),
+            min_score,
         }
     }
-    t
+
+    /// The lowest score any target of this detector keeps: its `min_score` or a lower
+    /// override's. Detectors scan down to it, so every override can be honoured afterwards.
+    pub fn floor(&self) -> f64 {
+        self.overrides
+            .values()
+            .filter_map(|o| o.min_score)
+            .fold(self.min_score, |a, b| if b < a { b } else { a })
+            .get()
+    }
+}
+
+/// Every detector's policy and the suppression rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    detectors: BTreeMap<FindingKind, DetectorPolicy>,
+    suppress: Vec<Suppression>,
+}
+
+impl Policy {
+    /// A policy from each kind's detector policy (kinds not given keep `min_score` 70) and the
+    /// suppression rules, in the config's order.
+    pub fn new(
+        detectors: impl IntoIterator<Item = (FindingKind, DetectorPolicy)>,
+        suppress: Vec<Suppression>,
+    ) -> Policy {
+        let mut m: BTreeMap<FindingKind, DetectorPolicy> = detectors.into_iter().collect();
+        for k in FindingKind::ALL {
+            m.entry(k)
+                .or_insert_with(|| DetectorPolicy::new(Threshold::of(70.0)));
+        }
+        Policy {
+            detectors: m,
+            suppress,
+        }
+    }
+
+    /// The policy of the detector reporting `kind`.
+    pub fn detector(&self, kind: FindingKind) -> &DetectorPolicy {
+        &self.detectors[&kind]
+    }
+
+    /// The same, to change it (`tune` replays one detector at other thresholds).
+    pub fn detector_mut(&mut self, kind: FindingKind) -> &mut DetectorPolicy {
+        self.detectors
+            .get_mut(&kind)
+            .expect("every kind has a policy")
+    }
+
+    /// This policy with only the detector reporting `kind` enabled.
+    pub fn only(&self, kind: FindingKind) -> Policy {
+        let mut p = self.clone();
+        for (k, d) in &mut p.detectors {
+            d.enabled = *k == kind;
+        }
+        p
+    }
+
+    /// The suppression rules.
+    pub fn suppressions(&self) -> &[Suppression] {
+        &self.suppress
+    }
+
+    /// Applies thresholds and overrides, then suppression rules, then shadow mode, keeping the
+    /// findings' order. Detectors must have run with each kind's [`DetectorPolicy::floor`].
+    pub fn triage(&self, findings: Vec<Finding>, catalog: &Catalog) -> Triage {
+        let mut t = Triage::default();
+        for f in findings {
+            let c = self.detector(f.kind);
+            let o = override_for(&c.overrides, &f, catalog);
+            let min_score = o.and_then(|o| o.min_score).unwrap_or(c.min_score);
+            let enabled = o.and_then(|o| o.enabled).unwrap_or(true);
+            let min_observed = o.and_then(|o| o.min_observed).unwrap_or(0.0);
+            if !enabled || f.score < min_score.get() || f.observed.total < min_observed {
+                t.below_override += 1;
+                continue;
+            }
+            if let Some((rule, r)) = self
+                .suppress
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.matches(&f))
+            {
+                t.suppressed.push(Suppressed {
+                    rule,
+                    reason: r.reason.clone(),
+                    finding: f,
+                });
+            } else if c.shadow {
+                t.shadow.push(f);
+            } else {
+                t.active.push(f);
+            }
+        }
+        t
+    }
 }
 
 #[cfg(test)]
