@@ -215,7 +215,7 @@ fn mstl_rule(train: &[f64], obs: &[f64]) -> Result<Vec<Hour>, Skip> {
 /// Merges runs of consecutive hours flagged in the same direction into findings.
 ///
 /// `hours[i]` is the verdict for the hour starting at `start + 3600 i`, `observed[i]` its
-/// count. `detector` names the peer in the explanation and `details`.
+/// count. `detector` names the peer in the explanation.
 fn merge_findings(
     series: &CountSeries,
     start: i64,
@@ -269,8 +269,6 @@ fn peer_finding(
     let (start, end) = (ts(span.0), ts(span.1));
     let minutes = (span.1 - span.0) as f64 / 60.0;
     let names = vec![k.event_name.clone()];
-    let mut details = serde_json::Map::new();
-    details.insert("detector".into(), detector.into());
     Finding {
         id: Finding::stable_id(
             kind,
@@ -315,7 +313,7 @@ fn peer_finding(
         ),
         example_event_ids: Vec::new(),
         access_key_ids: Vec::new(),
-        details,
+        details: Default::default(),
     }
 }
 

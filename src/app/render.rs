@@ -198,7 +198,7 @@ pub fn explanation(f: &Finding) -> String {
         let _ = writeln!(
             o,
             "details:          {}",
-            serde_json::Value::Object(f.details.clone())
+            serde_json::to_string(&f.details).expect("details serialise")
         );
     }
     o

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{history, now_secs, AwsError, AwsOptions};
+use crate::finding::insights::InsightRecord;
 use crate::finding::Finding;
 use crate::time::TimeRange;
 
@@ -120,20 +121,6 @@ pub struct InsightComparison {
     pub only_trailsight: Vec<FindingRef>,
 }
 
-fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
-}
-
-fn f64_at(v: &Value, path: &[&str]) -> Option<f64> {
-    path.iter().try_fold(v, |v, k| v.get(k))?.as_f64()
-}
-
-fn time(v: &Value) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s(v, &["eventTime"])?)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// Pairs Insights records (Start and End, by `sharedEventID`) into insights; records that are
 /// not Insights events, or lack the fields to place them, are skipped and counted.
 pub fn pair_records(records: &[Value]) -> (Vec<AwsInsight>, usize) {
@@ -141,44 +128,50 @@ pub fn pair_records(records: &[Value]) -> (Vec<AwsInsight>, usize) {
     let mut ends: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
     let mut skipped = 0;
     for r in records {
-        let d = &r["insightDetails"];
-        let (Some(id), Some(state), Some(t)) =
-            (s(r, &["sharedEventID"]), s(d, &["state"]), time(r))
+        let Ok(r) = InsightRecord::deserialize(r) else {
+            skipped += 1;
+            continue;
+        };
+        let d = &r.insight_details;
+        let time = DateTime::parse_from_rfc3339(&r.event_time)
+            .ok()
+            .map(|t| t.with_timezone(&Utc));
+        let (false, false, Some(t)) = (r.shared_event_id.is_empty(), d.state.is_empty(), time)
         else {
             skipped += 1;
             continue;
         };
-        match state {
+        let id = r.shared_event_id.clone();
+        match d.state.as_str() {
             "Start" => {
-                let stats = ["insightContext", "statistics"];
-                let attr_error = d["insightContext"]["attributions"]
-                    .as_array()
-                    .and_then(|a| {
-                        a.iter()
-                            .find(|x| x["attribute"] == "errorCode")
-                            .and_then(|x| x["insight"][0]["value"].as_str())
-                    })
-                    .filter(|c| *c != "null")
-                    .map(str::to_string);
+                let attr_error = d
+                    .insight_context
+                    .attributions
+                    .iter()
+                    .find(|x| x.attribute == "errorCode")
+                    .and_then(|x| x.insight.first())
+                    .map(|v| v.value.clone())
+                    .filter(|c| c != "null");
+                let stats = &d.insight_context.statistics;
                 by_id.insert(
-                    id.to_string(),
+                    id.clone(),
                     AwsInsight {
-                        shared_event_id: id.to_string(),
-                        account: s(r, &["recipientAccountId"]).unwrap_or("").to_string(),
-                        region: s(r, &["awsRegion"]).unwrap_or("").to_string(),
-                        event_source: s(d, &["eventSource"]).unwrap_or("").to_string(),
-                        event_name: s(d, &["eventName"]).unwrap_or("").to_string(),
-                        insight_type: s(d, &["insightType"]).unwrap_or("").to_string(),
-                        error_code: s(d, &["errorCode"]).map(str::to_string).or(attr_error),
+                        shared_event_id: id,
+                        account: r.recipient_account_id.clone(),
+                        region: r.aws_region.clone(),
+                        event_source: d.event_source.clone(),
+                        event_name: d.event_name.clone(),
+                        insight_type: d.insight_type.clone(),
+                        error_code: d.error_code.clone().or(attr_error),
                         start: t,
                         end: None,
-                        baseline_average: f64_at(d, &[stats[0], stats[1], "baseline", "average"]),
-                        insight_average: f64_at(d, &[stats[0], stats[1], "insight", "average"]),
+                        baseline_average: stats.baseline.average,
+                        insight_average: stats.insight.average,
                     },
                 );
             }
             "End" => {
-                ends.insert(id.to_string(), t);
+                ends.insert(id, t);
             }
             _ => skipped += 1,
         }

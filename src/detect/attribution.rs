@@ -149,7 +149,7 @@ pub(crate) struct Draft<'a> {
     pub(crate) p: f64,
     pub(crate) score: f64,
     pub(crate) explanation: String,
-    pub(crate) details: serde_json::Map<String, serde_json::Value>,
+    pub(crate) details: crate::finding::Details,
 }
 
 impl Draft<'_> {

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::attribution::{self as at, Draft};
 use super::scan::{lens, scan, Params};
 use super::{check_windows, DetectConfigError, DetectInput, Detector, DetectorConfig, Ratio};
-use crate::finding::{Finding, FindingKind};
+use crate::finding::details::{ApiErrorDetails, PrincipalErrorDetails};
+use crate::finding::{Details, Finding, FindingKind};
 use crate::time::BUCKET_SECS;
 
 /// `[detectors.error_rate]`.
@@ -120,12 +121,10 @@ impl Detector for ErrorRate {
                     h.expected,
                     code.as_deref().map(|c| format!("; mostly {c}")).unwrap_or_default()
                 );
-                let mut details = serde_json::Map::new();
-                details.insert("calls".into(), serde_json::json!(calls));
-                details.insert(
-                    "baseline_error_share".into(),
-                    serde_json::json!(model.map(|m| at::round3(m.error_share))),
-                );
+                let details = Details::ApiErrors(ApiErrorDetails {
+                    baseline_error_share: model.map(|m| at::round3(m.error_share)),
+                    calls,
+                });
                 let d = Draft {
                     kind: FindingKind::ErrorRate,
                     account: &k.account,
@@ -195,13 +194,11 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
                 code.as_deref().map(|c| format!(", mostly {c}")).unwrap_or_default(),
                 names.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
             );
-            let mut details = serde_json::Map::new();
-            details.insert("distinct_apis".into(), serde_json::json!(ranked.len()));
-            details.insert("distinct_services".into(), serde_json::json!(sources.len()));
-            details.insert(
-                "principal_baseline_errors".into(),
-                serde_json::json!(model.map(|m| m.error_total)),
-            );
+            let details = Details::PrincipalErrors(PrincipalErrorDetails {
+                distinct_apis: ranked.len() as u64,
+                distinct_services: sources.len() as u64,
+                principal_baseline_errors: model.map(|m| m.error_total),
+            });
             let d = Draft {
                 kind: FindingKind::ErrorRate,
                 account,

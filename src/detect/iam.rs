@@ -9,7 +9,8 @@ use super::attribution::{self as at, Draft};
 use super::scan::{lens, scan, Params};
 use super::{check_windows, DetectConfigError, DetectInput, Detector, DetectorConfig, Ratio};
 use crate::catalog::Category;
-use crate::finding::{Finding, FindingKind};
+use crate::finding::details::IamBurstDetails;
+use crate::finding::{Details, Finding, FindingKind};
 use crate::time::BUCKET_SECS;
 
 /// `[detectors.iam_burst]`.
@@ -99,12 +100,10 @@ impl Detector for IamBurst {
                     at::duration(end - start),
                     if model.is_none() { " (never seen before)" } else { "" }
                 );
-                let mut details = serde_json::Map::new();
-                details.insert(
-                    "principal_iam_writes_in_baseline".into(),
-                    serde_json::json!(history),
-                );
-                details.insert("principal_known".into(), serde_json::json!(model.is_some()));
+                let details = Details::IamBurst(IamBurstDetails {
+                    principal_iam_writes_in_baseline: history,
+                    principal_known: model.is_some(),
+                });
                 let d = Draft {
                     kind: FindingKind::IamBurst,
                     account,

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::attribution::{self as at, Draft};
 use super::{DetectConfigError, DetectInput, Detector, DetectorConfig};
 use crate::baseline::{Period, PeriodicJob};
-use crate::finding::{Finding, FindingKind};
+use crate::finding::details::MaintenanceGapDetails;
+use crate::finding::{Details, Finding, FindingKind};
 
 /// `[detectors.maintenance_gap]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,18 +113,13 @@ impl Detector for MaintenanceGap {
                     j.typical_calls,
                     at::ts(t).format("%Y-%m-%d")
                 );
-                let mut details = serde_json::Map::new();
-                details.insert(
-                    "expected_run".into(),
-                    serde_json::json!(crate::time::format(t)),
-                );
-                details.insert(
-                    "period".into(),
-                    serde_json::to_value(j.period).unwrap_or_default(),
-                );
-                details.insert("runs_seen".into(), serde_json::json!(j.runs_seen));
-                details.insert("runs_expected".into(), serde_json::json!(j.runs_expected));
-                details.insert("ran_off_schedule".into(), serde_json::json!(calls > 0));
+                let details = Details::MaintenanceGap(MaintenanceGapDetails {
+                    expected_run: crate::time::format(t),
+                    period: j.period,
+                    ran_off_schedule: calls > 0,
+                    runs_expected: j.runs_expected,
+                    runs_seen: j.runs_seen,
+                });
                 let d = Draft {
                     kind: FindingKind::MaintenanceGap,
                     account: &j.account,

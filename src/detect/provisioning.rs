@@ -11,7 +11,8 @@ use super::attribution::{self as at, Draft};
 use super::scan::{lens, scan, Params};
 use super::{check_windows, DetectConfigError, DetectInput, Detector, DetectorConfig, Ratio};
 use crate::catalog::Category;
-use crate::finding::{Finding, FindingKind};
+use crate::finding::details::ProvisioningDetails;
+use crate::finding::{Details, Finding, FindingKind};
 use crate::time::BUCKET_SECS;
 
 /// `[detectors.provisioning_spike]`.
@@ -188,16 +189,15 @@ impl ProvisioningSpike {
             h.expected,
             baseline_total.unwrap_or(0)
         );
-        let mut details = serde_json::Map::new();
-        details.insert(
-            "scope".into(),
-            serde_json::json!(if principal.is_some() {
+        let details = Details::Provisioning(ProvisioningDetails {
+            baseline_total,
+            scope: if principal.is_some() {
                 "principal"
             } else {
                 "account_region"
-            }),
-        );
-        details.insert("baseline_total".into(), serde_json::json!(baseline_total));
+            }
+            .into(),
+        });
         Draft {
             kind: FindingKind::ProvisioningSpike,
             account,

@@ -15,8 +15,9 @@ use super::attribution::{self as at, Draft};
 use super::{DetectConfigError, DetectInput, Detector, DetectorConfig};
 use crate::baseline::api_name;
 use crate::catalog::Category;
+use crate::finding::details::RareActionDetails;
 use crate::finding::Threshold;
-use crate::finding::{Finding, FindingKind};
+use crate::finding::{Details, Finding, FindingKind};
 use crate::time::BUCKET_SECS;
 
 /// `[detectors.rare_action]`.
@@ -157,9 +158,10 @@ impl Detector for RareAction {
                 },
                 input.baselines.history_days
             );
-            let mut details = serde_json::Map::new();
-            details.insert("category".into(), serde_json::json!(label));
-            details.insert("principal_active_hours".into(), serde_json::json!(hours));
+            let details = Details::RareAction(RareActionDetails {
+                category: label.to_string(),
+                principal_active_hours: hours,
+            });
             let d = Draft {
                 kind: FindingKind::RareAction,
                 account,

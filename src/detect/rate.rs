@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::attribution::{self as at, Draft};
 use super::scan::{lens, scan, Params, Tail};
 use super::{check_windows, DetectConfigError, DetectInput, Detector, DetectorConfig, Ratio};
-use crate::finding::{Finding, FindingKind};
+use crate::finding::details::CallRateDetails;
+use crate::finding::{Details, Finding, FindingKind};
 use crate::time::BUCKET_SECS;
 
 /// `[detectors.call_rate_spike]`.
@@ -164,9 +165,10 @@ fn rate_findings(
                 h.expected / ((end - start) as f64 / 60.0),
                 top_caller
             );
-            let mut details = serde_json::Map::new();
-            details.insert("dispersion".into(), serde_json::json!(at::round3(alpha)));
-            details.insert("new_series".into(), serde_json::json!(model.is_none()));
+            let details = Details::CallRate(CallRateDetails {
+                dispersion: at::round3(alpha),
+                new_series: model.is_none(),
+            });
             let d = Draft {
                 kind,
                 account: &k.account,

@@ -2,7 +2,7 @@
 //! schema, so tools that consume AWS's Insights events consume ours unchanged.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
 
@@ -13,8 +13,9 @@ use super::{
 /// How many values per attribute AWS puts in an Insights event's `attributions`.
 const INSIGHT_TOP_N: usize = 5;
 
-// The records are typed so that fields come out in the order AWS's own records use, whatever
-// serde_json's map ordering.
+// The records are typed, one set of types for what trailsight writes and what it reads of
+// AWS's own (`aws-insights`): fields come out in the order AWS's records use, whatever
+// serde_json's map ordering, and read back leniently (absent fields take their defaults).
 
 #[derive(Serialize)]
 struct InsightsDoc {
@@ -22,66 +23,105 @@ struct InsightsDoc {
     records: Vec<InsightRecord>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct InsightRecord {
-    event_version: &'static str,
-    event_time: String,
-    aws_region: String,
+/// One CloudTrail Insights event record (a Start or an End).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InsightRecord {
+    /// `1.08`.
+    pub event_version: String,
+    /// The Start or End time.
+    pub event_time: String,
+    /// Region.
+    pub aws_region: String,
+    /// This record's id.
     #[serde(rename = "eventID")]
-    event_id: String,
-    event_type: &'static str,
-    recipient_account_id: String,
+    pub event_id: String,
+    /// `AwsCloudTrailInsight`.
+    pub event_type: String,
+    /// Account.
+    pub recipient_account_id: String,
+    /// Shared by the Start and End records of one insight.
     #[serde(rename = "sharedEventID")]
-    shared_event_id: String,
-    insight_details: InsightDetails,
-    event_category: &'static str,
+    pub shared_event_id: String,
+    /// What the insight is about.
+    pub insight_details: InsightDetails,
+    /// `Insight`.
+    pub event_category: String,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct InsightDetails {
-    state: &'static str,
-    event_source: String,
-    event_name: String,
-    insight_type: &'static str,
+/// `insightDetails`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InsightDetails {
+    /// `Start` or `End`.
+    pub state: String,
+    /// The API's service endpoint.
+    pub event_source: String,
+    /// The API.
+    pub event_name: String,
+    /// `ApiCallRateInsight` or `ApiErrorRateInsight`.
+    pub insight_type: String,
+    /// The error code of an error-rate insight.
     #[serde(skip_serializing_if = "Option::is_none")]
-    error_code: Option<String>,
-    source_event_category: &'static str,
-    insight_context: InsightContext,
+    pub error_code: Option<String>,
+    /// `Management`.
+    pub source_event_category: String,
+    /// Statistics and attributions.
+    pub insight_context: InsightContext,
 }
 
-#[derive(Serialize, Clone)]
-struct InsightContext {
-    statistics: InsightStatistics,
-    attributions: Vec<InsightAttribution>,
+/// `insightContext`.
+#[derive(Debug, Serialize, Deserialize, Clone, Default, PartialEq)]
+#[serde(default)]
+pub struct InsightContext {
+    /// Averages and durations.
+    pub statistics: InsightStatistics,
+    /// Top contributors.
+    pub attributions: Vec<InsightAttribution>,
 }
 
-#[derive(Serialize, Clone)]
-#[serde(rename_all = "camelCase")]
-struct InsightStatistics {
-    baseline: InsightAverage,
-    insight: InsightAverage,
-    insight_duration: u64,
-    baseline_duration: u64,
+/// `statistics`.
+#[derive(Debug, Serialize, Deserialize, Clone, Default, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InsightStatistics {
+    /// Per-minute average of the baseline.
+    pub baseline: InsightAverage,
+    /// Per-minute average during the insight.
+    pub insight: InsightAverage,
+    /// Minutes of the insight.
+    pub insight_duration: u64,
+    /// Minutes of the baseline.
+    pub baseline_duration: u64,
 }
 
-#[derive(Serialize, Clone)]
-struct InsightAverage {
-    average: f64,
+/// `{"average": …}`.
+#[derive(Debug, Serialize, Deserialize, Clone, Default, PartialEq)]
+#[serde(default)]
+pub struct InsightAverage {
+    /// Per minute.
+    pub average: Option<f64>,
 }
 
-#[derive(Serialize, Clone)]
-struct InsightAttribution {
-    attribute: &'static str,
-    insight: Vec<InsightValue>,
-    baseline: Vec<InsightValue>,
+/// One attribute's top values.
+#[derive(Debug, Serialize, Deserialize, Clone, Default, PartialEq)]
+#[serde(default)]
+pub struct InsightAttribution {
+    /// `userIdentityArn`, `userAgent` or `errorCode`.
+    pub attribute: String,
+    /// During the insight.
+    pub insight: Vec<InsightValue>,
+    /// In the baseline.
+    pub baseline: Vec<InsightValue>,
 }
 
-#[derive(Serialize, Clone)]
-struct InsightValue {
-    value: String,
-    average: f64,
+/// One value and its per-minute average.
+#[derive(Debug, Serialize, Deserialize, Clone, Default, PartialEq)]
+#[serde(default)]
+pub struct InsightValue {
+    /// The value (`"null"` for none).
+    pub value: String,
+    /// Per minute.
+    pub average: f64,
 }
 
 /// A UUID-format string (8-4-4-4-12 lowercase hex) from xxh3-128 of `seed`, with the RFC 9562
@@ -150,7 +190,7 @@ fn attribution_block(
     baseline_minutes: f64,
 ) -> InsightAttribution {
     InsightAttribution {
-        attribute,
+        attribute: attribute.into(),
         insight: top_averages(items, |a| a.insight_count, insight_minutes),
         baseline: top_averages(items, |a| a.baseline_count, baseline_minutes),
     }
@@ -163,10 +203,10 @@ fn insight_records(f: &Finding, insight_type: &'static str) -> [InsightRecord; 2
     let baseline_minutes = f.baseline_window.minutes();
     let statistics = InsightStatistics {
         baseline: InsightAverage {
-            average: round10(f.expected.per_minute),
+            average: Some(round10(f.expected.per_minute)),
         },
         insight: InsightAverage {
-            average: round10(f.observed.per_minute),
+            average: Some(round10(f.observed.per_minute)),
         },
         insight_duration: whole_minutes(insight_minutes),
         baseline_duration: whole_minutes(baseline_minutes),
@@ -197,7 +237,7 @@ fn insight_records(f: &Finding, insight_type: &'static str) -> [InsightRecord; 2
                 }]
             };
             attributions.push(InsightAttribution {
-                attribute: "errorCode",
+                attribute: "errorCode".into(),
                 insight: null(f.observed.per_minute),
                 baseline: null(f.expected.per_minute),
             });
@@ -224,7 +264,7 @@ fn insight_records(f: &Finding, insight_type: &'static str) -> [InsightRecord; 2
     let event_name = f.event_names.first().cloned().unwrap_or_default();
     let shared = uuid_from(&format!("{}{FIELD_SEP}shared", f.id));
     let record = |state: &'static str, time: &DateTime<Utc>| InsightRecord {
-        event_version: "1.08",
+        event_version: "1.08".into(),
         event_time: crate::time::format_datetime(time),
         aws_region: f.region.clone(),
         event_id: uuid_from(&format!(
@@ -232,19 +272,19 @@ fn insight_records(f: &Finding, insight_type: &'static str) -> [InsightRecord; 2
             f.id,
             state.to_ascii_lowercase()
         )),
-        event_type: "AwsCloudTrailInsight",
+        event_type: "AwsCloudTrailInsight".into(),
         recipient_account_id: f.account.clone(),
         shared_event_id: shared.clone(),
         insight_details: InsightDetails {
-            state,
+            state: state.into(),
             event_source: f.event_source.clone(),
             event_name: event_name.clone(),
-            insight_type,
+            insight_type: insight_type.into(),
             error_code: error_code.clone(),
-            source_event_category: "Management",
+            source_event_category: "Management".into(),
             insight_context: context.clone(),
         },
-        event_category: "Insight",
+        event_category: "Insight".into(),
     };
     [record("Start", &f.start), record("End", &f.end)]
 }

@@ -22,13 +22,15 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::time::TimeRange;
 
-mod insights;
+pub mod details;
+pub mod insights;
 mod score;
 
+pub use details::Details;
 pub use insights::{to_insights, to_insights_string, write_insights};
 pub use score::{Threshold, ThresholdError};
 
@@ -298,7 +300,7 @@ pub struct Finding {
     /// Access key ids seen in the contributing events.
     pub access_key_ids: Vec<String>,
     /// Detector-specific numbers (dispersion, expected run time, …).
-    pub details: Map<String, Value>,
+    pub details: Details,
 }
 
 /// Separates fields in the id hash input; cannot occur in CloudTrail names, ARNs or account ids.

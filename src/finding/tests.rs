@@ -25,9 +25,10 @@ pub(crate) fn sample() -> Vec<Finding> {
         t(2026, 1, 5, 10, 0).timestamp(),
     );
     let spike_names = vec!["RunInstances".to_string()];
-    let mut details = Map::new();
-    details.insert("dispersion".into(), json!(0.35));
-    details.insert("expected_run_time".into(), Value::Null);
+    let details = Details::CallRate(details::CallRateDetails {
+        dispersion: 0.35,
+        new_series: false,
+    });
     let spike = Finding {
         id: Finding::stable_id(
             FindingKind::CallRateSpike,
@@ -141,7 +142,7 @@ pub(crate) fn sample() -> Vec<Finding> {
             .into(),
         example_event_ids: vec![],
         access_key_ids: vec!["AKIAEXAMPLEKEY000002".into()],
-        details: Map::new(),
+        details: Details::default(),
     };
 
     let iam_names = vec!["CreateUser".to_string(), "CreateAccessKey".to_string()];
@@ -185,7 +186,7 @@ pub(crate) fn sample() -> Vec<Finding> {
             .into(),
         example_event_ids: vec![],
         access_key_ids: vec![],
-        details: Map::new(),
+        details: Details::default(),
     };
     vec![iam, spike, errors]
 }

@@ -403,12 +403,10 @@ pub(crate) fn chart_for(f: &Finding, src: &Sources<'_>) -> ChartSpec {
                 })
             });
             if let Some(j) = job {
-                let missed = f
-                    .details
-                    .get("expected_run")
-                    .and_then(|v| v.as_str())
-                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-                    .map(|t| t.timestamp());
+                let missed = match &f.details {
+                    crate::finding::Details::MaintenanceGap(g) => g.expected_run_secs(),
+                    _ => None,
+                };
                 spec.markers = j
                     .expected_runs(start, end)
                     .into_iter()

@@ -229,17 +229,7 @@ fn detail(f: &Finding, related: &[&Finding], charts: &HashMap<String, Vec<u8>>) 
         access_keys: f.access_key_ids.clone(),
         source_ips: a.source_ip.iter().map(|x| x.value.clone()).collect(),
         user_agents: a.user_agent.iter().map(|x| x.value.clone()).collect(),
-        details: f
-            .details
-            .iter()
-            .map(|(k, v)| {
-                let s = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), s)
-            })
-            .collect(),
+        details: f.details.pairs(),
         related: related.iter().map(|r| detail(r, &[], charts)).collect(),
     }
 }
