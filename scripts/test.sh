@@ -29,6 +29,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
+echo "== cargo doc (no warnings: broken links and stray HTML fail)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked
 echo "== cargo test"
 cargo test --all-targets --locked
 # Benches are compiled above (--all-targets) and run briefly as tests so they cannot rot.

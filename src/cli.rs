@@ -172,7 +172,7 @@ Re-ingesting the same files changes nothing: events are deduplicated by eventID.
         after_help = "Examples:\n  trailsight simulate --out /tmp/trail\n  trailsight simulate --out /tmp/week --days 7 --scale 1.0 --seed 7 --start 2026-03-02"
     )]
     Simulate(SimulateArgs),
-    /// Fit baselines from the rollups and store them under <state>/models/.
+    /// Fit baselines from the rollups and store them in the state directory (models/baselines.json).
     #[command(
         after_help = "The training window is the --days (default 28, from the config) before --until\n\
 (default: the start of the last stored day, so that day can be checked against a baseline that never saw it).\n\n\
@@ -264,9 +264,12 @@ pub struct IngestArgs {
     /// AWS access and period, for s3:// and cloudtrail:// inputs.
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// Files or folders to read, s3://bucket[/prefix] (a trail's bucket), or
-    /// cloudtrail://[region] (the 90-day event history).
-    #[arg(required = true, value_name = "INPUT")]
+    /// What to read: files or folders, a trail's bucket or the event history.
+    #[arg(
+        required = true,
+        value_name = "INPUT",
+        help = "Files or folders to read, s3://bucket[/prefix] (a trail's bucket), or cloudtrail://[region] (the 90-day event history)."
+    )]
     pub inputs: Vec<Input>,
 }
 
@@ -320,9 +323,12 @@ pub struct AwsInsightsArgs {
     /// AWS access and period.
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// Where AWS's Insights events come from: cloudtrail://[region] (LookupEvents) or a local
-    /// file of Insights records (e.g. from the bucket's CloudTrail-Insight/ folder).
-    #[arg(long, default_value = "cloudtrail://")]
+    /// Where AWS's Insights events come from: the event history or a local file.
+    #[arg(
+        long,
+        default_value = "cloudtrail://",
+        help = "Where AWS's Insights events come from: cloudtrail://[region] (LookupEvents) or a local file of Insights records (e.g. from the bucket's CloudTrail-Insight/ folder)."
+    )]
     pub from: Input,
     /// trailsight's findings.jsonl (from `detect`) to compare with.
     #[arg(long)]
@@ -344,9 +350,14 @@ pub struct RunArgs {
     /// Config file.
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Files or folders, s3://bucket[/prefix] or cloudtrail://[region] (only what is new since
-    /// the last run is read).
-    #[arg(long, required = true, num_args = 1.., value_name = "INPUT")]
+    /// What to read (only what is new since the last run is read).
+    #[arg(
+        long,
+        required = true,
+        num_args = 1..,
+        value_name = "INPUT",
+        help = "Files or folders, s3://bucket[/prefix] or cloudtrail://[region] (only what is new since the last run is read)."
+    )]
     pub input: Vec<Input>,
     /// AWS access, for s3:// and cloudtrail:// inputs.
     #[command(flatten)]

@@ -3,20 +3,23 @@
 //! CloudTrail-Insights-style anomaly detection on your own CloudTrail logs.
 //!
 //! The pipeline, one module per stage; each stage reads the previous stage's types and
-//! nothing reaches back:
+//! nothing reaches back (ARCHITECTURE.md has the code map and the rules):
 //!
 //! ```text
-//!  logs (S3 trees, .json.gz, JSON Lines, LookupEvents output)
+//!  logs (S3 trees, .json.gz, JSON Lines, s3://, cloudtrail://)
 //!    │  ingest   — find files, inflate, split records, parse, classify, dedup by eventID
 //!    ▼
-//!  event        — the domain vocabulary: Event, EventClass, principal rules
-//!    │  rollup   — per-minute call/error counts and per-principal detail, Parquet per UTC day,
-//!    ▼             committed atomically through one manifest; read back as DataFrames/series
-//!  baseline models → detectors → findings → report (charts and one self-contained HTML page)
+//!  rollup       — per-minute call/error counts and per-principal detail, Parquet per UTC day,
+//!    │            committed atomically through one manifest in the state directory (state)
+//!    ▼
+//!  baseline models → detect (pure detectors) → policy (thresholds, suppressions, shadow)
+//!    → finding (findings.jsonl, Insights format) → report (charts and one HTML page)
 //! ```
 //!
-//! `simulate` writes realistic synthetic trails with labelled incidents for the demo, the tests
-//! and fire drills. `app` wires stages together for the CLI; `cli` is its one parse.
+//! [`pipeline`] holds the use cases as library functions (ingest, fit, detect, report, the
+//! nightly run, tune, eval); [`app`] is the command line's parse → call → print, [`cli`] its
+//! one parse. [`simulate`] writes realistic synthetic trails with labelled incidents for the
+//! demo, the tests and fire drills.
 
 pub mod app;
 pub mod aws;

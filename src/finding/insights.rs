@@ -307,7 +307,7 @@ fn insights_doc(findings: &[Finding]) -> InsightsDoc {
 /// other kinds have no Insights equivalent and are left out.
 ///
 /// Each finding gives a Start record (`eventTime` = start) and an End record (`eventTime` = end)
-/// sharing a `sharedEventID`, in [`sort_findings`] order. The records follow AWS's documented
+/// sharing a `sharedEventID`, in [`super::sort_findings`] order. The records follow AWS's documented
 /// Insights schema: `eventVersion` `1.08`, `eventTime`, `awsRegion`, `eventID`, `eventType`
 /// `AwsCloudTrailInsight`, `recipientAccountId`, `sharedEventID`, `insightDetails` (`state`,
 /// `eventSource`, `eventName`, `insightType`, `errorCode` for error-rate insights only,
@@ -342,7 +342,7 @@ pub fn to_insights_string(findings: &[Finding]) -> String {
     text
 }
 
-/// Writes [`to_insights_string`] of `findings` to `path` atomically, like [`write_jsonl`].
+/// Writes [`to_insights_string`] of `findings` to `path` atomically, like [`super::write_jsonl`].
 pub fn write_insights(path: &Path, findings: &[Finding]) -> Result<(), FindingError> {
     write_atomic(path, to_insights_string(findings).as_bytes())
 }

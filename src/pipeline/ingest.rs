@@ -44,7 +44,7 @@ pub fn ingest(
     Ok(summary)
 }
 
-/// [`ingest`] of local paths only.
+/// [`ingest()`] of local paths only.
 pub fn ingest_local(
     state: &StateDir,
     paths: &[PathBuf],

@@ -1,5 +1,6 @@
 //! The integration suite: the library API and the CLI end to end on small fixtures.
 
+mod architecture;
 mod aws_history;
 mod aws_s3;
 mod cli;

@@ -77,7 +77,11 @@ fn hostile_finding(template: &Finding) -> Finding {
     f.explanation = format!("{P_SCRIPT} {P_IMG} {P_SVG}");
     f.example_event_ids = vec![P_IMG.into(), P_JS.into()];
     f.access_key_ids = vec![P_SVG.into()];
-    f.details.insert(P_IMG.into(), json!(P_SCRIPT));
+    // Details keys are typed now; their string values still reach the page.
+    f.details = finding::Details::RareAction(finding::details::RareActionDetails {
+        category: format!("{P_IMG}{P_SCRIPT}"),
+        principal_active_hours: 0,
+    });
     f.attributions.user_agent = vec![finding::Attribution {
         value: P_TITLE.into(),
         insight_count: 3,
