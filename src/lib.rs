@@ -30,6 +30,7 @@ pub mod config;
 pub mod detect;
 pub mod event;
 pub mod finding;
+pub mod incident;
 pub mod ingest;
 pub mod pipeline;
 pub mod policy;

@@ -80,6 +80,16 @@ pub fn format(secs: i64) -> String {
         .unwrap_or_else(|| secs.to_string())
 }
 
+/// A length of time for people: "20 min", "2 h", "2 h 5 min".
+pub fn duration(secs: i64) -> String {
+    let m = secs / 60;
+    match (m / 60, m % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
 /// Parses an RFC 3339 timestamp (any offset) into UTC.
 fn parse(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)

@@ -214,15 +214,7 @@ pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// "20 min", "2 h 5 min".
-pub(crate) fn duration(secs: i64) -> String {
-    let m = secs / 60;
-    match (m / 60, m % 60) {
-        (0, m) => format!("{m} min"),
-        (h, 0) => format!("{h} h"),
-        (h, m) => format!("{h} h {m} min"),
-    }
-}
+pub(crate) use crate::time::duration;
 
 /// 5-minute counts over the window per (account, region, principal) of the detail rows `keep`
 /// selects; the region is `""` unless `by_region`. The per-principal series of the

@@ -1,0 +1,481 @@
+//! Incidents, the unit of alerting: the findings of one actor in one account, close in time,
+//! told as one story. One attacker hour or one month-end batch is one incident however many
+//! detectors it trips; an SRE reads one title, not forty findings.
+//!
+//! The rules, in order:
+//! 1. Each finding has an **actor**: its principal; for a finding about an API rather than a
+//!    principal, the principal behind at least half of the window's calls; otherwise the API
+//!    series itself (account, region, service, API).
+//! 2. Findings of the same account and actor join one incident when each starts within
+//!    [`IncidentConfig::gap_minutes`] of the end of the incident so far (a chain: a slow
+//!    attacker stays one incident as long as the pauses are shorter than the gap).
+//! 3. The incident's score combines its kinds of evidence as independent: `100·(1 − Π(1 − s/100))`
+//!    over the best finding of each kind, so two detectors agreeing outrank either alone but
+//!    many findings of one kind do not add up; its severity is that score's band.
+//! 4. Its id is stable: a hash of the account, the actor and the first finding's start, so a
+//!    re-run of the same day updates the incident rather than creating another.
+//!
+//! Pure: findings in, incidents out.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::finding::{Finding, FindingKind, Severity};
+
+/// Grouping settings (`[incidents]` in the config file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentConfig {
+    /// Findings of one actor this close (minutes between one's end and the next one's start)
+    /// are one incident.
+    pub gap_minutes: u32,
+    /// A finding about an API belongs to the principal behind at least this share of its calls.
+    pub actor_share: f64,
+}
+
+impl Default for IncidentConfig {
+    fn default() -> Self {
+        IncidentConfig {
+            gap_minutes: 120,
+            actor_share: 0.5,
+        }
+    }
+}
+
+/// Who an incident is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "value")]
+pub enum Actor {
+    /// A principal (role, user, service) ARN.
+    Principal(String),
+    /// An API series nobody dominates: `service:Api` in account/region.
+    Series(String),
+}
+
+impl Actor {
+    /// The principal or series as written in titles.
+    pub fn name(&self) -> &str {
+        match self {
+            Actor::Principal(p) | Actor::Series(p) => p,
+        }
+    }
+}
+
+/// One step of an incident's story: a finding, in time order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// When it started.
+    #[serde(with = "crate::time::rfc3339_seconds")]
+    pub at: DateTime<Utc>,
+    /// The finding.
+    pub finding_id: String,
+    /// Its kind.
+    pub kind: FindingKind,
+    /// Its score.
+    pub score: f64,
+    /// The APIs involved.
+    pub event_names: Vec<String>,
+    /// What it says.
+    pub summary: String,
+}
+
+/// One incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Stable id (16 hex digits).
+    pub id: String,
+    /// One line a human reads: who, what, how much, how fast.
+    pub title: String,
+    /// Who.
+    pub actor: Actor,
+    /// Account.
+    pub account: String,
+    /// Regions touched.
+    pub regions: Vec<String>,
+    /// Principals involved (the actor, and the top callers of its API findings).
+    pub principals: Vec<String>,
+    /// Start of the first finding.
+    #[serde(with = "crate::time::rfc3339_seconds")]
+    pub start: DateTime<Utc>,
+    /// End of the last finding.
+    #[serde(with = "crate::time::rfc3339_seconds")]
+    pub end: DateTime<Utc>,
+    /// 0–100 (rule 3 of the module documentation).
+    pub score: f64,
+    /// The band of the score.
+    pub severity: Severity,
+    /// The kinds of evidence, each once.
+    pub kinds: Vec<FindingKind>,
+    /// Its findings, in time order.
+    pub storyline: Vec<Step>,
+    /// Access keys seen in its findings.
+    pub access_key_ids: Vec<String>,
+}
+
+impl Incident {
+    /// The ids of its findings.
+    pub fn finding_ids(&self) -> impl Iterator<Item = &str> {
+        self.storyline.iter().map(|s| s.finding_id.as_str())
+    }
+}
+
+/// The actor of a finding (rule 1).
+pub fn actor_of(f: &Finding, cfg: &IncidentConfig) -> Actor {
+    if let Some(p) = &f.principal {
+        return Actor::Principal(p.clone());
+    }
+    match f.attributions.principal.first() {
+        Some(a) if a.insight_share >= cfg.actor_share && !a.value.is_empty() => {
+            Actor::Principal(a.value.clone())
+        }
+        _ => Actor::Series(format!(
+            "{}:{} in {}/{}",
+            f.event_source,
+            f.event_names.join("+"),
+            f.account,
+            f.region
+        )),
+    }
+}
+
+/// Groups findings into incidents (rules 1–4), highest score first; every finding lands in
+/// exactly one incident.
+pub fn group(findings: &[Finding], cfg: &IncidentConfig) -> Vec<Incident> {
+    let gap = i64::from(cfg.gap_minutes) * 60;
+    let mut by_actor: BTreeMap<(String, Actor), Vec<&Finding>> = BTreeMap::new();
+    for f in findings {
+        by_actor
+            .entry((f.account.clone(), actor_of(f, cfg)))
+            .or_default()
+            .push(f);
+    }
+    let mut out = Vec::new();
+    for ((account, actor), mut fs) in by_actor {
+        fs.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.id.cmp(&b.id)));
+        let mut current: Vec<&Finding> = Vec::new();
+        let mut end = i64::MIN;
+        for f in fs {
+            if !current.is_empty() && f.start.timestamp() > end.saturating_add(gap) {
+                out.push(build(&account, &actor, &current));
+                current.clear();
+            }
+            end = if current.is_empty() {
+                f.end.timestamp()
+            } else {
+                end.max(f.end.timestamp())
+            };
+            current.push(f);
+        }
+        if !current.is_empty() {
+            out.push(build(&account, &actor, &current));
+        }
+    }
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.start.cmp(&b.start))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    out
+}
+
+/// The incident id of each finding, for `findings.jsonl`.
+pub fn index(incidents: &[Incident]) -> BTreeMap<&str, &str> {
+    incidents
+        .iter()
+        .flat_map(|i| i.finding_ids().map(move |f| (f, i.id.as_str())))
+        .collect()
+}
+
+fn build(account: &str, actor: &Actor, fs: &[&Finding]) -> Incident {
+    let start = fs.iter().map(|f| f.start).min().expect("one finding");
+    let end = fs.iter().map(|f| f.end).max().expect("one finding");
+    let mut best: BTreeMap<FindingKind, f64> = BTreeMap::new();
+    for f in fs {
+        let s = if f.score.is_nan() { 0.0 } else { f.score };
+        let b = best.entry(f.kind).or_insert(0.0);
+        *b = b.max(s);
+    }
+    let miss: f64 = best
+        .values()
+        .map(|s| 1.0 - (s / 100.0).clamp(0.0, 1.0))
+        .product();
+    let score = ((100.0 * (1.0 - miss)) * 10.0).round() / 10.0;
+    let mut regions: Vec<String> = fs.iter().map(|f| f.region.clone()).collect();
+    regions.sort();
+    regions.dedup();
+    let mut principals: Vec<String> = fs
+        .iter()
+        .flat_map(|f| {
+            f.principal
+                .iter()
+                .cloned()
+                .chain(f.attributions.principal.first().map(|a| a.value.clone()))
+        })
+        .filter(|p| !p.is_empty())
+        .collect();
+    principals.sort();
+    principals.dedup();
+    let mut keys: Vec<String> = fs.iter().flat_map(|f| f.access_key_ids.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut storyline: Vec<Step> = fs
+        .iter()
+        .map(|f| Step {
+            at: f.start,
+            finding_id: f.id.clone(),
+            kind: f.kind,
+            score: f.score,
+            event_names: f.event_names.clone(),
+            summary: f.explanation.clone(),
+        })
+        .collect();
+    storyline.sort_by(|a, b| {
+        a.at.cmp(&b.at)
+            .then_with(|| a.finding_id.cmp(&b.finding_id))
+    });
+    let id = {
+        let input = format!(
+            "trailsight-incident-v1\u{1f}{account}\u{1f}{}\u{1f}{}",
+            serde_json::to_string(actor).expect("actor serialises"),
+            start.timestamp()
+        );
+        format!("{:016x}", xxhash_rust::xxh3::xxh3_64(input.as_bytes()))
+    };
+    Incident {
+        id,
+        title: title(actor, fs, (end - start).num_seconds()),
+        actor: actor.clone(),
+        account: account.to_string(),
+        regions,
+        principals,
+        start,
+        end,
+        score,
+        severity: Severity::from_score(score),
+        kinds: best.keys().copied().collect(),
+        storyline,
+        access_key_ids: keys,
+    }
+}
+
+/// "arn:…/marco: 12 IAM writes, 3 first-time sensitive actions, 40 RunInstances in 25 min".
+fn title(actor: &Actor, fs: &[&Finding], secs: i64) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let sum = |k: FindingKind| -> f64 {
+        fs.iter()
+            .filter(|f| f.kind == k)
+            .map(|f| f.observed.total)
+            .sum()
+    };
+    let count = |k: FindingKind| fs.iter().filter(|f| f.kind == k).count();
+    let top_api = |k: FindingKind| -> String {
+        let mut m: BTreeMap<&str, f64> = BTreeMap::new();
+        for f in fs.iter().filter(|f| f.kind == k) {
+            for n in &f.event_names {
+                *m.entry(n).or_default() += f.observed.total / f.event_names.len().max(1) as f64;
+            }
+        }
+        m.into_iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(n, _)| n.to_string())
+            .unwrap_or_default()
+    };
+    // Most telling evidence first.
+    for k in [
+        FindingKind::IamBurst,
+        FindingKind::RareAction,
+        FindingKind::ProvisioningSpike,
+        FindingKind::ErrorRate,
+        FindingKind::CallRateSpike,
+        FindingKind::CallRateDrop,
+        FindingKind::MaintenanceGap,
+    ] {
+        let n = count(k);
+        if n == 0 {
+            continue;
+        }
+        let total = sum(k);
+        let text = match k {
+            FindingKind::IamBurst => format!("{total:.0} IAM writes"),
+            FindingKind::RareAction => {
+                format!(
+                    "{n} first-time sensitive action{}",
+                    if n == 1 { "" } else { "s" }
+                )
+            }
+            FindingKind::ProvisioningSpike => {
+                format!("{total:.0} provisioning calls (mostly {})", top_api(k))
+            }
+            FindingKind::ErrorRate => format!("{total:.0} failed calls"),
+            FindingKind::CallRateSpike => format!("{total:.0} {} calls", top_api(k)),
+            FindingKind::CallRateDrop => format!("{} calls dropped", top_api(k)),
+            FindingKind::MaintenanceGap => format!("{} did not run", top_api(k)),
+        };
+        parts.push(text);
+    }
+    format!(
+        "{}: {} in {}",
+        short(actor.name()),
+        parts.join(", "),
+        crate::time::duration(secs)
+    )
+}
+
+/// An ARN shortened to `arn:…/<name>` for titles; anything else as it is.
+fn short(name: &str) -> String {
+    match (name.starts_with("arn:"), name.rsplit_once('/')) {
+        (true, Some((_, last))) => format!("arn:…/{last}"),
+        _ => name.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Amount, Attribution, Attributions};
+    use crate::time::TimeRange;
+    use chrono::TimeZone;
+
+    fn f(
+        id: &str,
+        kind: FindingKind,
+        principal: Option<&str>,
+        start: i64,
+        len: i64,
+        score: f64,
+    ) -> Finding {
+        let t = |s| Utc.timestamp_opt(s, 0).unwrap();
+        Finding {
+            id: id.into(),
+            kind,
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            event_source: "iam.amazonaws.com".into(),
+            event_names: vec!["CreateUser".into()],
+            read_only: Some(false),
+            principal: principal.map(str::to_string),
+            error_code: None,
+            start: t(start),
+            end: t(start + len),
+            score,
+            severity: Severity::from_score(score),
+            p_value: 1e-6,
+            observed: Amount {
+                total: 12.0,
+                per_minute: 1.0,
+            },
+            expected: Amount::default(),
+            baseline_window: TimeRange::new(0, 1),
+            attributions: Attributions::default(),
+            explanation: format!("{id} happened"),
+            example_event_ids: vec![],
+            access_key_ids: vec![format!("AKIA{id}")],
+            details: Default::default(),
+        }
+    }
+
+    const MARCO: &str = "arn:aws:iam::111122223333:user/marco";
+
+    #[test]
+    fn one_actor_close_in_time_is_one_incident() {
+        let h = 3600;
+        let fs = vec![
+            f("a", FindingKind::IamBurst, Some(MARCO), 10 * h, 900, 80.0),
+            f(
+                "b",
+                FindingKind::RareAction,
+                Some(MARCO),
+                10 * h + 600,
+                300,
+                60.0,
+            ),
+            f(
+                "c",
+                FindingKind::ProvisioningSpike,
+                Some(MARCO),
+                11 * h,
+                1500,
+                50.0,
+            ),
+            // Five hours later: another incident of the same actor.
+            f("d", FindingKind::IamBurst, Some(MARCO), 17 * h, 600, 75.0),
+            // Someone else at the same time: their own incident.
+            f(
+                "e",
+                FindingKind::ErrorRate,
+                Some("arn:aws:iam::111122223333:role/ci"),
+                10 * h,
+                600,
+                90.0,
+            ),
+        ];
+        let inc = group(&fs, &IncidentConfig::default());
+        assert_eq!(inc.len(), 3, "{inc:#?}");
+        let big = inc.iter().find(|i| i.storyline.len() == 3).unwrap();
+        assert_eq!(
+            big.finding_ids().collect::<Vec<_>>(),
+            vec!["a", "b", "c"],
+            "story in time order"
+        );
+        // Independent kinds combine: 1 − 0.2·0.4·0.5 = 0.96.
+        assert!((big.score - 96.0).abs() < 1e-9, "{}", big.score);
+        assert_eq!(big.severity, Severity::Critical);
+        assert!(
+            big.title.starts_with(
+                "arn:…/marco: 12 IAM writes, 1 first-time sensitive action, 12 provisioning calls"
+            ),
+            "{}",
+            big.title
+        );
+        assert!(big.title.ends_with("in 1 h 25 min"), "{}", big.title);
+        // Every finding in exactly one incident.
+        let idx = index(&inc);
+        assert_eq!(idx.len(), fs.len());
+        // Highest score first.
+        assert!(inc.windows(2).all(|w| w[0].score >= w[1].score));
+    }
+
+    #[test]
+    fn ids_are_stable_and_many_findings_of_one_kind_do_not_add_up() {
+        let fs: Vec<Finding> = (0..40)
+            .map(|i| {
+                f(
+                    &format!("x{i}"),
+                    FindingKind::CallRateSpike,
+                    Some(MARCO),
+                    1000 + i * 300,
+                    300,
+                    70.0,
+                )
+            })
+            .collect();
+        let a = group(&fs, &IncidentConfig::default());
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].score, 70.0);
+        let mut rev = fs.clone();
+        rev.reverse();
+        assert_eq!(group(&rev, &IncidentConfig::default())[0].id, a[0].id);
+    }
+
+    #[test]
+    fn api_findings_belong_to_their_dominant_caller_or_to_the_series() {
+        let mut api = f("s", FindingKind::CallRateSpike, None, 0, 300, 70.0);
+        api.attributions.principal = vec![Attribution {
+            value: MARCO.into(),
+            insight_count: 30,
+            insight_share: 0.75,
+            baseline_count: 0,
+            baseline_share: 0.0,
+        }];
+        let cfg = IncidentConfig::default();
+        assert_eq!(actor_of(&api, &cfg), Actor::Principal(MARCO.into()));
+        api.attributions.principal[0].insight_share = 0.3;
+        assert_eq!(
+            actor_of(&api, &cfg),
+            Actor::Series("iam.amazonaws.com:CreateUser in 111122223333/us-east-1".into())
+        );
+    }
+}
