@@ -2,7 +2,7 @@
 
 use super::*;
 use chrono::TimeZone;
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub(crate) fn t(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
