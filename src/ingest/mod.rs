@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::{classify_prepared, parse_record, EventClass, Prepared};
 use crate::rollup::{Rollup, Store, StoreError};
 
-pub use input::{merge_summary, Input};
+pub use input::{merge_summary, Input, InputError};
 pub use source::{discover, parse_trail_key, InputFile, TrailKey};
 use split::DocKind;
 
