@@ -373,12 +373,22 @@ impl FromStr for ApiPattern {
     }
 }
 
-impl TryFrom<String> for ApiPattern {
-    type Error = String;
+/// An entry of a config's `[catalog]` section that is not an [`ApiPattern`], with the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid API entry {text:?}: {reason}")]
+pub struct ApiEntryError {
+    /// The entry as written.
+    pub text: String,
+    /// What is wrong with it.
+    pub reason: ApiPatternError,
+}
 
-    fn try_from(text: String) -> Result<Self, String> {
+impl TryFrom<String> for ApiPattern {
+    type Error = ApiEntryError;
+
+    fn try_from(text: String) -> Result<Self, ApiEntryError> {
         text.parse()
-            .map_err(|e: ApiPatternError| format!("invalid API entry {text:?}: {e}"))
+            .map_err(|reason| ApiEntryError { text, reason })
     }
 }
 
@@ -997,8 +1007,15 @@ destructive = [
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("\"ec2:RunInstances\"") && e.contains("amazonaws.com"),
+            e.contains("invalid API entry \"ec2:RunInstances\"") && e.contains("amazonaws.com"),
             "{e}"
+        );
+        assert_eq!(
+            ApiPattern::try_from("ec2:RunInstances".to_string()).unwrap_err(),
+            ApiEntryError {
+                text: "ec2:RunInstances".into(),
+                reason: ApiPatternError::BadSource
+            }
         );
         let e = toml::from_str::<CatalogExtension>("[categories]\nprovision = []\n")
             .unwrap_err()

@@ -542,7 +542,7 @@ pub struct EvalArgs {
 }
 
 /// Parses `YYYY-MM-DD` (midnight UTC) or RFC 3339 into epoch seconds.
-pub fn parse_time(s: &str) -> Result<i64, String> {
+pub fn parse_time(s: &str) -> Result<i64, crate::time::ParseTimeError> {
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d
             .and_hms_opt(0, 0, 0)
@@ -552,7 +552,7 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
     }
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp())
-        .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))
+        .map_err(|_| crate::time::ParseTimeError::NotADateOrTime(s.to_string()))
 }
 
 /// `report` arguments.
@@ -594,4 +594,38 @@ pub struct DemoArgs {
     /// Random seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(args: &[&str]) -> String {
+        Cli::try_parse_from(std::iter::once("trailsight").chain(args.iter().copied()))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn value_errors_name_the_value() {
+        let e = refused(&["ingest", "gs://bucket"]);
+        assert!(
+            e.contains("\"gs://bucket\": unknown scheme (inputs are local paths"),
+            "{e}"
+        );
+        let e = refused(&["ingest", "--since", "yesterday", "./trail"]);
+        assert!(
+            e.contains("\"yesterday\" is not a date (YYYY-MM-DD) or an RFC 3339 time"),
+            "{e}"
+        );
+        let e = refused(&["tune", "--detector", "error-rate", "--grid", "50,x"]);
+        assert!(e.contains("\"x\" is not a number"), "{e}");
+        let e = refused(&["tune", "--detector", "error-rate", "--grid", "101"]);
+        assert!(
+            e.contains("101 is not a score threshold (allowed 0 to 100)"),
+            "{e}"
+        );
+        assert_eq!(parse_time("2026-01-12"), Ok(1_768_176_000));
+        assert_eq!(parse_time("2026-01-12T01:00:00+01:00"), Ok(1_768_176_000));
+    }
 }

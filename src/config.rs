@@ -20,7 +20,7 @@ use crate::detect::{
     MaintenanceConfig, ProvisioningConfig, RareConfig, SpikeConfig,
 };
 use crate::finding::{FindingKind, Threshold};
-use crate::policy::{DetectorPolicy, Overrides, Policy, Suppression};
+use crate::policy::{DetectorPolicy, Overrides, Policy, Suppression, SuppressionError};
 
 /// The full default configuration with a comment on every key (`trailsight config default`);
 /// a test keeps it equal to [`Config::default`] key for key.
@@ -224,6 +224,9 @@ pub enum ConfigError {
     /// A detector's parameters.
     #[error(transparent)]
     Detector(#[from] DetectConfigError),
+    /// A suppression rule.
+    #[error(transparent)]
+    Suppression(#[from] SuppressionError),
     /// A file that is not valid, with the reason.
     #[error("{}: {reason}", path.display())]
     File {
@@ -271,8 +274,7 @@ impl Config {
             )));
         }
         for (i, r) in self.suppress.iter().enumerate() {
-            r.validate(i)
-                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            r.validate(i)?;
         }
         self.detectors.build_all()?;
         Ok(())

@@ -90,11 +90,31 @@ pub fn duration(secs: i64) -> String {
     }
 }
 
+/// Text that is not a time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseTimeError {
+    /// Not an RFC 3339 timestamp (in a findings or state file).
+    #[error("invalid RFC 3339 timestamp {text:?}: {reason}")]
+    Rfc3339 {
+        /// The text.
+        text: String,
+        /// chrono's reason.
+        reason: chrono::ParseError,
+    },
+    /// Neither a `YYYY-MM-DD` date nor an RFC 3339 time (a command-line bound,
+    /// [`crate::cli::parse_time`]).
+    #[error("{0:?} is not a date (YYYY-MM-DD) or an RFC 3339 time")]
+    NotADateOrTime(String),
+}
+
 /// Parses an RFC 3339 timestamp (any offset) into UTC.
-fn parse(s: &str) -> Result<DateTime<Utc>, String> {
+fn parse(s: &str) -> Result<DateTime<Utc>, ParseTimeError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("invalid RFC 3339 timestamp {s:?}: {e}"))
+        .map_err(|reason| ParseTimeError::Rfc3339 {
+            text: s.to_string(),
+            reason,
+        })
 }
 
 /// Serde helper for `DateTime<Utc>` fields: writes [`format_datetime`]'s form; reads any RFC 3339
@@ -200,6 +220,15 @@ mod tests {
             r#"{"w":{"start":"2026-01-05T10:00:00Z","end":"2026-01-05T10:05:00Z"}}"#
         );
         assert_eq!(serde_json::from_str::<F>(&s).unwrap(), f);
-        assert!(serde_json::from_str::<F>(r#"{"w":{"start":"x","end":"y"}}"#).is_err());
+        let e = serde_json::from_str::<F>(r#"{"w":{"start":"x","end":"y"}}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid RFC 3339 timestamp \"x\": "),
+            "{e}"
+        );
+        assert!(matches!(
+            parse("2026-01-05"),
+            Err(ParseTimeError::Rfc3339 { text, .. }) if text == "2026-01-05"
+        ));
     }
 }

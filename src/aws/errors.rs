@@ -16,6 +16,26 @@ pub enum AwsError {
         /// What went wrong and what to do.
         reason: String,
     },
+    /// Listing the bucket's keys under a prefix failed.
+    #[error("s3://{bucket}: listing {prefix}: {reason}")]
+    S3Listing {
+        /// Bucket name.
+        bucket: String,
+        /// The prefix being listed.
+        prefix: String,
+        /// What went wrong and what to do.
+        reason: String,
+    },
+    /// One of the concurrent listing or download tasks panicked or was cancelled.
+    #[error("s3://{bucket}: {task} task failed: {error}")]
+    S3Task {
+        /// Bucket name.
+        bucket: String,
+        /// What the task did: `listing` or `download`.
+        task: &'static str,
+        /// Why it did not finish.
+        error: tokio::task::JoinError,
+    },
     /// The event history could not be read.
     #[error("cloudtrail://{region}: {reason}")]
     History {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use aws_sdk_cloudtrail::config::http::HttpResponse;
 use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudtrail::operation::lookup_events::LookupEventsError;
 use aws_sdk_cloudtrail::primitives::DateTime as AwsTime;
 use aws_sdk_cloudtrail::types::{Event, EventCategory};
 use aws_sdk_cloudtrail::Client;
@@ -50,11 +51,15 @@ struct SourceProgress {
     done_until: i64,
 }
 
-fn hist_err(region: &str, reason: String) -> IngestError {
-    IngestError::Source(Box::new(AwsError::History {
+/// A LookupEvents request that failed for good, as the service answered it.
+pub(crate) type LookupError = SdkError<LookupEventsError, HttpResponse>;
+
+/// The event history of `region` could not be read, because of `e`.
+pub(crate) fn lookup_failed(region: &str, e: &LookupError) -> AwsError {
+    AwsError::History {
         region: region.to_string(),
-        reason,
-    }))
+        reason: explain(e, NEEDS),
+    }
 }
 
 /// A CloudTrail client for `region` (or the configured one) and its shared limiter.
@@ -95,7 +100,7 @@ pub(crate) async fn page(
     end: i64,
     category: Option<EventCategory>,
     token: Option<String>,
-) -> Result<(Vec<Event>, Option<String>), String> {
+) -> Result<(Vec<Event>, Option<String>), LookupError> {
     let mut attempt = 0u32;
     loop {
         limiter.acquire().await;
@@ -123,7 +128,7 @@ pub(crate) async fn page(
                 tracing::debug!(attempt, wait, error = %explain(&e, NEEDS), "LookupEvents retry");
                 tokio::time::sleep(std::time::Duration::from_secs_f64(wait)).await;
             }
-            Err(e) => return Err(explain(&e, NEEDS)),
+            Err(e) => return Err(e),
         }
     }
 }
@@ -240,7 +245,7 @@ pub(crate) fn ingest_history(
         loop {
             let (events, next) = rt
                 .block_on(page(&client, &limiter, aws, start, end, None, token))
-                .map_err(|r| hist_err(&region, r))?;
+                .map_err(|e| IngestError::Source(Box::new(lookup_failed(&region, &e))))?;
             requests += 1;
             n += 1;
             if !events.is_empty() {

@@ -4,7 +4,7 @@
 //! them against findings by account, region, event source, API and overlapping time.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aws_sdk_cloudtrail::types::EventCategory;
 use chrono::{DateTime, Duration, Utc};
@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::{history, now_secs, AwsError, AwsOptions};
 use crate::finding::insights::InsightRecord;
 use crate::finding::Finding;
+use crate::ingest::ReadError;
 use crate::time::TimeRange;
 
 /// Windows closer than this still count as overlapping: AWS reports insights by the minute
@@ -309,12 +310,38 @@ pub fn render(c: &InsightComparison) -> String {
     o
 }
 
+/// A file of Insights records that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordsError {
+    /// The file could not be read (or inflated).
+    #[error("{}: {error}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: ReadError,
+    },
+    /// One JSON value that is neither an object nor an array.
+    #[error("{}: not a JSON object or array", .0.display())]
+    NotObjectOrArray(PathBuf),
+    /// Neither one JSON document nor JSON Lines.
+    #[error("{}: neither JSON nor JSON Lines ({error})", path.display())]
+    NotJson {
+        /// The file.
+        path: PathBuf,
+        /// The first line that is not JSON.
+        error: serde_json::Error,
+    },
+}
+
 /// Reads Insights records from a file: a `{"Records":[…]}` log file (gzip or not), LookupEvents
 /// output (`{"Events":[{"CloudTrailEvent":"…"}]}`), a JSON array or JSON Lines.
-pub fn read_records(path: &Path) -> Result<Vec<Value>, String> {
+pub fn read_records(path: &Path) -> Result<Vec<Value>, RecordsError> {
     let mut bytes = Vec::new();
-    crate::ingest::read_file(path, 1 << 30, &mut bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::ingest::read_file(path, 1 << 30, &mut bytes).map_err(|error| RecordsError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
     let text = String::from_utf8_lossy(&bytes);
     let doc: Result<Value, _> = serde_json::from_str(&text);
     let items = match doc {
@@ -324,13 +351,16 @@ pub fn read_records(path: &Path) -> Result<Vec<Value>, String> {
             _ => vec![Value::Object(o)],
         },
         Ok(Value::Array(a)) => a,
-        Ok(_) => return Err(format!("{}: not a JSON object or array", path.display())),
+        Ok(_) => return Err(RecordsError::NotObjectOrArray(path.to_path_buf())),
         Err(_) => text
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(serde_json::from_str)
             .collect::<Result<_, _>>()
-            .map_err(|e| format!("{}: neither JSON nor JSON Lines ({e})", path.display()))?,
+            .map_err(|error| RecordsError::NotJson {
+                path: path.to_path_buf(),
+                error,
+            })?,
     };
     Ok(items.into_iter().map(unwrap_lookup).collect())
 }
@@ -369,10 +399,7 @@ pub fn fetch(
                 token,
             )
             .await
-            .map_err(|reason| AwsError::History {
-                region: region.clone(),
-                reason,
-            })?;
+            .map_err(|e| history::lookup_failed(&region, &e))?;
             for e in &events {
                 if let Some(v) = e
                     .cloud_trail_event()

@@ -22,6 +22,7 @@ use super::errors::explain;
 use super::{load_json, now_secs, save_json, AwsError, AwsOptions};
 use crate::ingest::{
     ingest_from, BatchSource, Fetched, IngestError, IngestOptions, IngestSummary, InputFile,
+    ReadError,
 };
 use crate::rollup::Store;
 use crate::state::{StateDir, StateFile};
@@ -63,6 +64,31 @@ fn s3_err(bucket: &str, reason: String) -> IngestError {
     }))
 }
 
+/// A ListObjectsV2 request under `prefix` that failed.
+fn listing_failed<E>(
+    bucket: &str,
+    prefix: &str,
+    e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> AwsError
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    AwsError::S3Listing {
+        bucket: bucket.to_string(),
+        prefix: prefix.to_string(),
+        reason: explain(e, NEEDS),
+    }
+}
+
+/// A listing task that did not finish.
+fn listing_task_failed(bucket: &str, error: tokio::task::JoinError) -> AwsError {
+    AwsError::S3Task {
+        bucket: bucket.to_string(),
+        task: "listing",
+        error,
+    }
+}
+
 /// Ingests the trail in `bucket` under `prefix` for the period of `aws`.
 pub(crate) fn ingest_bucket(
     rt: &Runtime,
@@ -88,7 +114,7 @@ pub(crate) fn ingest_bucket(
     let client = rt.block_on(connect(aws, bucket, prefix))?;
     let folders = rt
         .block_on(region_folders(&client, bucket, prefix, aws.concurrency))
-        .map_err(|r| s3_err(bucket, r))?;
+        .map_err(|e| IngestError::Source(Box::new(e)))?;
     if folders.is_empty() {
         return Err(s3_err(
             bucket,
@@ -107,7 +133,7 @@ pub(crate) fn ingest_bucket(
             &until,
             aws.concurrency,
         ))
-        .map_err(|r| s3_err(bucket, r))?;
+        .map_err(|e| IngestError::Source(Box::new(e)))?;
     let seen = &ledger.sources[&source_key].keys;
     let fresh: Vec<(Obj, u64)> = listed
         .into_iter()
@@ -215,7 +241,7 @@ async fn connect(aws: &AwsOptions, bucket: &str, prefix: &str) -> Result<Client,
 }
 
 /// Common prefixes one level below `prefix` (which ends with `/`), all pages.
-async fn sub_folders(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, String> {
+async fn sub_folders(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
@@ -227,7 +253,7 @@ async fn sub_folders(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<
             .set_continuation_token(token)
             .send()
             .await
-            .map_err(|e| format!("listing {prefix}: {}", explain(&e, NEEDS)))?;
+            .map_err(|e| listing_failed(bucket, prefix, &e))?;
         out.extend(
             page.common_prefixes()
                 .iter()
@@ -255,7 +281,7 @@ async fn region_folders(
     bucket: &str,
     prefix: &str,
     concurrency: usize,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, AwsError> {
     let (root, narrow) = match prefix.find("AWSLogs") {
         Some(i) if i == 0 || prefix[..i].ends_with('/') => (&prefix[..i], Some(prefix)),
         _ if prefix.is_empty() => ("", None),
@@ -290,7 +316,7 @@ async fn region_folders(
     }
     let mut folders = Vec::new();
     while let Some(r) = tasks.join_next().await {
-        folders.extend(r.map_err(|e| format!("listing task failed: {e}"))??);
+        folders.extend(r.map_err(|e| listing_task_failed(bucket, e))??);
     }
     if let Some(n) = narrow {
         let n = format!("{}/", n.trim_end_matches('/'));
@@ -309,7 +335,7 @@ async fn list_period(
     since: &str,
     until: &str,
     concurrency: usize,
-) -> Result<Vec<(Obj, u64)>, String> {
+) -> Result<Vec<(Obj, u64)>, AwsError> {
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for f in folders {
@@ -322,7 +348,7 @@ async fn list_period(
     }
     let mut out = Vec::new();
     while let Some(r) = tasks.join_next().await {
-        out.extend(r.map_err(|e| format!("listing task failed: {e}"))??);
+        out.extend(r.map_err(|e| listing_task_failed(bucket, e))??);
     }
     out.sort_by(|a, b| a.0.key.cmp(&b.0.key));
     Ok(out)
@@ -334,7 +360,7 @@ async fn list_folder(
     folder: &str,
     since: &str,
     until: &str,
-) -> Result<Vec<(Obj, u64)>, String> {
+) -> Result<Vec<(Obj, u64)>, AwsError> {
     let mut out = Vec::new();
     let mut token = None;
     // Keys of day D are `folder/D/…`, which sort after `folder/D`: start there.
@@ -348,7 +374,7 @@ async fn list_folder(
             .set_continuation_token(token)
             .send()
             .await
-            .map_err(|e| format!("listing {folder}: {}", explain(&e, NEEDS)))?;
+            .map_err(|e| listing_failed(bucket, folder, &e))?;
         for o in page.contents() {
             let Some(key) = o.key() else { continue };
             let rest = &key[folder.len().min(key.len())..];
@@ -413,12 +439,17 @@ impl BatchSource for Source<'_> {
             got
         });
         for r in got {
-            let (path, body) =
-                r.map_err(|e| s3_err(&self.bucket, format!("download task: {e}")))?;
+            let (path, body) = r.map_err(|error| {
+                IngestError::Source(Box::new(AwsError::S3Task {
+                    bucket: self.bucket.clone(),
+                    task: "download",
+                    error,
+                }))
+            })?;
             if body.is_err() {
                 self.failed.insert(path.clone());
             }
-            out.insert(path, body);
+            out.insert(path, body.map_err(|e| ReadError::Fetch(Box::new(e))));
         }
         Ok(out)
     }
@@ -459,20 +490,27 @@ impl BatchSource for Source<'_> {
     }
 }
 
-/// One object's body; a failure is this object's problem, not the run's.
-async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
+/// Why one object could not be fetched: that object's problem (a bad file), not the run's.
+#[derive(Debug, thiserror::Error)]
+enum GetError {
+    /// GetObject was refused or failed (the reason explains it).
+    #[error("cannot download: {0}")]
+    Request(String),
+    /// The body stopped arriving.
+    #[error("download interrupted: {0}")]
+    Body(aws_sdk_s3::primitives::ByteStreamError),
+}
+
+/// One object's body.
+async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, GetError> {
     let resp = client
         .get_object()
         .bucket(bucket)
         .key(key)
         .send()
         .await
-        .map_err(|e| format!("cannot download: {}", explain(&e, NEEDS)))?;
-    let body = resp
-        .body
-        .collect()
-        .await
-        .map_err(|e| format!("download interrupted: {e}"))?;
+        .map_err(|e| GetError::Request(explain(&e, NEEDS)))?;
+    let body = resp.body.collect().await.map_err(GetError::Body)?;
     Ok(body.into_bytes().to_vec())
 }
 

@@ -9,11 +9,14 @@ use serde::{Deserialize, Serialize};
 pub struct Threshold(f64);
 
 /// A value that is not a score.
-#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ThresholdError {
-    /// Outside [0, 100] (or not a number).
+    /// Outside [0, 100] (or NaN).
     #[error("{0} is not a score threshold (allowed 0 to 100)")]
     OutOfRange(f64),
+    /// Text (a command-line value) that is not a number.
+    #[error("{0:?} is not a number")]
+    NotANumber(String),
 }
 
 impl Threshold {
@@ -41,15 +44,15 @@ impl TryFrom<f64> for Threshold {
 }
 
 impl std::str::FromStr for Threshold {
-    type Err = String;
+    type Err = ThresholdError;
 
     /// A number in [0, 100], as given on the command line.
-    fn from_str(s: &str) -> Result<Threshold, String> {
+    fn from_str(s: &str) -> Result<Threshold, ThresholdError> {
         let v: f64 = s
             .trim()
             .parse()
-            .map_err(|_| format!("{s:?} is not a number"))?;
-        Threshold::try_from(v).map_err(|e| e.to_string())
+            .map_err(|_| ThresholdError::NotANumber(s.to_string()))?;
+        Threshold::try_from(v)
     }
 }
 
@@ -72,10 +75,12 @@ mod tests {
             assert!(e.to_string().contains("0 to 100"), "{e}");
         }
         assert_eq!("55".parse::<Threshold>().unwrap().get(), 55.0);
-        assert!("x"
-            .parse::<Threshold>()
-            .unwrap_err()
-            .contains("not a number"));
-        assert!("101".parse::<Threshold>().unwrap_err().contains("0 to 100"));
+        let e = "x".parse::<Threshold>().unwrap_err();
+        assert_eq!(e, ThresholdError::NotANumber("x".into()));
+        assert_eq!(e.to_string(), "\"x\" is not a number");
+        assert_eq!(
+            "101".parse::<Threshold>().unwrap_err(),
+            ThresholdError::OutOfRange(101.0)
+        );
     }
 }

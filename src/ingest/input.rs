@@ -29,22 +29,48 @@ pub enum Input {
     },
 }
 
-impl FromStr for Input {
-    type Err = String;
+/// A command-line input that is none of the kinds [`Input`] reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// `s3://` with nothing before the first `/`.
+    #[error("{0:?}: no bucket name (expected s3://bucket[/prefix])")]
+    NoBucket(String),
+    /// `s3://` with a bucket name S3 does not allow.
+    #[error("{input:?}: {bucket:?} is not a valid S3 bucket name (3-63 lowercase letters, digits, '-', '.')")]
+    BadBucket {
+        /// The input as given.
+        input: String,
+        /// The bucket part.
+        bucket: String,
+    },
+    /// `cloudtrail://` with something that is not a region name.
+    #[error("{input:?}: {region:?} is not a region name (expected cloudtrail://[region], e.g. cloudtrail://us-east-1)")]
+    BadRegion {
+        /// The input as given.
+        input: String,
+        /// The region part.
+        region: String,
+    },
+    /// A URL scheme other than `s3://` and `cloudtrail://`.
+    #[error("{0:?}: unknown scheme (inputs are local paths, s3://bucket[/prefix] or cloudtrail://[region])")]
+    UnknownScheme(String),
+}
 
-    fn from_str(s: &str) -> Result<Input, String> {
+impl FromStr for Input {
+    type Err = InputError;
+
+    fn from_str(s: &str) -> Result<Input, InputError> {
         if let Some(rest) = s.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
-                return Err(format!(
-                    "{s:?}: no bucket name (expected s3://bucket[/prefix])"
-                ));
+                return Err(InputError::NoBucket(s.to_string()));
             }
             let valid = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c);
             if bucket.len() < 3 || bucket.len() > 63 || !bucket.chars().all(valid) {
-                return Err(format!(
-                    "{s:?}: {bucket:?} is not a valid S3 bucket name (3-63 lowercase letters, digits, '-', '.')"
-                ));
+                return Err(InputError::BadBucket {
+                    input: s.to_string(),
+                    bucket: bucket.to_string(),
+                });
             }
             return Ok(Input::S3 {
                 bucket: bucket.to_string(),
@@ -58,18 +84,17 @@ impl FromStr for Input {
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             {
-                return Err(format!(
-                    "{s:?}: {region:?} is not a region name (expected cloudtrail://[region], e.g. cloudtrail://us-east-1)"
-                ));
+                return Err(InputError::BadRegion {
+                    input: s.to_string(),
+                    region: region.to_string(),
+                });
             }
             return Ok(Input::History {
                 region: (!region.is_empty()).then(|| region.to_string()),
             });
         }
         if s.contains("://") {
-            return Err(format!(
-                "{s:?}: unknown scheme (inputs are local paths, s3://bucket[/prefix] or cloudtrail://[region])"
-            ));
+            return Err(InputError::UnknownScheme(s.to_string()));
         }
         Ok(Input::Local(PathBuf::from(s)))
     }
@@ -162,10 +187,25 @@ mod tests {
             "./AWSLogs".parse::<Input>().unwrap(),
             Input::Local("./AWSLogs".into())
         );
-        assert!("s3://".parse::<Input>().is_err());
-        assert!("s3://Bad_Bucket/x".parse::<Input>().is_err());
-        assert!("gs://bucket".parse::<Input>().is_err());
-        assert!("cloudtrail://us east".parse::<Input>().is_err());
+        assert_eq!(
+            "s3://".parse::<Input>().unwrap_err(),
+            InputError::NoBucket("s3://".into())
+        );
+        assert_eq!(
+            "s3://Bad_Bucket/x".parse::<Input>().unwrap_err().to_string(),
+            "\"s3://Bad_Bucket/x\": \"Bad_Bucket\" is not a valid S3 bucket name (3-63 lowercase letters, digits, '-', '.')"
+        );
+        assert_eq!(
+            "gs://bucket".parse::<Input>().unwrap_err(),
+            InputError::UnknownScheme("gs://bucket".into())
+        );
+        assert_eq!(
+            "cloudtrail://us east".parse::<Input>().unwrap_err(),
+            InputError::BadRegion {
+                input: "cloudtrail://us east".into(),
+                region: "us east".into()
+            }
+        );
         for s in ["s3://b-1/p/q", "cloudtrail://us-east-1", "cloudtrail://"] {
             assert_eq!(s.parse::<Input>().unwrap().to_string(), s);
         }

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use crate::event::{classify_prepared, parse_record, EventClass, Prepared};
 use crate::rollup::{Rollup, Store, StoreError};
 
-pub use input::{merge_summary, Input};
-pub use source::{discover, parse_trail_key, InputFile, TrailKey};
+pub use input::{merge_summary, Input, InputError};
+pub use source::{discover, parse_trail_key, InputFile, ReadError, TrailKey};
 use split::DocKind;
 
 /// Runtime limits of one ingest.
@@ -66,8 +66,8 @@ pub enum IngestError {
 }
 
 /// Bytes of files fetched from elsewhere, by [`InputFile::path`]: the body, or why it could
-/// not be fetched (counted as a bad file).
-pub type Fetched = HashMap<PathBuf, Result<Vec<u8>, String>>;
+/// not be fetched ([`ReadError::Fetch`], counted as a bad file).
+pub type Fetched = HashMap<PathBuf, Result<Vec<u8>, ReadError>>;
 
 /// Where [`ingest_from`] gets file bytes: local files are read by the parser threads; a
 /// remote source fetches each batch into memory before it is parsed (memory stays bounded by
@@ -405,13 +405,13 @@ impl Ctx<'_, '_> {
         }
     }
 
-    fn file(&self, acc: &mut Acc, f: &InputFile, fetched: Option<&Result<Vec<u8>, String>>) {
+    fn file(&self, acc: &mut Acc, f: &InputFile, fetched: Option<&Result<Vec<u8>, ReadError>>) {
         acc.files += 1;
         acc.input_bytes += f.size;
         let blob = match fetched {
-            Some(Err(reason)) => {
+            Some(Err(e)) => {
                 acc.bad_files += 1;
-                acc.problem(self.opts, &f.path, None, reason.clone());
+                acc.problem(self.opts, &f.path, None, e.to_string());
                 return;
             }
             Some(Ok(b)) => Some(b.as_slice()),
@@ -428,9 +428,9 @@ impl Ctx<'_, '_> {
         };
         let contents = match contents {
             Ok(c) => c,
-            Err(reason) => {
+            Err(e) => {
                 acc.bad_files += 1;
-                acc.problem(self.opts, &f.path, None, reason);
+                acc.problem(self.opts, &f.path, None, e.to_string());
                 return;
             }
         };
@@ -825,6 +825,6 @@ pub fn ingest_paths(
 }
 
 /// Reads one file into `bytes` (gzip inflated, at most `limit` bytes), as ingest does.
-pub fn read_file(path: &Path, limit: u64, bytes: &mut Vec<u8>) -> Result<(), String> {
+pub fn read_file(path: &Path, limit: u64, bytes: &mut Vec<u8>) -> Result<(), ReadError> {
     source::read_contents(path, limit, bytes).map(|_| ())
 }

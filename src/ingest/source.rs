@@ -112,6 +112,27 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<(PathBuf, String)>) {
     (files, errors)
 }
 
+/// Why a file could not be read at all. It is counted as a bad file, with this text as the
+/// problem's reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be opened.
+    #[error("cannot open: {0}")]
+    Open(std::io::Error),
+    /// Its first bytes could not be read.
+    #[error("cannot read: {0}")]
+    Read(std::io::Error),
+    /// Gzip-compressed, and the stream failed before yielding a byte.
+    #[error("unreadable gzip stream: {0}")]
+    Gzip(std::io::Error),
+    /// Not compressed, and reading failed before yielding a byte.
+    #[error("unreadable file: {0}")]
+    Plain(std::io::Error),
+    /// A remote source could not fetch it (an S3 object's download); the source's reason.
+    #[error(transparent)]
+    Fetch(Box<dyn std::error::Error + Send + Sync>),
+}
+
 /// What reading a file found besides its bytes.
 #[derive(Debug)]
 pub(crate) struct Contents {
@@ -134,9 +155,9 @@ pub(crate) fn read_contents(
     path: &Path,
     limit: u64,
     bytes: &mut Vec<u8>,
-) -> Result<Contents, String> {
+) -> Result<Contents, ReadError> {
     bytes.clear();
-    let f = fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let f = fs::File::open(path).map_err(ReadError::Open)?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     read_from(
         BufReader::with_capacity(256 * 1024, f),
@@ -153,7 +174,7 @@ pub(crate) fn read_slice(
     path: &Path,
     limit: u64,
     bytes: &mut Vec<u8>,
-) -> Result<Contents, String> {
+) -> Result<Contents, ReadError> {
     bytes.clear();
     read_from(data, path, data.len() as u64, limit, bytes)
 }
@@ -164,8 +185,8 @@ fn read_from(
     size: u64,
     limit: u64,
     bytes: &mut Vec<u8>,
-) -> Result<Contents, String> {
-    let head = r.fill_buf().map_err(|e| format!("cannot read: {e}"))?;
+) -> Result<Contents, ReadError> {
+    let head = r.fill_buf().map_err(ReadError::Read)?;
     let gz = head.starts_with(&[0x1f, 0x8b]);
     let named_gz = path.extension().is_some_and(|e| e == "gz");
     let mut problem = (named_gz && !gz)
@@ -182,10 +203,14 @@ fn read_from(
         r.take(limit + 1).read_to_end(bytes)
     };
     if let Err(e) = res {
-        let what = if gz { "gzip stream" } else { "file" };
         if bytes.is_empty() {
-            return Err(format!("unreadable {what}: {e}"));
+            return Err(if gz {
+                ReadError::Gzip(e)
+            } else {
+                ReadError::Plain(e)
+            });
         }
+        let what = if gz { "gzip stream" } else { "file" };
         problem = Some(format!(
             "{what} damaged after {} bytes ({e}); records before the damage were read",
             bytes.len()

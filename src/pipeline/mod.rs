@@ -64,6 +64,9 @@ pub enum PipelineError {
     /// AWS.
     #[error(transparent)]
     Aws(#[from] crate::aws::AwsError),
+    /// A file of Insights records (`aws-insights --from PATH`).
+    #[error(transparent)]
+    Records(#[from] crate::aws::insights::RecordsError),
     /// The state holds no data for what was asked.
     #[error("the state holds no data yet (run `trailsight ingest` first)")]
     NoData,

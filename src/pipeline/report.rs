@@ -153,7 +153,7 @@ pub fn aws_insights(
     let since = req.aws.since.unwrap_or(until - 7 * crate::time::DAY_SECS);
     let records = match &req.from {
         Input::History { region } => insights::fetch(&req.aws, region.as_deref(), since, until)?,
-        Input::Local(p) => insights::read_records(p).map_err(PipelineError::Invalid)?,
+        Input::Local(p) => insights::read_records(p)?,
         Input::S3 { .. } => {
             return Err(PipelineError::Invalid(
                 "--from s3://… is not supported yet: copy the bucket's CloudTrail-Insight/ objects locally, or use cloudtrail://".into(),

@@ -36,21 +36,39 @@ pub enum Target {
     Category(Category),
 }
 
-impl FromStr for Target {
-    type Err = String;
+/// An override key that is not a target.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseTargetError {
+    /// `category:<name>` with a name the catalog does not know.
+    #[error(
+        "override key {0:?}: unknown category (known: {known}) {EXPECTED_TARGET}",
+        known = known_categories()
+    )]
+    UnknownCategory(String),
+    /// A `:` without a valid service and API on either side.
+    #[error("override key {0:?}: not a service:API pair {EXPECTED_TARGET}")]
+    NotAnApi(String),
+    /// No `:`, and not a service endpoint (`service.amazonaws.com`).
+    #[error("override key {0:?}: not a service endpoint {EXPECTED_TARGET}")]
+    NotAService(String),
+}
 
-    fn from_str(s: &str) -> Result<Target, String> {
-        let bad = |why: &str| {
-            format!("override key {s:?}: {why} (expected \"service.amazonaws.com:ApiName\", \"service.amazonaws.com\" or \"category:<name>\")")
-        };
+const EXPECTED_TARGET: &str = "(expected \"service.amazonaws.com:ApiName\", \"service.amazonaws.com\" or \"category:<name>\")";
+
+fn known_categories() -> String {
+    let names: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+    names.join(", ")
+}
+
+impl FromStr for Target {
+    type Err = ParseTargetError;
+
+    fn from_str(s: &str) -> Result<Target, ParseTargetError> {
         if let Some(cat) = s.strip_prefix("category:") {
             let c = Category::ALL
                 .into_iter()
                 .find(|c| c.as_str() == cat)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
-                    bad(&format!("unknown category (known: {})", names.join(", ")))
-                })?;
+                .ok_or_else(|| ParseTargetError::UnknownCategory(s.to_string()))?;
             return Ok(Target::Category(c));
         }
         let valid = |x: &str| {
@@ -63,9 +81,9 @@ impl FromStr for Target {
                 source: source.to_string(),
                 name: name.to_string(),
             }),
-            Some(_) => Err(bad("not a service:API pair")),
+            Some(_) => Err(ParseTargetError::NotAnApi(s.to_string())),
             None if valid(s) && s.contains('.') => Ok(Target::Service(s.to_string())),
-            None => Err(bad("not a service endpoint")),
+            None => Err(ParseTargetError::NotAService(s.to_string())),
         }
     }
 }
@@ -210,14 +228,30 @@ pub struct Cidr {
     prefix: u8,
 }
 
-impl FromStr for Cidr {
-    type Err = String;
+/// Text that is not an address or network.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseCidrError {
+    /// The part before any `/` is not an IPv4 or IPv6 address.
+    #[error("{0:?} is not an IP address or CIDR network")]
+    NotAnAddress(String),
+    /// The prefix length is not a number up to the address width.
+    #[error("{text:?}: prefix length must be 0 to {max}")]
+    PrefixLength {
+        /// The text given.
+        text: String,
+        /// The address width: 32 for IPv4, 128 for IPv6.
+        max: u8,
+    },
+}
 
-    fn from_str(s: &str) -> Result<Cidr, String> {
+impl FromStr for Cidr {
+    type Err = ParseCidrError;
+
+    fn from_str(s: &str) -> Result<Cidr, ParseCidrError> {
         let (ip, prefix) = s.split_once('/').unwrap_or((s, ""));
         let net: IpAddr = ip
             .parse()
-            .map_err(|_| format!("{s:?} is not an IP address or CIDR network"))?;
+            .map_err(|_| ParseCidrError::NotAnAddress(s.to_string()))?;
         let max = if net.is_ipv4() { 32 } else { 128 };
         let prefix = if prefix.is_empty() {
             max
@@ -226,7 +260,10 @@ impl FromStr for Cidr {
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{s:?}: prefix length must be 0 to {max}"))?
+                .ok_or_else(|| ParseCidrError::PrefixLength {
+                    text: s.to_string(),
+                    max,
+                })?
         };
         Ok(Cidr { net, prefix })
     }
@@ -316,13 +353,22 @@ pub struct Suppression {
     pub expires: Option<NaiveDate>,
 }
 
+/// A `[[suppress]]` rule that is refused, by its index in the config's list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SuppressionError {
+    /// The rule gives no reason.
+    #[error("suppress[{0}].reason is empty (say why the rule exists; the report shows it)")]
+    NoReason(usize),
+    /// The rule gives nothing to match, so it would hide every finding.
+    #[error("suppress[{0}] matches every finding (give at least one of principal, api, account, region, source_ip, user_agent, kind)")]
+    MatchesEverything(usize),
+}
+
 impl Suppression {
     /// Rules with no reason, or with nothing to match, are refused when the config is read.
-    pub fn validate(&self, index: usize) -> Result<(), String> {
+    pub fn validate(&self, index: usize) -> Result<(), SuppressionError> {
         if self.reason.trim().is_empty() {
-            return Err(format!(
-                "suppress[{index}].reason is empty (say why the rule exists; the report shows it)"
-            ));
+            return Err(SuppressionError::NoReason(index));
         }
         if self.principal.is_none()
             && self.api.is_none()
@@ -332,9 +378,7 @@ impl Suppression {
             && self.user_agent.is_none()
             && self.kind.is_none()
         {
-            return Err(format!(
-                "suppress[{index}] matches every finding (give at least one of principal, api, account, region, source_ip, user_agent, kind)"
-            ));
+            return Err(SuppressionError::MatchesEverything(index));
         }
         Ok(())
     }
@@ -553,11 +597,22 @@ mod tests {
         assert!(v6.contains("2001:db8:1::5") && !v6.contains("2001:db9::1"));
         let all: Cidr = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains("8.8.8.8"));
-        assert!("10.0.0.0/33"
-            .parse::<Cidr>()
-            .unwrap_err()
-            .contains("0 to 32"));
-        assert!("ten".parse::<Cidr>().is_err());
+        let e = "10.0.0.0/33".parse::<Cidr>().unwrap_err();
+        assert_eq!(
+            e,
+            ParseCidrError::PrefixLength {
+                text: "10.0.0.0/33".into(),
+                max: 32
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "\"10.0.0.0/33\": prefix length must be 0 to 32"
+        );
+        assert_eq!(
+            "ten".parse::<Cidr>().unwrap_err().to_string(),
+            "\"ten\" is not an IP address or CIDR network"
+        );
     }
 
     #[test]
@@ -569,11 +624,21 @@ mod tests {
         ] {
             assert_eq!(s.parse::<Target>().unwrap().to_string(), s);
         }
-        assert!("category:nope"
-            .parse::<Target>()
-            .unwrap_err()
-            .contains("known"));
-        assert!("RunInstances".parse::<Target>().is_err());
-        assert!("ec2.amazonaws.com:".parse::<Target>().is_err());
+        let e = "category:nope".parse::<Target>().unwrap_err();
+        assert_eq!(e, ParseTargetError::UnknownCategory("category:nope".into()));
+        assert!(e.to_string().starts_with(
+            "override key \"category:nope\": unknown category (known: provisioning, "
+        ));
+        assert!(e.to_string().ends_with(
+            ") (expected \"service.amazonaws.com:ApiName\", \"service.amazonaws.com\" or \"category:<name>\")"
+        ), "{e}");
+        assert_eq!(
+            "RunInstances".parse::<Target>().unwrap_err().to_string(),
+            "override key \"RunInstances\": not a service endpoint (expected \"service.amazonaws.com:ApiName\", \"service.amazonaws.com\" or \"category:<name>\")"
+        );
+        assert_eq!(
+            "ec2.amazonaws.com:".parse::<Target>().unwrap_err(),
+            ParseTargetError::NotAnApi("ec2.amazonaws.com:".into())
+        );
     }
 }

@@ -56,11 +56,50 @@ pub struct Decoded {
     pub rgb: Vec<u8>,
 }
 
+/// Bytes that [`decode_indexed`] cannot decode.
+#[derive(Debug, thiserror::Error)]
+pub enum PngError {
+    /// No PNG signature.
+    #[error("not a PNG")]
+    NotPng,
+    /// A chunk's data runs past the end.
+    #[error("truncated chunk")]
+    TruncatedChunk,
+    /// A chunk's CRC runs past the end.
+    #[error("truncated crc")]
+    TruncatedCrc,
+    /// A chunk whose CRC does not match; its type.
+    #[error("bad CRC in {0}")]
+    BadCrc(String),
+    /// Not 8-bit indexed colour, or interlaced.
+    #[error("only 8-bit indexed, non-interlaced PNGs are supported")]
+    Unsupported,
+    /// The image data does not inflate.
+    #[error("{0}")]
+    Inflate(std::io::Error),
+    /// Inflated image data of the wrong size for the dimensions.
+    #[error("{len} bytes of pixels for {width}×{height}")]
+    PixelCount {
+        /// Bytes inflated.
+        len: usize,
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+    },
+    /// A row with a filter other than none.
+    #[error("filtered rows are not supported")]
+    Filtered,
+    /// A pixel whose index is past the palette's end.
+    #[error("index outside the palette")]
+    PaletteIndex,
+}
+
 /// Decodes what [`encode_indexed`] writes (8-bit indexed, unfiltered rows), checking every
 /// chunk's CRC; anything else is an error naming what is unsupported.
-pub fn decode_indexed(bytes: &[u8]) -> Result<Decoded, String> {
+pub fn decode_indexed(bytes: &[u8]) -> Result<Decoded, PngError> {
     if bytes.len() < 8 || bytes[..8] != SIGNATURE {
-        return Err("not a PNG".into());
+        return Err(PngError::NotPng);
     }
     let (mut w, mut h) = (0u32, 0u32);
     let mut palette: Vec<[u8; 3]> = Vec::new();
@@ -69,22 +108,24 @@ pub fn decode_indexed(bytes: &[u8]) -> Result<Decoded, String> {
     while i + 12 <= bytes.len() {
         let len = u32::from_be_bytes(bytes[i..i + 4].try_into().expect("4 bytes")) as usize;
         let kind = &bytes[i + 4..i + 8];
-        let data = bytes.get(i + 8..i + 8 + len).ok_or("truncated chunk")?;
+        let data = bytes
+            .get(i + 8..i + 8 + len)
+            .ok_or(PngError::TruncatedChunk)?;
         let crc = bytes
             .get(i + 8 + len..i + 12 + len)
-            .ok_or("truncated crc")?;
+            .ok_or(PngError::TruncatedCrc)?;
         let mut c = flate2::Crc::new();
         c.update(kind);
         c.update(data);
         if c.sum().to_be_bytes() != crc {
-            return Err(format!("bad CRC in {}", String::from_utf8_lossy(kind)));
+            return Err(PngError::BadCrc(String::from_utf8_lossy(kind).into_owned()));
         }
         match kind {
             b"IHDR" => {
                 w = u32::from_be_bytes(data[0..4].try_into().expect("4 bytes"));
                 h = u32::from_be_bytes(data[4..8].try_into().expect("4 bytes"));
                 if data[8..13] != [8, 3, 0, 0, 0] {
-                    return Err("only 8-bit indexed, non-interlaced PNGs are supported".into());
+                    return Err(PngError::Unsupported);
                 }
             }
             b"PLTE" => palette = data.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect(),
@@ -97,22 +138,22 @@ pub fn decode_indexed(bytes: &[u8]) -> Result<Decoded, String> {
     let mut raw = Vec::new();
     flate2::read::ZlibDecoder::new(&idat[..])
         .read_to_end(&mut raw)
-        .map_err(|e| e.to_string())?;
+        .map_err(PngError::Inflate)?;
     let stride = w as usize + 1;
     if raw.len() != stride * h as usize {
-        return Err(format!("{} bytes of pixels for {w}×{h}", raw.len()));
+        return Err(PngError::PixelCount {
+            len: raw.len(),
+            width: w,
+            height: h,
+        });
     }
     let mut rgb = Vec::with_capacity((w * h * 3) as usize);
     for row in raw.chunks_exact(stride) {
         if row[0] != 0 {
-            return Err("filtered rows are not supported".into());
+            return Err(PngError::Filtered);
         }
         for &p in &row[1..] {
-            rgb.extend_from_slice(
-                palette
-                    .get(usize::from(p))
-                    .ok_or("index outside the palette")?,
-            );
+            rgb.extend_from_slice(palette.get(usize::from(p)).ok_or(PngError::PaletteIndex)?);
         }
     }
     Ok(Decoded {
@@ -137,7 +178,7 @@ mod tests {
         let mut bad = png.clone();
         let n = bad.len();
         bad[n - 20] ^= 1;
-        assert!(decode_indexed(&bad).is_err());
-        assert!(decode_indexed(b"GIF89a").is_err());
+        assert!(matches!(decode_indexed(&bad), Err(PngError::BadCrc(k)) if k == "IDAT"));
+        assert!(matches!(decode_indexed(b"GIF89a"), Err(PngError::NotPng)));
     }
 }
