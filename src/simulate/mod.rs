@@ -19,11 +19,12 @@
 //! profile, burstiness and an error mix), schedules (days, a time or drawn runs, and
 //! steps: calls at offsets, repeats, polls until the run's end, marks), incident
 //! recipes (where, when, how many, steps or an effect on a stream or schedule, and a
-//! label) and which schedules' runs are labelled decoys. `world.rs` reads and checks
-//! it (an unknown actor, API, mark or schedule is an error naming its key);
-//! `model.rs` runs it; `record.rs` renders each call as CloudTrail writes it. A new
-//! actor family (a Config recorder, Security Hub scanners, a CI poller) is an actor,
-//! a stream or a schedule, and a decoy label if its bursts should not be flagged.
+//! label) and which schedules' runs are labelled decoys. `world/load.rs` reads and
+//! checks it into `world.rs`'s tables (an unknown actor, API, mark or schedule is an
+//! error naming its key); `model.rs` runs it; `record.rs` renders each call as
+//! CloudTrail writes it. A new actor family (a Config recorder, Security Hub scanners,
+//! a CI poller) is an actor, a stream or a schedule, plus a decoy label if its bursts
+//! should not be flagged: data only, unless its calls need new request bodies.
 
 mod model;
 mod record;
