@@ -44,12 +44,13 @@ pub(super) fn mix(seed: u64, parts: &[u64]) -> u64 {
     xxh3_64_with_seed(&bytes, seed)
 }
 
-// Random-stream tags; schedules that draw their runs bring their own (world.toml `rng_tag`,
-// checked against `world::RESERVED_RNG_TAGS`).
+// Random-stream tags; schedules that draw their runs bring their own (world.toml `rng_tag`).
 const TAG_BG: u64 = 1;
 const TAG_PLAN: u64 = 2;
 pub(super) const TAG_DELIVERY: u64 = 5;
 const TAG_INCIDENT: u64 = 6;
+/// The tags above: a schedule's `rng_tag` must be none of them.
+pub(super) const RESERVED_RNG_TAGS: [u64; 4] = [TAG_BG, TAG_PLAN, TAG_DELIVERY, TAG_INCIDENT];
 
 /// Unix seconds of midnight UTC of simulation day `day`.
 pub(super) fn day_start(cfg: &SimConfig, day: u32) -> i64 {

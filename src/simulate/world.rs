@@ -12,9 +12,6 @@ use serde::Deserialize;
 
 const WORLD_TOML: &str = include_str!("world.toml");
 
-/// Random-stream tags the generator itself uses (`model.rs`); a schedule's `rng_tag` must differ.
-pub(super) const RESERVED_RNG_TAGS: [u64; 4] = [1, 2, 5, 6];
-
 /// Why a world file was refused: the key (a path into the file) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {message}")]

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::*;
+use crate::simulate::model::RESERVED_RNG_TAGS;
 
 /// Reads and checks a world file.
 pub(super) fn parse(text: &str) -> Result<World, WorldError> {
