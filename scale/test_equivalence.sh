@@ -9,6 +9,8 @@
 #     files and records at the same places and write the same state;
 #  6. the Athena SQL parses (sqlglot's Athena dialect) and, executed on DuckDB over the same
 #     trail, gives the same state too.
+# First of all (seconds, no Spark): the Athena SQL's and the Spark reader's classification
+# tables are those of models/classification.toml, as trailsight's (check_classification.py).
 # Installs its Python venv (pinned, scale/requirements.txt) under target/ and Java from Debian
 # if missing. Prints throughput figures (events/s) for benches/README.md.
 set -euo pipefail
@@ -51,6 +53,9 @@ spark() {
     2> "$WORK/spark-$(date +%s%N).log"
 }
 now() { date +%s.%N; }
+
+echo "== classification tables: Athena SQL and Spark reader follow models/classification.toml"
+$PY scale/check_classification.py
 
 rm -rf "$WORK"
 mkdir -p "$WORK"

@@ -4,6 +4,10 @@
 -- partitioned by day. scale/athena/to_state.py then turns the three unloads into a trailsight
 -- state directory (exact column types, file names, eventID fingerprints, manifest.json).
 --
+-- The data-event APIs and read-only prefixes between the BEGIN/END marker comments are written
+-- from models/classification.toml by sync_classification.py (trailsight's own tables; `cargo
+-- test` fails when they differ): edit the TOML, then run that script.
+--
 -- Run the statements in order. Replace s3://amzn-s3-demo-bucket/trailsight-unload/ (each UNLOAD
 -- target must be empty). To process a date range, add to the WHERE of trailsight_events:
 --   AND "timestamp" BETWEEN '2026/01/04' AND '2026/02/01'   -- delivery dates: one day of slack
@@ -40,26 +44,29 @@ WITH parsed AS (
             WHEN eventcategory IN ('Data', 'Insight', 'NetworkActivity') THEN 'other'
             WHEN lower(managementevent) = 'true' THEN 'management'
             WHEN lower(managementevent) = 'false' THEN 'other'
+            -- BEGIN data_events: generated from models/classification.toml
             WHEN eventsource = 's3.amazonaws.com' AND eventname IN (
                 'GetObject', 'PutObject', 'DeleteObject', 'DeleteObjects', 'HeadObject',
                 'CopyObject', 'GetObjectAcl', 'PutObjectAcl', 'GetObjectTagging',
-                'PutObjectTagging', 'DeleteObjectTagging', 'GetObjectAttributes',
-                'RestoreObject', 'SelectObjectContent', 'UploadPart', 'UploadPartCopy',
-                'CreateMultipartUpload', 'CompleteMultipartUpload', 'AbortMultipartUpload',
-                'ListParts', 'GetObjectRetention', 'PutObjectRetention', 'GetObjectLegalHold',
+                'PutObjectTagging', 'DeleteObjectTagging', 'GetObjectAttributes', 'RestoreObject',
+                'SelectObjectContent', 'UploadPart', 'UploadPartCopy', 'CreateMultipartUpload',
+                'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts',
+                'GetObjectRetention', 'PutObjectRetention', 'GetObjectLegalHold',
                 'PutObjectLegalHold') THEN 'other'
-            WHEN eventsource = 'lambda.amazonaws.com'
-                AND eventname IN ('Invoke', 'InvokeAsync', 'InvokeWithResponseStream') THEN 'other'
+            WHEN eventsource = 'lambda.amazonaws.com' AND eventname IN (
+                'Invoke', 'InvokeAsync', 'InvokeWithResponseStream') THEN 'other'
             WHEN eventsource = 'dynamodb.amazonaws.com' AND eventname IN (
-                'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchGetItem',
-                'BatchWriteItem', 'Query', 'Scan', 'TransactGetItems', 'TransactWriteItems')
-                THEN 'other'
+                'GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchGetItem', 'BatchWriteItem',
+                'Query', 'Scan', 'TransactGetItems', 'TransactWriteItems') THEN 'other'
+            -- END data_events
             ELSE 'management'
         END AS class,
         CASE
             WHEN lower(readonly) = 'true' THEN true
             WHEN lower(readonly) = 'false' THEN false
+            -- BEGIN read_only_prefixes: generated from models/classification.toml
             ELSE regexp_like(eventname, '^(Describe|List|Get|Head|Lookup|BatchGet|Search|Query|Scan)')
+            -- END read_only_prefixes
         END AS read_only,
         nullif(errorcode, '') AS error_code,
         -- event/mod.rs principal: the issuing role for assumed roles and federated users (the

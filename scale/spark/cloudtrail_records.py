@@ -12,11 +12,17 @@ of records found and bad, and the problems (file, record number, reason).
 
 import calendar
 import json
+import os
 import re
 import zlib
 from dataclasses import dataclass, field
 
 import xxhash
+
+try:
+    import tomllib  # Python 3.11+
+except ModuleNotFoundError:  # older cluster Pythons: the same parser from PyPI
+    import tomli as tomllib
 
 MAX_FIELD_BYTES = 512
 MAX_RECORD_BYTES = 16 << 20
@@ -40,24 +46,35 @@ EVENT_FIELDS = (
     "region",
 )
 
-# event/mod.rs DATA_EVENT_APIS: object/item-level APIs, data events in pre-1.06 records.
-DATA_EVENT_APIS = {
-    "s3.amazonaws.com": {
-        "GetObject", "PutObject", "DeleteObject", "DeleteObjects", "HeadObject", "CopyObject",
-        "GetObjectAcl", "PutObjectAcl", "GetObjectTagging", "PutObjectTagging",
-        "DeleteObjectTagging", "GetObjectAttributes", "RestoreObject", "SelectObjectContent",
-        "UploadPart", "UploadPartCopy", "CreateMultipartUpload", "CompleteMultipartUpload",
-        "AbortMultipartUpload", "ListParts", "GetObjectRetention", "PutObjectRetention",
-        "GetObjectLegalHold", "PutObjectLegalHold",
-    },
-    "lambda.amazonaws.com": {"Invoke", "InvokeAsync", "InvokeWithResponseStream"},
-    "dynamodb.amazonaws.com": {
-        "GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchGetItem", "BatchWriteItem",
-        "Query", "Scan", "TransactGetItems", "TransactWriteItems",
-    },
-}
+# models/classification.toml (read by src/event/classify.rs too): the data-event APIs of
+# pre-1.06 records, {eventSource: frozenset(eventName)}, and the read-only name prefixes.
+# Loaded here from the repository when the file is there; the Spark job's driver loads it and
+# hands it to the executors (`use_classification`), which only have this module.
+CLASSIFICATION_TOML = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "models", "classification.toml")
+DATA_EVENT_APIS = None
+READ_PREFIXES = None
 
-READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "BatchGet", "Search", "Query", "Scan")
+
+def load_classification(path=CLASSIFICATION_TOML):
+    """The tables of classification.toml as plain (picklable) values."""
+    with open(path, "rb") as f:
+        t = tomllib.load(f)
+    return {
+        "data_event_apis": {d["event_source"]: frozenset(d["event_names"]) for d in t["data_events"]},
+        "read_only_prefixes": tuple(t["read_only_prefixes"]),
+    }
+
+
+def use_classification(tables):
+    """Makes `tables` (from load_classification) the ones classify and parse_record use."""
+    global DATA_EVENT_APIS, READ_PREFIXES
+    DATA_EVENT_APIS = tables["data_event_apis"]
+    READ_PREFIXES = tables["read_only_prefixes"]
+
+
+if os.path.exists(CLASSIFICATION_TOML):
+    use_classification(load_classification())
 
 INPUT_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".gz")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
@@ -444,6 +461,9 @@ def classify(o, source, name):
         return "management"
     if me is False:
         return "data"
+    if DATA_EVENT_APIS is None:
+        raise RuntimeError("classification tables not loaded: call "
+                           "use_classification(load_classification(path to classification.toml))")
     if name in DATA_EVENT_APIS.get(source, ()):
         return "data"
     return "management"

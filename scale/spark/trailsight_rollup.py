@@ -41,6 +41,10 @@ IDS_MAGIC = b"TSIDS001"
 DETAIL_BUCKET_SECS = 300
 TOOL_VERSION = "spark-job-1"
 MAX_LISTED_PROBLEMS = 1000
+# The driver reads trailsight's classification tables from the repository this job sits in
+# (the executors get them from the driver), unless --classification names another copy.
+CLASSIFICATION_TOML = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "models", "classification.toml")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,10 +200,11 @@ def read_local(path):
         return path, f.read()
 
 
-def file_rows(path_and_bytes, max_file_bytes, since, until):
+def file_rows(path_and_bytes, max_file_bytes, since, until, tables):
     """flatMap: one input file -> ('E', event...) rows and one ('F', counts...) row."""
     import cloudtrail_records as cr
 
+    cr.use_classification(tables)  # executors have the module, not models/classification.toml
     path, data = path_and_bytes
     if "://" in path and not cr.looks_like_input(path):
         return []  # a walked object-store file that is not a log (local ones are filtered when listed)
@@ -246,6 +251,9 @@ def main(argv=None):
                     help="input partitions (default: Spark's default parallelism x 4)")
     ap.add_argument("--max-file-mib", type=int, default=1024,
                     help="largest decompressed file read (gzip-bomb guard), as trailsight ingest")
+    ap.add_argument("--classification", default=CLASSIFICATION_TOML,
+                    help="trailsight's models/classification.toml (default: the one of the "
+                    "repository holding this job); read on the driver, sent to the executors")
     ap.add_argument("--split-mib", type=int, default=16,
                     help="compressed MiB of log files per Spark task (object-store inputs)")
     args = ap.parse_args(argv)
@@ -275,6 +283,9 @@ def main(argv=None):
         spark.conf.set("spark.sql.shuffle.partitions", str(parts))
     max_file_bytes = args.max_file_mib << 20
     since, until = args.since, args.until
+    import cloudtrail_records as cr
+
+    tables = cr.load_classification(args.classification)
 
     local = [p for p in args.input if "://" not in p]
     remote = [p for p in args.input if "://" in p]
@@ -293,7 +304,7 @@ def main(argv=None):
         print("error: no input files under %s" % ", ".join(args.input), file=sys.stderr)
         return 2
     raw = rdds[0] if len(rdds) == 1 else sc.union(rdds)
-    rows = raw.flatMap(lambda pb: file_rows(pb, max_file_bytes, since, until)).cache()
+    rows = raw.flatMap(lambda pb: file_rows(pb, max_file_bytes, since, until, tables)).cache()
 
     # Per-file counts and problems: small, one row per file.
     stats = rows.filter(lambda r: r[0] == "F").map(lambda r: json.loads(r[1])).collect()

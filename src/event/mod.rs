@@ -1,6 +1,7 @@
 //! The domain vocabulary: a borrowed view of one CloudTrail record, its classification
 //! (management, data, insight, network activity) and the normalised [`Event`] the rollups keep.
 
+mod classify;
 mod fast;
 mod time;
 
@@ -8,6 +9,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use classify::{infer_read_only, is_legacy_data_api};
 pub use time::parse_event_time;
 
 /// Longest user agent (in bytes) kept in rollups; longer ones are cut at a char boundary.
@@ -177,75 +179,6 @@ pub struct Classified<'a> {
     pub class: EventClass,
     /// The normalised event.
     pub event: Event<'a>,
-}
-
-/// Object- and item-level operations that are data events. Used only for records from before
-/// eventVersion 1.06, which carry neither `eventCategory` nor `managementEvent`: CloudTrail
-/// logged these APIs only through data-event selectors, so seeing one means a data event.
-const DATA_EVENT_APIS: &[(&str, &[&str])] = &[
-    (
-        "s3.amazonaws.com",
-        &[
-            "GetObject",
-            "PutObject",
-            "DeleteObject",
-            "DeleteObjects",
-            "HeadObject",
-            "CopyObject",
-            "GetObjectAcl",
-            "PutObjectAcl",
-            "GetObjectTagging",
-            "PutObjectTagging",
-            "DeleteObjectTagging",
-            "GetObjectAttributes",
-            "RestoreObject",
-            "SelectObjectContent",
-            "UploadPart",
-            "UploadPartCopy",
-            "CreateMultipartUpload",
-            "CompleteMultipartUpload",
-            "AbortMultipartUpload",
-            "ListParts",
-            "GetObjectRetention",
-            "PutObjectRetention",
-            "GetObjectLegalHold",
-            "PutObjectLegalHold",
-        ],
-    ),
-    (
-        "lambda.amazonaws.com",
-        &["Invoke", "InvokeAsync", "InvokeWithResponseStream"],
-    ),
-    (
-        "dynamodb.amazonaws.com",
-        &[
-            "GetItem",
-            "PutItem",
-            "UpdateItem",
-            "DeleteItem",
-            "BatchGetItem",
-            "BatchWriteItem",
-            "Query",
-            "Scan",
-            "TransactGetItems",
-            "TransactWriteItems",
-        ],
-    ),
-];
-
-fn is_legacy_data_api(source: &str, name: &str) -> bool {
-    DATA_EVENT_APIS
-        .iter()
-        .any(|(s, names)| *s == source && names.contains(&name))
-}
-
-/// Infers `readOnly` for records that predate the field: AWS's own naming convention.
-fn infer_read_only(name: &str) -> bool {
-    [
-        "Describe", "List", "Get", "Head", "Lookup", "BatchGet", "Search", "Query", "Scan",
-    ]
-    .iter()
-    .any(|p| name.starts_with(p))
 }
 
 fn cut(s: Cow<'_, str>, max: usize) -> Cow<'_, str> {

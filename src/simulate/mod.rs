@@ -12,11 +12,25 @@
 //! incidents keep their natural counts at any `scale`. Output is byte-identical
 //! for a given config: every unit of work (day, account, region) has its own
 //! RNG derived from the seed.
+//!
+//! The organisation is data, `world.toml` (compiled in; its format is described at
+//! its top): accounts and regions, actors (an identity, IP and user-agent pools),
+//! the API catalogue, background streams (actors × APIs with a rate, a daily/weekly
+//! profile, burstiness and an error mix), schedules (days, a time or drawn runs, and
+//! steps: calls at offsets, repeats, polls until the run's end, marks), incident
+//! recipes (where, when, how many, steps or an effect on a stream or schedule, and a
+//! label) and which schedules' runs are labelled decoys. `world/load.rs` reads and
+//! checks it into `world.rs`'s tables (an unknown actor, API, mark or schedule is an
+//! error naming its key); `model.rs` runs it; `record.rs` renders each call as
+//! CloudTrail writes it. A new actor family (a Config recorder, Security Hub scanners,
+//! a CI poller) is an actor, a stream or a schedule, plus a decoy label if its bursts
+//! should not be flagged: data only, unless its calls need new request bodies.
 
 mod model;
 mod record;
 #[cfg(test)]
 mod tests;
+mod world;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,7 +44,7 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use model::{Cat, ACCOUNTS, ORG_ID, REGIONS};
+use world::{Cat, World};
 
 /// Parameters of a simulation run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -207,15 +221,15 @@ pub fn evaluation_window(cfg: &SimConfig) -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 /// Directory of one account/region/day in the S3 delivery layout, relative to `out`.
-fn day_dir(out: &Path, a: usize, r: usize, date: NaiveDate) -> PathBuf {
-    let acct = &ACCOUNTS[a];
+fn day_dir(w: &World, out: &Path, a: usize, r: usize, date: NaiveDate) -> PathBuf {
+    let acct = &w.accounts[a];
     let mut p = out.join("AWSLogs");
     if acct.org {
-        p.push(ORG_ID);
+        p.push(&w.organization_id);
     }
-    p.push(acct.id);
+    p.push(&acct.id);
     p.push("CloudTrail");
-    p.push(REGIONS[r]);
+    p.push(&w.regions[r]);
     p.push(date.format("%Y/%m/%d").to_string());
     p
 }
@@ -239,7 +253,7 @@ const SLOT: i64 = 300;
 /// slot with events, duplicates re-delivered in a later slot of the same day.
 fn write_unit(
     cfg: &SimConfig,
-    w: &model::World,
+    w: &World,
     plan: &model::Plan,
     out: &Path,
     day: u32,
@@ -253,7 +267,7 @@ fn write_unit(
     }
     let d0 = model::day_start(cfg, day);
     let date = cfg.start + chrono::Days::new(u64::from(day));
-    let dir = day_dir(out, a, r, date);
+    let dir = day_dir(w, out, a, r, date);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let mut rng = SmallRng::seed_from_u64(model::mix(
         cfg.seed,
@@ -274,14 +288,15 @@ fn write_unit(
     for (k, &(_, lo, hi)) in slots.iter().enumerate() {
         let later = slots.len() - k - 1;
         for (j, e) in events[lo..hi].iter().enumerate() {
-            if e.api.cat != Cat::Data && rng.random_bool(DUP_RATE) && later > 0 {
+            if w.apis[usize::from(e.api)].cat != Cat::Data && rng.random_bool(DUP_RATE) && later > 0
+            {
                 extra[k + rng.random_range(1..=later.min(6))].push(lo + j);
             }
         }
     }
 
-    let acct = ACCOUNTS[a].id;
-    let region = REGIONS[r];
+    let acct = &w.accounts[a].id;
+    let region = &w.regions[r];
     let mut json = Vec::with_capacity(1 << 20);
     let mut order: Vec<usize> = Vec::new();
     for (k, &(s, lo, hi)) in slots.iter().enumerate() {
@@ -318,7 +333,7 @@ fn write_unit(
         st.dups += extra[k].len() as u64;
     }
     for e in &events {
-        if e.api.cat == Cat::Data {
+        if w.apis[usize::from(e.api)].cat == Cat::Data {
             st.data += 1;
         } else {
             st.mgmt += 1;
@@ -347,15 +362,14 @@ pub fn simulate(
         return Err(SimError::OutputExists { path: logs });
     }
     std::fs::create_dir_all(out).map_err(io_err(out))?;
-    let world = model::World::new();
-    let plan = model::Plan::new(cfg);
+    let world = World::builtin();
+    let plan = model::Plan::new(cfg, world);
 
+    let (n_accounts, n_regions) = (world.accounts.len(), world.regions.len());
     let units: Vec<(u32, usize, usize)> = (0..cfg.days)
-        .flat_map(|d| {
-            (0..ACCOUNTS.len()).flat_map(move |a| (0..REGIONS.len()).map(move |r| (d, a, r)))
-        })
+        .flat_map(|d| (0..n_accounts).flat_map(move |a| (0..n_regions).map(move |r| (d, a, r))))
         .collect();
-    let per_day = (ACCOUNTS.len() * REGIONS.len()) as u32;
+    let per_day = (n_accounts * n_regions) as u32;
     let total = u64::from(cfg.days);
     // (units finished per day, days fully done so far); progress is reported
     // under the lock so callers see a monotone count.
@@ -363,7 +377,7 @@ pub fn simulate(
     let stats: Vec<UnitStats> = units
         .par_iter()
         .map(|&(d, a, r)| {
-            let st = write_unit(cfg, &world, &plan, out, d, a, r)?;
+            let st = write_unit(cfg, world, &plan, out, d, a, r)?;
             let mut t = tracker.lock().unwrap_or_else(|e| e.into_inner());
             t.0[d as usize] += 1;
             if t.0[d as usize] == per_day {
@@ -397,14 +411,14 @@ pub fn simulate(
         duplicate_deliveries: s.dups,
         first_event: ts(s.first.unwrap_or(span_start)),
         last_event: ts(s.last.unwrap_or(span_start)),
-        accounts: ACCOUNTS.iter().map(|a| a.id.to_string()).collect(),
-        regions: REGIONS.iter().map(|r| r.to_string()).collect(),
+        accounts: world.accounts.iter().map(|a| a.id.clone()).collect(),
+        regions: world.regions.clone(),
     };
     let labels = Labels {
         config: cfg.clone(),
         summary: summary.clone(),
-        incidents: model::incident_labels(&world, &plan),
-        decoys: model::decoy_labels(cfg, &world, &plan),
+        incidents: model::incident_labels(world, &plan),
+        decoys: model::decoy_labels(cfg, world, &plan),
     };
     let path = out.join("labels.json");
     let tmp = out.join("labels.json.tmp");

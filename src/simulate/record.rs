@@ -8,10 +8,13 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::model::{
-    browser_ua, Actor, Api, Cat, ErrKind, Event, Ident, World, ACCOUNTS, ATTACKER_USERS, REGIONS,
-    ROTATED_USERS,
-};
+use super::model::Event;
+use super::world::{Actor, Api, Cat, ErrKind, Ident, World};
+
+/// Service users whose keys the weekly rotation replaces (`var` 0..3).
+const ROTATED_USERS: [&str; 3] = ["svc-reporting", "svc-etl", "svc-legacy-ftp"];
+/// Users the leaked key creates (`var` 100..103).
+const ATTACKER_USERS: [&str; 3] = ["backup-svc", "support-admin", "ops-automation"];
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -19,9 +22,9 @@ struct Record<'a> {
     event_version: &'static str,
     user_identity: Value,
     event_time: String,
-    event_source: &'static str,
-    event_name: &'static str,
-    aws_region: &'static str,
+    event_source: &'a str,
+    event_name: &'a str,
+    aws_region: &'a str,
     #[serde(rename = "sourceIPAddress")]
     source_ip_address: &'a str,
     user_agent: String,
@@ -42,7 +45,7 @@ struct Record<'a> {
     resources: Option<Value>,
     event_type: &'static str,
     management_event: bool,
-    recipient_account_id: &'static str,
+    recipient_account_id: &'a str,
     event_category: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_details: Option<Tls>,
@@ -125,8 +128,7 @@ pub(super) fn iso(t: i64) -> String {
         .to_string()
 }
 
-fn identity(actor: &Actor, t: i64) -> Value {
-    let acct = ACCOUNTS[actor.account].id;
+fn identity(actor: &Actor, acct: &str, t: i64) -> Value {
     // Sessions and their keys change hourly / daily; derive them from the hash.
     let hour = t.div_euclid(3600);
     let day = t.div_euclid(86_400);
@@ -301,8 +303,7 @@ const FUNCTIONS: [&str; 5] = [
     "report-exporter",
 ];
 
-fn body(ev: &Event, acct: &str, region: &str, rng: &mut SmallRng) -> Body {
-    let api = ev.api;
+fn body(ev: &Event, api: &Api, acct: &str, region: &str, rng: &mut SmallRng) -> Body {
     let none = |req: Value| Body {
         req,
         resp: Value::Null,
@@ -310,7 +311,7 @@ fn body(ev: &Event, acct: &str, region: &str, rng: &mut SmallRng) -> Body {
         resources: None,
     };
     let az = format!("{region}{}", ['a', 'b', 'c'][rng.random_range(0..3)]);
-    match api.name {
+    match api.name.as_str() {
         "DescribeInstances" => none(
             json!({"instancesSet": {}, "filterSet": {"items": [{"name": "instance-state-name", "valueSet": {"items": [{"value": "running"}]}}]}, "maxResults": 1000}),
         ),
@@ -622,7 +623,7 @@ fn body(ev: &Event, acct: &str, region: &str, rng: &mut SmallRng) -> Body {
                 user
             };
             let key = format!("AKIA{}", chars(rng, UPPER_ALNUM, 16));
-            match api.name {
+            match api.name.as_str() {
                 "CreateAccessKey" => Body {
                     req: json!({"userName": user}),
                     resp: json!({"accessKey": {"userName": user, "accessKeyId": key, "status": "Active", "createDate": chrono::DateTime::from_timestamp(ev.t, 0).expect("in range").format("%b %-d, %Y, %-I:%M:%S %p").to_string()}}),
@@ -706,28 +707,28 @@ fn body(ev: &Event, acct: &str, region: &str, rng: &mut SmallRng) -> Body {
 /// Appends the JSON of `ev`, delivered in `region`, to `out`.
 pub(super) fn render(w: &World, region: usize, ev: &Event, out: &mut Vec<u8>) {
     let mut rng = SmallRng::seed_from_u64(ev.seed);
-    let actor = &w.actors[ev.actor as usize];
-    let acct = ACCOUNTS[actor.account].id;
-    let region_s = REGIONS[region];
-    let api = ev.api;
+    let actor = &w.actors[usize::from(ev.actor)];
+    let acct = w.accounts[actor.account].id.as_str();
+    let region_s = w.regions[region].as_str();
+    let api = &w.apis[usize::from(ev.api)];
     let event_id = uuid(&mut rng);
     let request_id = if api.service() == "s3" {
         chars(&mut rng, b"0123456789ABCDEF", 16)
     } else {
         uuid(&mut rng)
     };
-    let ip = actor.ips[rng.random_range(0..actor.ips.len())];
+    let ip = actor.ips[rng.random_range(0..actor.ips.len())].as_str();
     let mut ua = if api.cat == Cat::SignIn && !matches!(actor.ident, Ident::Service { .. }) {
-        browser_ua().to_string()
+        w.sign_in_user_agent.clone()
     } else {
-        actor.uas[rng.random_range(0..actor.uas.len())].to_string()
+        actor.uas[rng.random_range(0..actor.uas.len())].clone()
     };
     if ua.ends_with("command/") {
         ua.push_str(api.service());
         ua.push('.');
-        ua.push_str(&kebab(api.name));
+        ua.push_str(&kebab(&api.name));
     }
-    let mut b = body(ev, acct, region_s, &mut rng);
+    let mut b = body(ev, api, acct, region_s, &mut rng);
     let (error_code, error_message) = match ev.err {
         Some(e) => {
             let who = match &actor.ident {
@@ -773,10 +774,10 @@ pub(super) fn render(w: &World, region: usize, ev: &Event, out: &mut Vec<u8>) {
     };
     let rec = Record {
         event_version: version,
-        user_identity: identity(actor, ev.t),
+        user_identity: identity(actor, acct, ev.t),
         event_time: iso(ev.t),
-        event_source: api.source,
-        event_name: api.name,
+        event_source: &api.source,
+        event_name: &api.name,
         aws_region: region_s,
         source_ip_address: ip,
         user_agent: ua,

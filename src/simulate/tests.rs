@@ -508,3 +508,219 @@ fn week_at_full_scale() {
         s.management_events as f64 / 7.0
     );
 }
+
+// ---------------------------------------------------------------- the world file
+
+const WORLD: &str = include_str!("world.toml");
+
+#[test]
+fn shipped_world_is_valid() {
+    let w = world::World::from_toml(WORLD).expect("world.toml is valid");
+    assert_eq!((w.accounts.len(), w.regions.len()), (3, 2));
+    assert_eq!((w.schedules.len(), w.incidents.len()), (8, 8));
+    // Every stream call made somewhere, and every actor key resolves in some account.
+    for s in &w.streams {
+        assert!(s.calls.iter().all(|c| !c.actors.is_empty()));
+    }
+    assert!(std::ptr::eq(
+        world::World::builtin(),
+        world::World::builtin()
+    ));
+}
+
+/// The shipped file with `from` replaced by `to` must be refused with an error whose key and
+/// message contain `key` and `says`.
+fn refused(from: &str, to: &str, key: &str, says: &str) {
+    assert!(WORLD.contains(from), "{from:?} not in world.toml");
+    let e = match world::World::from_toml(&WORLD.replacen(from, to, 1)) {
+        Ok(_) => panic!("accepted with {to:?}"),
+        Err(e) => e,
+    };
+    assert!(
+        e.key.contains(key) && e.message.contains(says),
+        "{to:?}: {e}"
+    );
+}
+
+#[test]
+fn world_errors_name_the_key() {
+    refused(
+        r#"actors = ["monitor"]"#,
+        r#"actors = ["monitr"]"#,
+        "streams[0].actors",
+        "\"monitr\"",
+    );
+    refused(
+        r#"{ call = "kms:RotateKey","#,
+        r#"{ call = "kms:RotateKeys","#,
+        "schedules[1] (kms-key-rotation).steps[0].call",
+        "unknown API \"kms:RotateKeys\"",
+    );
+    refused(
+        r#"at = "query+2""#,
+        r#"at = "qery+2""#,
+        "(hourly-report).steps[0].steps[1].at",
+        "\"qery\"",
+    );
+    refused(
+        r#"skip = "nightly-backup""#,
+        r#"skip = "nightly-backups""#,
+        "incidents[6].skip",
+        "nightly-backups",
+    );
+    refused(
+        r#"same_identity_as = "app""#,
+        r#"same_identity_as = "ap""#,
+        "actors[",
+        "\"ap\"",
+    );
+    refused(
+        r#"profile = "flat""#,
+        r#"profile = "flatt""#,
+        "streams[0].calls[0]",
+        "\"flatt\"",
+    );
+    refused(
+        r#"accounts = ["security"]"#,
+        r#"accounts = ["sec"]"#,
+        "actors[2]",
+        "\"sec\"",
+    );
+    refused(
+        r#", "autoscaling-wave"]]"#,
+        "]]",
+        "decoy_order",
+        "autoscaling-wave",
+    );
+    // A global service's API in an incident that may happen in eu-west-1.
+    refused(
+        r#"{ call = "ec2:RunInstances", var = 1"#,
+        r#"{ call = "iam:CreateUser", var = 1"#,
+        "incidents[0].steps[0].call",
+        "global",
+    );
+    // Misspelt or misplaced keys are the TOML reader's errors, naming the key.
+    refused(
+        "gamma_shape = 20.0",
+        "gama_shape = 20.0",
+        "world.toml",
+        "gama_shape",
+    );
+    refused(
+        "rng_tag = 4",
+        "rng_tag = 3",
+        "(ci-deploys).occurs.rng_tag",
+        "3 is taken",
+    );
+    refused(
+        r#"var = "users+100""#,
+        r#"var = "user+100""#,
+        "incidents[1].steps[3].var",
+        "\"user\"",
+    );
+}
+
+/// A one-account world whose single schedule exercises the step runner.
+const TINY: &str = r#"
+regions = ["us-east-1", "eu-west-1"]
+organization_id = "o-tiny"
+volume = 1.0
+global_services = ["iam"]
+sign_in_user_agent = "browser"
+decoy_order = [["job"]]
+streams = []
+incidents = []
+
+[[accounts]]
+id = "111122223333"
+alias = "only"
+ips = "own"
+traffic = [1.0, 0.0]
+
+[ips]
+own = ["192.0.2.1"]
+
+[user_agents]
+bot = ["bot/1.0"]
+
+[[actors]]
+key = "bot"
+identity = { type = "user", name = "bot" }
+ips = "account"
+user_agents = "bot"
+
+[apis]
+"ec2:DescribeInstances" = "read"
+"ec2:DescribeVolumes" = "read"
+"iam:ListUsers" = "read"
+
+[profiles.flat]
+form = "cosine"
+peak_hour = 15.0
+level = 1.0
+swing = 0.0
+
+[[schedules]]
+name = "job"
+actor = "bot"
+days = "daily"
+at = "01:00"
+minutes = 10
+count = 3
+steps = [
+    { call = "ec2:DescribeInstances", mark = "first" },
+    { pick = ["ec2:DescribeVolumes", "iam:ListUsers"], at = "first+5", repeat = "count", every = 60, var = "index+7", next = "after" },
+    { call = "iam:ListUsers", at = "after" },
+    { call = "ec2:DescribeVolumes", at = 550, until = "end", every = 20 },
+    { call = "ec2:DescribeInstances", at = "end+100" },
+]
+decoy = { kind = "call_rate_spike", description = "{count} at {region} by {ip} for {minutes} min" }
+"#;
+
+#[test]
+fn step_runner_follows_the_format() {
+    let w = world::World::from_toml(TINY).expect("tiny world");
+    let c = cfg(3, 1.0, 9);
+    let plan = model::Plan::new(&c, &w);
+    let events = model::generate(&c, &w, &plan, 0, 0, 0);
+    let d0 = model::day_start(&c, 0) + 3600;
+    let got: Vec<(i64, &str, u32)> = events
+        .iter()
+        .map(|e| (e.t - d0, w.apis[usize::from(e.api)].name.as_str(), e.var))
+        .collect();
+    let picked: Vec<&str> = got[1..4].iter().map(|x| x.1).collect();
+    assert!(picked
+        .iter()
+        .all(|n| ["DescribeVolumes", "ListUsers"].contains(n)));
+    let times: Vec<(i64, u32)> = got.iter().map(|x| (x.0, x.2)).collect();
+    assert_eq!(
+        times,
+        [
+            (0, 0),
+            (5, 7),
+            (65, 8),
+            (125, 9),
+            (185, 0),
+            (550, 0),
+            (570, 0),
+            (590, 0),
+            (599, 0) // past the end: the last second of the window
+        ]
+    );
+    // Outside the home region the schedule does not run; its decoy is labelled per run.
+    assert!(model::generate(&c, &w, &plan, 0, 0, 1).is_empty());
+    let decoys = model::decoy_labels(&c, &w, &plan);
+    assert_eq!(decoys.len(), 1, "one evaluation day");
+    assert_eq!(
+        decoys[0].description,
+        "3 at us-east-1 by 192.0.2.1 for 10 min"
+    );
+    assert_eq!(
+        decoys[0].event_names,
+        ["DescribeInstances", "DescribeVolumes", "ListUsers"]
+    );
+    assert_eq!(
+        decoys[0].principal.as_deref(),
+        Some("arn:aws:iam::111122223333:user/bot")
+    );
+}
