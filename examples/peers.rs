@@ -314,6 +314,7 @@ fn peer_finding(
         example_event_ids: Vec::new(),
         access_key_ids: Vec::new(),
         details: Default::default(),
+        incident_id: None,
     }
 }
 

@@ -190,11 +190,28 @@ Examples:\n  trailsight detect --state ./state --out ./findings\n  trailsight de
         after_help = "Examples:\n  trailsight explain 3f2a9c0d1b2e4f56 --findings ./findings/findings.jsonl"
     )]
     Explain(ExplainArgs),
-    /// Score detection against simulated incidents (labels.json) over several seeds.
+    /// Score detection against simulated incidents (labels.json) over several seeds, replayed
+    /// night by night as the nightly job would have run.
     #[command(
-        after_help = "Examples:\n  trailsight eval\n  trailsight eval --seeds 101,202,303 --scale 0.1 --json"
+        after_help = "Each seed's trail is simulated, ingested and replayed one night at a time from --first-day\n\
+(each night against baselines of the nights before it), and the incidents raised are matched\n\
+against the labels: incident precision and recall, recall per incident kind, false incidents per\n\
+account per week, decoys flagged per scenario family, and the findings behind them.\n\n\
+Examples:\n  trailsight eval\n  trailsight eval --seeds 101,202,303 --scale 0.1 --json\n  \
+trailsight eval --seeds 9001 --work /tmp/eval --first-day 2"
     )]
     Eval(EvalArgs),
+    /// What the nightly job would have raised on each day of a past period (state untouched).
+    #[command(
+        after_help = "Each day from --from to --to (both included) is checked against baselines fitted on the\n\
+days before it only, exactly as `run` would have done that night; baselines are fitted in memory,\n\
+the state is not changed. Writes <out>/<date>/findings.jsonl and incidents.jsonl per day and\n\
+<out>/backtest.json, and prints incidents per day per kind (with --labels, precision and recall).\n\n\
+Examples:\n  trailsight backtest --state ./state --from 2026-01-06 --to 2026-02-08\n  \
+trailsight backtest --from 2026-02-01 --to 2026-02-07 --config new-thresholds.toml --out ./what-if\n  \
+trailsight backtest --state ./demo/state --from 2026-01-06 --to 2026-02-08 --labels ./demo/trail/labels.json"
+    )]
+    Backtest(BacktestArgs),
     /// The nightly job: ingest new files, refit baselines, detect, write a dated report.
     #[command(
         after_help = "Reads only the input files that are new or changed since the last run (by path, size and\n\
@@ -530,15 +547,59 @@ pub struct EvalArgs {
     /// Volume multiplier.
     #[arg(long, default_value_t = 0.05)]
     pub scale: f64,
-    /// Working folder (trails and states); a temporary one by default.
+    /// Working folder (trails and states, reused when their settings match); a temporary one
+    /// by default.
     #[arg(long)]
     pub work: Option<PathBuf>,
+    /// First night replayed (1-based day of the trail; the first day is history only).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..))]
+    pub first_day: u32,
     /// Config file.
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `backtest` arguments.
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// State directory (read only).
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Config file to replay with.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// First day checked (UTC, YYYY-MM-DD).
+    #[arg(long)]
+    pub from: chrono::NaiveDate,
+    /// Last day checked, included.
+    #[arg(long)]
+    pub to: chrono::NaiveDate,
+    /// Folder for the dated findings and incidents and backtest.json.
+    #[arg(long, default_value = "./trailsight-backtest")]
+    pub out: PathBuf,
+    /// labels.json from `simulate`, for precision and recall.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl BacktestArgs {
+    /// The final request (the config file is read and checked here).
+    pub fn into_request(self) -> Result<crate::pipeline::backtest::BacktestRequest, ConfigError> {
+        Ok(crate::pipeline::backtest::BacktestRequest {
+            state: self.state.dir(),
+            config: Config::from_arg(self.config.config.as_deref())?,
+            from: self.from,
+            to: self.to,
+            out: self.out,
+            labels: self.labels,
+        })
+    }
 }
 
 /// Parses `YYYY-MM-DD` (midnight UTC) or RFC 3339 into epoch seconds.

@@ -34,6 +34,8 @@ pub struct Config {
     pub baseline: BaselineConfig,
     /// `[detectors.<name>]`: each detector's policy and parameters.
     pub detectors: Detectors,
+    /// `[incidents]`: how findings group into incidents.
+    pub incidents: crate::incident::IncidentConfig,
     /// `[catalog.categories]`: APIs added to the shipped catalog's categories.
     pub catalog: CatalogExtension,
     /// `[[suppress]]`: rules that hide findings from alerts (kept and counted in the report).
@@ -277,6 +279,19 @@ impl Config {
             r.validate(i)?;
         }
         self.detectors.build_all()?;
+        let i = &self.incidents;
+        if !(1..=1440).contains(&i.gap_minutes) {
+            return Err(ConfigError::Invalid(format!(
+                "incidents.gap_minutes = {} (allowed 1 to 1440)",
+                i.gap_minutes
+            )));
+        }
+        if !(i.actor_share > 0.0 && i.actor_share <= 1.0) {
+            return Err(ConfigError::Invalid(format!(
+                "incidents.actor_share = {} (allowed above 0 up to 1)",
+                i.actor_share
+            )));
+        }
         Ok(())
     }
 

@@ -39,6 +39,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(a) => cmd_run(a, show),
         Command::Config(c) => cmd_config(c),
         Command::Tune(a) => cmd_tune(a),
+        Command::Backtest(a) => cmd_backtest(a, show),
         Command::AwsInsights(a) => cmd_aws_insights(a),
     }
 }
@@ -285,18 +286,40 @@ fn cmd_eval(a: EvalArgs, show: bool) -> Result<ExitCode> {
         }
         .validate()?;
     }
-    let r = with_bar(show, "simulate", false, |p| {
-        pipeline::eval::eval(&cfg, &template, &a.seeds, a.work.as_deref(), p)
-    })?;
+    let temp = a.work.is_none();
+    let work = a.work.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("trailsight-eval-{}", std::process::id()))
+    });
+    let r = with_bar(show, "replay", false, |p| {
+        pipeline::eval::eval_nightly(&cfg, &template, &a.seeds, a.first_day, &work, p)
+    });
+    if temp {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let r = r?;
     if a.json {
-        // Through a JSON value: keys in sorted order, as this output has always had them.
-        println!("{}", serde_json::to_value(&r)?);
+        println!("{}", serde_json::to_string(&r)?);
     } else {
         println!(
-            "evaluation over seeds {:?} ({} days, scale {}):\n",
-            a.seeds, a.days, a.scale
+            "nightly replay of seeds {:?} ({} days from day {}, scale {}):\n",
+            a.seeds, a.days, a.first_day, a.scale
         );
-        print!("{}", r.total.table());
+        print!("{}", render::incident_score(&r.total));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_backtest(a: crate::cli::BacktestArgs, show: bool) -> Result<ExitCode> {
+    let json = a.json;
+    let req = a.into_request()?;
+    let s = with_bar(show, "backtest", false, |p| {
+        pipeline::backtest::backtest(&req, p)
+    })?;
+    if json {
+        println!("{}", serde_json::to_string(&s)?);
+    } else {
+        print!("{}", render::backtest(&s));
+        println!("wrote {}", req.out.join("backtest.json").display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -79,33 +79,44 @@ fn list(v: &[String]) -> String {
     }
 }
 
-/// The findings of a detection, the `top` highest first.
+/// A detection as the terminal shows it: its incidents, the `top` highest first, each with
+/// its findings in time order.
 pub fn findings(d: &Detection, top: usize) -> String {
     use std::fmt::Write;
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{} findings over {} .. {} ({} series, {} events)",
+        "{} incident(s) from {} finding(s) over {} .. {} ({} series, {} events)",
+        d.incidents.len(),
         d.findings.len(),
         crate::time::format(d.window.start),
         crate::time::format(d.window.end),
         d.series,
         d.events
     );
-    for f in d.findings.iter().take(top) {
+    for i in d.incidents.iter().take(top) {
         let _ = writeln!(
             o,
-            "  {:>5.1} {:<8} {:<18} {}  {}  {}",
-            f.score,
-            f.severity.as_str(),
-            f.kind.as_str(),
-            crate::time::format_datetime(&f.start),
-            f.id,
-            f.explanation
+            "  {:>5.1} {:<8} {}  {}  {}",
+            i.score,
+            i.severity.as_str(),
+            crate::time::format_datetime(&i.start),
+            i.id,
+            i.title
         );
+        for s in &i.storyline {
+            let _ = writeln!(
+                o,
+                "        {:>5.1} {:<18} {}  {}",
+                s.score,
+                s.kind.as_str(),
+                crate::time::format_datetime(&s.at),
+                s.summary
+            );
+        }
     }
-    if d.findings.len() > top {
-        let _ = writeln!(o, "  … {} more in findings.jsonl", d.findings.len() - top);
+    if d.incidents.len() > top {
+        let _ = writeln!(o, "  … {} more in incidents.jsonl", d.incidents.len() - top);
     }
     o
 }
@@ -311,5 +322,113 @@ pub fn run(r: &crate::pipeline::run::RunOutcome) -> String {
         (None, None) => {}
     }
     let _ = writeln!(o, "  wrote {}", r.dated.display());
+    o
+}
+
+/// An incident-level evaluation as a table.
+pub fn incident_score(s: &crate::pipeline::eval::IncidentScore) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let pct = |v: &[f64], q: f64| -> String {
+        if v.is_empty() {
+            return "–".into();
+        }
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        let i = ((v.len() - 1) as f64 * q).round() as usize;
+        format!("{:.1}", v[i])
+    };
+    let _ = writeln!(o, "| incident kind | labelled | recalled | recall |");
+    let _ = writeln!(o, "|---|---:|---:|---:|");
+    for (k, r) in &s.per_kind {
+        let _ = writeln!(
+            o,
+            "| {k} | {} | {} | {:.2} |",
+            r.labels,
+            r.recalled,
+            if r.labels == 0 {
+                1.0
+            } else {
+                r.recalled as f64 / r.labels as f64
+            }
+        );
+    }
+    let _ = writeln!(o, "\n| decoy family | decoys | flagged |");
+    let _ = writeln!(o, "|---|---:|---:|");
+    for (k, f) in &s.per_family {
+        let _ = writeln!(o, "| {k} | {} | {} |", f.decoys, f.flagged);
+    }
+    let _ = writeln!(
+        o,
+        "\nnights {}, accounts {}: {} incidents ({} true, {} false, {} on decoys) from {} findings ({} true)",
+        s.nights,
+        s.accounts,
+        s.incidents,
+        s.true_incidents,
+        s.false_incidents,
+        s.decoy_incidents,
+        s.findings,
+        s.true_findings
+    );
+    let _ = writeln!(
+        o,
+        "incident precision {:.2}, recall {:.2}, false incidents per account per week {:.2}, first finding on day {}",
+        s.precision(),
+        s.recall(),
+        s.false_per_account_week(),
+        s.first_finding_day
+            .map_or("–".to_string(), |d| d.to_string())
+    );
+    let _ = writeln!(
+        o,
+        "scores: true incidents median {}, false incidents p95 {}",
+        pct(&s.true_scores, 0.5),
+        pct(&s.false_scores, 0.95)
+    );
+    o
+}
+
+/// A backtest summary: incidents per day per kind.
+pub fn backtest(s: &crate::pipeline::backtest::BacktestSummary) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{:<10}  {:>9}  {:>8}  by kind",
+        "day", "incidents", "findings"
+    );
+    for d in &s.days {
+        if d.warming_up {
+            let _ = writeln!(o, "{:<10}  warming up", d.date);
+            continue;
+        }
+        let kinds: Vec<String> = d
+            .by_kind
+            .iter()
+            .map(|(k, n)| format!("{} {n}", k.as_str()))
+            .collect();
+        let _ = writeln!(
+            o,
+            "{:<10}  {:>9}  {:>8}  {}{}",
+            d.date,
+            d.incidents,
+            d.findings,
+            kinds.join(", "),
+            d.false_incidents
+                .map(|f| format!("  ({f} false)"))
+                .unwrap_or_default()
+        );
+    }
+    let total: usize = s.days.iter().map(|d| d.incidents).sum();
+    let checked = s.days.iter().filter(|d| !d.warming_up).count();
+    let _ = writeln!(
+        o,
+        "{total} incident(s) over {checked} checked day(s) ({:.2} per day)",
+        total as f64 / checked.max(1) as f64
+    );
+    if let Some(sc) = &s.score {
+        o.push('\n');
+        o.push_str(&incident_score(sc));
+    }
     o
 }

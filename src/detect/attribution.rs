@@ -206,6 +206,7 @@ impl Draft<'_> {
             example_event_ids,
             access_key_ids,
             details: self.details,
+            incident_id: None,
         }
     }
 }

@@ -300,6 +300,9 @@ pub struct Finding {
     pub access_key_ids: Vec<String>,
     /// Detector-specific numbers (dispersion, expected run time, …).
     pub details: Details,
+    /// The incident the finding belongs to (`incidents.jsonl`), once grouped.
+    #[serde(default)]
+    pub incident_id: Option<String>,
 }
 
 /// Separates fields in the id hash input; cannot occur in CloudTrail names, ARNs or account ids.

@@ -89,6 +89,7 @@ pub(crate) fn sample() -> Vec<Finding> {
         example_event_ids: vec!["0a1b2c3d-0000-4000-8000-000000000001".into()],
         access_key_ids: vec!["ASIAEXAMPLEKEY000001".into()],
         details,
+        incident_id: None,
     };
 
     let err_names = vec!["GetSecretValue".to_string()];
@@ -143,6 +144,7 @@ pub(crate) fn sample() -> Vec<Finding> {
         example_event_ids: vec![],
         access_key_ids: vec!["AKIAEXAMPLEKEY000002".into()],
         details: Details::default(),
+        incident_id: None,
     };
 
     let iam_names = vec!["CreateUser".to_string(), "CreateAccessKey".to_string()];
@@ -187,6 +189,7 @@ pub(crate) fn sample() -> Vec<Finding> {
         example_event_ids: vec![],
         access_key_ids: vec![],
         details: Details::default(),
+        incident_id: None,
     };
     vec![iam, spike, errors]
 }
@@ -214,13 +217,15 @@ fn jsonl_has_fixed_schema_and_formats() {
     for line in &lines {
         let v: Value = serde_json::from_str(line).unwrap();
         assert_eq!(keys(&v), keys(&first), "every line has the same keys");
-        assert_eq!(v.as_object().unwrap().len(), 22);
+        // 22 fields, and the incident the finding belongs to (null until grouped).
+        assert_eq!(v.as_object().unwrap().len(), 23);
     }
     // The IAM burst (lowest score, last line) has nulls, not missing keys.
     let last: Value = serde_json::from_str(lines[2]).unwrap();
     assert_eq!(last["kind"], "iam_burst");
     assert_eq!(last["read_only"], Value::Null);
     assert_eq!(last["error_code"], Value::Null);
+    assert_eq!(last["incident_id"], Value::Null);
     assert_eq!(last["severity"], "low");
     assert_eq!(last["start"], "2026-01-05T22:01:00Z");
     assert_eq!(last["baseline_window"]["start"], "2025-12-08T10:00:00Z");

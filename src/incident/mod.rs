@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::finding::{Finding, FindingKind, Severity};
+use crate::finding::{Finding, FindingError, FindingKind, Severity};
 
 /// Grouping settings (`[incidents]` in the config file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,6 +186,43 @@ pub fn index(incidents: &[Incident]) -> BTreeMap<&str, &str> {
     incidents
         .iter()
         .flat_map(|i| i.finding_ids().map(move |f| (f, i.id.as_str())))
+        .collect()
+}
+
+/// The incidents as JSON Lines, in the order given (highest score first from [`group`]).
+pub fn to_jsonl(incidents: &[Incident]) -> String {
+    let mut out = String::new();
+    for i in incidents {
+        out.push_str(&serde_json::to_string(i).expect("an incident serialises"));
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes `incidents.jsonl` atomically.
+pub fn write_jsonl(path: &std::path::Path, incidents: &[Incident]) -> Result<(), FindingError> {
+    crate::state::write_atomic(path, to_jsonl(incidents).as_bytes()).map_err(|e| FindingError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
+/// Reads an `incidents.jsonl`; a line that is not an incident is an error naming the line.
+pub fn read_jsonl(path: &std::path::Path) -> Result<Vec<Incident>, FindingError> {
+    let text = std::fs::read_to_string(path).map_err(|source| FindingError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| FindingError::Parse {
+                path: path.to_path_buf(),
+                line: i + 1,
+                reason: e.to_string(),
+            })
+        })
         .collect()
 }
 
@@ -374,6 +411,7 @@ mod tests {
             example_event_ids: vec![],
             access_key_ids: vec![format!("AKIA{id}")],
             details: Default::default(),
+            incident_id: None,
         }
     }
 

@@ -9,6 +9,7 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::detect::{self, DetectInput, Detector, Holes};
 use crate::finding::Finding;
+use crate::incident::{Incident, IncidentConfig};
 use crate::policy::{Policy, Triage};
 use crate::rollup::{Resolution, Store, StoreError};
 use crate::state::StateDir;
@@ -19,8 +20,10 @@ use crate::time::TimeRange;
 pub struct Detection {
     /// The window, aligned to 5 minutes.
     pub window: TimeRange,
-    /// Findings, sorted by score.
+    /// Alerting findings, sorted by score, each with its incident id.
     pub findings: Vec<Finding>,
+    /// The alerting findings grouped into incidents, highest score first.
+    pub incidents: Vec<Incident>,
     /// Hours in which an account/region delivered nothing.
     pub silent_hours: Vec<(String, String, i64)>,
     /// Call series examined.
@@ -67,6 +70,7 @@ impl Prepared {
         catalog: &Catalog,
         detectors: &[Box<dyn Detector>],
         policy: &Policy,
+        grouping: &IncidentConfig,
     ) -> (Detection, Triage) {
         let input = DetectInput {
             window: self.window,
@@ -77,7 +81,12 @@ impl Prepared {
             holes: &self.holes,
         };
         let findings = detect::run_all(detectors, &input, &|k| policy.detector(k).floor());
-        let triage = policy.triage(findings, catalog);
+        let mut triage = policy.triage(findings, catalog);
+        let incidents = crate::incident::group(&triage.active, grouping);
+        let index = crate::incident::index(&incidents);
+        for f in &mut triage.active {
+            f.incident_id = index.get(f.id.as_str()).map(|i| i.to_string());
+        }
         let events = self
             .series
             .iter()
@@ -87,6 +96,7 @@ impl Prepared {
         let d = Detection {
             window: self.window,
             findings: triage.active.clone(),
+            incidents,
             silent_hours: self.holes.silent_hours(),
             series: self.series.len(),
             events,
@@ -97,7 +107,13 @@ impl Prepared {
     /// [`Prepared::run`] with the config's detectors and policy.
     pub fn run_triaged(&self, baselines: &Baselines, cfg: &Config) -> (Detection, Triage) {
         let policy = cfg.policy();
-        self.run(baselines, &cfg.catalog(), &cfg.detectors(&policy), &policy)
+        self.run(
+            baselines,
+            &cfg.catalog(),
+            &cfg.detectors(&policy),
+            &policy,
+            &cfg.incidents,
+        )
     }
 }
 
@@ -129,13 +145,15 @@ pub fn detect_into(
     }
     let (d, t) = Prepared::load(&store, window)?.run_triaged(&b, cfg);
     super::create_dir(out)?;
-    write_detection(out, &t)?;
+    write_outputs(out, &t, &d.incidents)?;
     Ok(d)
 }
 
-/// Writes findings.jsonl and insights.json (alerting findings), shadow.jsonl (shadow-mode
-/// detectors) and suppressed.jsonl (each line: rule index, reason, finding) into `out`.
-pub fn write_detection(out: &Path, t: &Triage) -> Result<(), PipelineError> {
+/// Writes findings.jsonl and insights.json (alerting findings), incidents.jsonl (one incident
+/// per line, highest score first), shadow.jsonl (shadow-mode detectors) and suppressed.jsonl
+/// (each line: rule index, reason, finding) into `out`.
+pub fn write_outputs(out: &Path, t: &Triage, incidents: &[Incident]) -> Result<(), PipelineError> {
+    crate::incident::write_jsonl(&out.join("incidents.jsonl"), incidents)?;
     crate::finding::write_jsonl(&out.join("findings.jsonl"), &t.active)?;
     crate::finding::write_insights(&out.join("insights.json"), &t.active)?;
     crate::finding::write_jsonl(&out.join("shadow.jsonl"), &t.shadow)?;

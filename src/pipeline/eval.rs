@@ -323,3 +323,359 @@ pub fn eval(
     }
     Ok(EvalReport { total, per_seed })
 }
+
+/// Incident-level scores of nightly replays against a trail's labels: what an SRE sees.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct IncidentScore {
+    /// Nights replayed (checked, not warming up).
+    pub nights: usize,
+    /// Accounts in the trail.
+    pub accounts: usize,
+    /// Incidents raised.
+    pub incidents: usize,
+    /// Of which match a labelled incident (one of their findings matches it).
+    pub true_incidents: usize,
+    /// Of which match none.
+    pub false_incidents: usize,
+    /// False incidents that match a labelled decoy.
+    pub decoy_incidents: usize,
+    /// Labelled incidents in the replayed nights.
+    pub labels: usize,
+    /// Of which an incident matches.
+    pub recalled: usize,
+    /// Recall per labelled kind.
+    pub per_kind: BTreeMap<String, KindRecall>,
+    /// Decoys per family and how many an incident matched.
+    pub per_family: BTreeMap<String, FamilyScore>,
+    /// Alerting findings raised.
+    pub findings: usize,
+    /// Of which match a labelled incident.
+    pub true_findings: usize,
+    /// Scores of the true incidents.
+    pub true_scores: Vec<f64>,
+    /// Scores of the false incidents.
+    pub false_scores: Vec<f64>,
+    /// The first night (1-based day of the trail) with a finding.
+    pub first_finding_day: Option<u32>,
+}
+
+/// Recall of one labelled kind.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct KindRecall {
+    /// Labelled incidents.
+    pub labels: usize,
+    /// Of which an incident matched.
+    pub recalled: usize,
+}
+
+/// One decoy family.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FamilyScore {
+    /// Labelled decoys.
+    pub decoys: usize,
+    /// Of which an incident matched (each one a false alarm a user would have seen).
+    pub flagged: usize,
+}
+
+impl IncidentScore {
+    /// Scores one night: its incidents (and their findings) against the labels that overlap it.
+    pub fn of(
+        incidents: &[crate::incident::Incident],
+        findings: &[Finding],
+        labels: &Labels,
+    ) -> IncidentScore {
+        let by_id: BTreeMap<&str, &Finding> = findings.iter().map(|f| (f.id.as_str(), f)).collect();
+        let members = |i: &crate::incident::Incident| -> Vec<&Finding> {
+            i.finding_ids()
+                .filter_map(|id| by_id.get(id).copied())
+                .collect()
+        };
+        let mut s = IncidentScore {
+            incidents: incidents.len(),
+            findings: findings.len(),
+            ..Default::default()
+        };
+        s.true_findings = findings
+            .iter()
+            .filter(|f| labels.incidents.iter().any(|l| matches(f, l)))
+            .count();
+        for i in incidents {
+            let fs = members(i);
+            let hits = |l: &Label| fs.iter().any(|f| matches(f, l));
+            if labels.incidents.iter().any(hits) {
+                s.true_incidents += 1;
+                s.true_scores.push(i.score);
+            } else {
+                s.false_incidents += 1;
+                s.false_scores.push(i.score);
+                if labels.decoys.iter().any(hits) {
+                    s.decoy_incidents += 1;
+                }
+            }
+        }
+        s
+    }
+
+    /// Adds another night's counts.
+    pub fn add(&mut self, o: &IncidentScore) {
+        self.incidents += o.incidents;
+        self.true_incidents += o.true_incidents;
+        self.false_incidents += o.false_incidents;
+        self.decoy_incidents += o.decoy_incidents;
+        self.findings += o.findings;
+        self.true_findings += o.true_findings;
+        self.true_scores.extend(&o.true_scores);
+        self.false_scores.extend(&o.false_scores);
+    }
+
+    /// Recall per label and per family over the whole replay: a label counts when it falls in
+    /// a checked night, and is recalled when an incident of any night matches it.
+    pub fn finish(&mut self, labels: &Labels, nights: &[super::backtest::Night]) {
+        let checked: Vec<TimeRange> = nights
+            .iter()
+            .filter(|n| n.warming_up.is_none())
+            .map(|n| {
+                let s = super::run::day_start(n.date);
+                TimeRange::new(s, s + crate::time::DAY_SECS)
+            })
+            .collect();
+        self.nights = checked.len();
+        let mut accounts: Vec<&str> = labels
+            .incidents
+            .iter()
+            .chain(&labels.decoys)
+            .map(|l| l.account.as_str())
+            .collect();
+        accounts.sort();
+        accounts.dedup();
+        self.accounts = accounts.len().max(1);
+        let in_checked = |l: &Label| {
+            let w = TimeRange::new(l.start.timestamp(), l.end.timestamp());
+            checked.iter().any(|c| c.overlaps(&w, 0))
+        };
+        let raised: Vec<(&crate::incident::Incident, Vec<&Finding>)> = nights
+            .iter()
+            .flat_map(|n| {
+                let by_id: BTreeMap<&str, &Finding> =
+                    n.triage.active.iter().map(|f| (f.id.as_str(), f)).collect();
+                n.incidents.iter().map(move |i| {
+                    let fs: Vec<&Finding> = i
+                        .finding_ids()
+                        .filter_map(|id| by_id.get(id).copied())
+                        .collect();
+                    (i, fs)
+                })
+            })
+            .collect();
+        let matched = |l: &Label| {
+            raised
+                .iter()
+                .any(|(_, fs)| fs.iter().any(|f| matches(f, l)))
+        };
+        for l in labels.incidents.iter().filter(|l| in_checked(l)) {
+            let k = self.per_kind.entry(l.kind.clone()).or_default();
+            k.labels += 1;
+            self.labels += 1;
+            if matched(l) {
+                k.recalled += 1;
+                self.recalled += 1;
+            }
+        }
+        for l in labels.decoys.iter().filter(|l| in_checked(l)) {
+            let family = family_of(l);
+            let f = self.per_family.entry(family).or_default();
+            f.decoys += 1;
+            if matched(l) {
+                f.flagged += 1;
+            }
+        }
+        self.first_finding_day = nights
+            .iter()
+            .position(|n| !n.triage.active.is_empty())
+            .map(|i| {
+                let first = labels.config.start;
+                (nights[i].date - first).num_days() as u32 + 1
+            });
+    }
+
+    /// Incidents matching a labelled incident / incidents raised (1 when none were raised).
+    pub fn precision(&self) -> f64 {
+        ratio(self.true_incidents, self.incidents)
+    }
+
+    /// Labelled incidents matched / labelled incidents.
+    pub fn recall(&self) -> f64 {
+        ratio(self.recalled, self.labels)
+    }
+
+    /// False incidents per account per week of checked nights.
+    pub fn false_per_account_week(&self) -> f64 {
+        if self.nights == 0 {
+            return 0.0;
+        }
+        self.false_incidents as f64 / self.accounts as f64 / (self.nights as f64 / 7.0)
+    }
+}
+
+/// The scenario family of a decoy label (until labels carry one: the detector kind it tempts).
+fn family_of(l: &Label) -> String {
+    l.kind.clone()
+}
+
+/// One seed's nightly replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedNights {
+    /// The seed.
+    pub seed: u64,
+    /// Its incident-level score.
+    pub score: IncidentScore,
+}
+
+/// What [`eval_nightly`] measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct NightlyEval {
+    /// All seeds together.
+    pub total: IncidentScore,
+    /// Per seed.
+    pub per_seed: Vec<SeedNights>,
+}
+
+/// Simulates one trail per seed (`template` gives the world, days and scale), ingests it, and
+/// replays it night by night from day `first_day` (1-based) to the last, each night against
+/// baselines of the nights before it, scoring the incidents an SRE would have seen. Trails
+/// and states are kept in `work` and reused when their settings match.
+pub fn eval_nightly(
+    cfg: &Config,
+    template: &SimConfig,
+    seeds: &[u64],
+    first_day: u32,
+    work: &Path,
+    progress: Progress<'_>,
+) -> Result<NightlyEval, PipelineError> {
+    super::create_dir(work)?;
+    let mut total = IncidentScore::default();
+    let mut per_seed = Vec::new();
+    for &seed in seeds {
+        let sim = SimConfig {
+            seed,
+            ..template.clone()
+        };
+        let nights = replay_seed(cfg, &sim, first_day, work, progress)?;
+        let labels = read_labels(&work.join(format!("trail-{seed}"))).ok_or_else(|| {
+            PipelineError::File {
+                path: work.join(format!("trail-{seed}/labels.json")),
+                reason: "unreadable labels".into(),
+            }
+        })?;
+        let mut s = IncidentScore::default();
+        for n in &nights {
+            s.add(&IncidentScore::of(&n.incidents, &n.triage.active, &labels));
+        }
+        s.finish(&labels, &nights);
+        write_verdicts(
+            &work.join(format!("incidents-{seed}.jsonl")),
+            &nights,
+            &labels,
+        )?;
+        tracing::info!(
+            seed,
+            incidents = s.incidents,
+            false_incidents = s.false_incidents,
+            recall = s.recall(),
+            "seed replayed"
+        );
+        total.add(&s);
+        total.nights += s.nights;
+        total.accounts = total.accounts.max(s.accounts);
+        total.labels += s.labels;
+        total.recalled += s.recalled;
+        for (k, v) in &s.per_kind {
+            let t = total.per_kind.entry(k.clone()).or_default();
+            t.labels += v.labels;
+            t.recalled += v.recalled;
+        }
+        for (k, v) in &s.per_family {
+            let t = total.per_family.entry(k.clone()).or_default();
+            t.decoys += v.decoys;
+            t.flagged += v.flagged;
+        }
+        total.first_finding_day = match (total.first_finding_day, s.first_finding_day) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        per_seed.push(SeedNights { seed, score: s });
+    }
+    Ok(NightlyEval { total, per_seed })
+}
+
+/// The nights of one simulated trail (simulated and ingested under `work` when needed).
+pub fn replay_seed(
+    cfg: &Config,
+    sim: &SimConfig,
+    first_day: u32,
+    work: &Path,
+    progress: Progress<'_>,
+) -> Result<Vec<super::backtest::Night>, PipelineError> {
+    let trail = work.join(format!("trail-{}", sim.seed));
+    let state_dir = work.join(format!("state-{}", sim.seed));
+    if read_labels(&trail).is_none_or(|l| l.config != *sim) {
+        let _ = std::fs::remove_dir_all(&trail);
+        let _ = std::fs::remove_dir_all(&state_dir);
+    }
+    let (labels, _) = simulate_or_reuse(sim, &trail, progress)?;
+    let state = StateDir::new(&state_dir);
+    let fresh = crate::rollup::Store::open(&state)
+        .map(|s| s.total_events() != labels.summary.management_events)
+        .unwrap_or(true);
+    if fresh {
+        let _ = std::fs::remove_dir_all(&state_dir);
+        super::ingest::ingest_local(
+            &state,
+            &[trail.join("AWSLogs")],
+            &IngestOptions::default(),
+            progress,
+        )?;
+    }
+    let store = crate::rollup::Store::open(&state)?;
+    let first = sim.start + chrono::Days::new(u64::from(first_day.max(1) - 1));
+    let last = sim.start + chrono::Days::new(u64::from(sim.days.max(1) - 1));
+    super::backtest::replay(&store, cfg, &super::backtest::days(first, last), progress)
+}
+
+/// Writes every replayed incident with the labels it matches (`true`: a labelled incident;
+/// otherwise the decoys it hit, if any), one JSON object per line, for reading what was raised.
+fn write_verdicts(
+    path: &Path,
+    nights: &[super::backtest::Night],
+    labels: &Labels,
+) -> Result<(), PipelineError> {
+    let mut text = String::new();
+    for n in nights {
+        let by_id: BTreeMap<&str, &Finding> =
+            n.triage.active.iter().map(|f| (f.id.as_str(), f)).collect();
+        for i in &n.incidents {
+            let fs: Vec<&Finding> = i
+                .finding_ids()
+                .filter_map(|id| by_id.get(id).copied())
+                .collect();
+            let hit = |ls: &[Label]| -> Vec<String> {
+                ls.iter()
+                    .filter(|l| fs.iter().any(|f| matches(f, l)))
+                    .map(|l| l.id.clone())
+                    .collect()
+            };
+            let incidents = hit(&labels.incidents);
+            let line = serde_json::json!({
+                "night": n.date,
+                "true": !incidents.is_empty(),
+                "labels": incidents,
+                "decoys": hit(&labels.decoys),
+                "incident": i,
+            });
+            text.push_str(&line.to_string());
+            text.push('\n');
+        }
+    }
+    crate::state::write_atomic(path, text.as_bytes())?;
+    Ok(())
+}

@@ -15,6 +15,7 @@
 //! Errors are typed per stage and gathered in [`PipelineError`]; nothing here prints (progress
 //! goes to a callback, facts to `tracing`).
 
+pub mod backtest;
 pub mod detect;
 pub mod eval;
 pub mod fit;

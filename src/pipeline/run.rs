@@ -15,13 +15,14 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::detect::write_detection;
+use super::detect::write_outputs;
 use super::ingest::{ingest_new, NewInput};
 use super::{Detection, PipelineError, Prepared, Progress};
 use crate::aws::AwsOptions;
 use crate::baseline;
 use crate::config::Config;
 use crate::finding::Severity;
+use crate::incident::Incident;
 use crate::ingest::{IngestOptions, IngestSummary, Input};
 use crate::policy::Triage;
 use crate::rollup::Store;
@@ -239,9 +240,15 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
-    /// Whether an alerting finding (not shadow, not suppressed) has `severity` or higher.
+    /// The incidents raised (none while warming up).
+    pub fn incidents(&self) -> &[Incident] {
+        self.detection.as_ref().map_or(&[], |d| &d.incidents)
+    }
+
+    /// Whether an incident (of alerting findings: not shadow, not suppressed) has `severity`
+    /// or higher.
     pub fn alerts_at(&self, severity: Severity) -> bool {
-        self.triage.active.iter().any(|f| f.severity >= severity)
+        self.incidents().iter().any(|i| i.severity >= severity)
     }
 }
 
@@ -257,6 +264,7 @@ struct RunInfo<'a> {
     ingest: &'a IngestSummary,
     /// Set while the state has too little history to fit baselines.
     warming_up: Option<String>,
+    incidents: usize,
     findings: usize,
     shadow: usize,
     suppressed: usize,
@@ -316,6 +324,7 @@ pub fn run(req: &RunRequest, progress: Progress<'_>) -> Result<RunOutcome, Pipel
         input_files_unchanged: ingest.unchanged,
         ingest: &ingest.summary,
         warming_up: warming_up.clone(),
+        incidents: detection.as_ref().map_or(0, |d| d.incidents.len()),
         findings: triage.active.len(),
         shadow: triage.shadow.len(),
         suppressed: triage.suppressed.len(),
@@ -323,8 +332,9 @@ pub fn run(req: &RunRequest, progress: Progress<'_>) -> Result<RunOutcome, Pipel
         events_in_window: detection.as_ref().map_or(0, |d| d.events),
         config: cfg,
     };
+    let incidents: &[Incident] = detection.as_ref().map_or(&[], |d| &d.incidents);
     let dated = publish(&req.out, date, |dir| {
-        write_detection(dir, &triage)?;
+        write_outputs(dir, &triage, incidents)?;
         crate::state::write_atomic(
             &dir.join("run.json"),
             &serde_json::to_vec_pretty(&info).expect("run.json serialises"),

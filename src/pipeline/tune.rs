@@ -80,7 +80,7 @@ pub fn replay(
             let mut policy = base.clone();
             policy.detector_mut(kind).min_score = v;
             // Shadow mode decides where findings show, not whether they would fire.
-            let (_, t) = prepared.run(baselines, &catalog, &detectors, &policy);
+            let (_, t) = prepared.run(baselines, &catalog, &detectors, &policy, &cfg.incidents);
             let fired: Vec<Finding> = t.active.into_iter().chain(t.shadow).collect();
             let (precision, recall) = match &labels {
                 None => (None, None),

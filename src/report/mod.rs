@@ -299,6 +299,7 @@ mod tests {
             example_event_ids: vec![],
             access_key_ids: vec![],
             details: Default::default(),
+            incident_id: None,
         }
     }
 

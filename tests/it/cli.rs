@@ -189,7 +189,7 @@ fn baseline_detect_explain_end_to_end() {
         .clone();
     let text = String::from_utf8(detect).unwrap();
     assert!(
-        text.contains("findings over 2026-01-12T00:00:00Z"),
+        text.contains("finding(s) over 2026-01-12T00:00:00Z"),
         "{text}"
     );
     let findings = trailsight::finding::read_jsonl(&out.join("findings.jsonl")).unwrap();
