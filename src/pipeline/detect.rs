@@ -124,7 +124,7 @@ pub fn last_day(store: &Store) -> Result<TimeRange, PipelineError> {
 }
 
 /// Detects over `window` with the state's stored baselines and the config's overrides,
-/// suppressions and shadow mode, and writes the outputs into `out` ([`write_detection`]). The
+/// suppressions and shadow mode, and writes the outputs into `out` ([`write_outputs`]). The
 /// detection's findings are the alerting ones.
 pub fn detect_into(
     state: &StateDir,
