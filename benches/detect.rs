@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Poisson};
 use trailsight::baseline::stats::fit_seasonal;
-use trailsight::baseline::{Baselines, SeriesModel, TopContributors};
+use trailsight::baseline::{Baselines, Bursts, SeriesModel, TopContributors};
 use trailsight::catalog::Catalog;
 use trailsight::config::Config;
 use trailsight::detect::{run_all, DetectInput, Holes};
@@ -46,7 +46,9 @@ fn workload(series: usize, days: usize) -> (Vec<CountSeries>, Baselines) {
             total_calls: (per_hour * 672.0) as u64,
             total_errors: 0,
             top: TopContributors::default(),
-            burst: Vec::new(),
+            burst: Bursts::default(),
+            error_burst: Bursts::default(),
+            presence: vec![1.0; 24],
         });
         out.push(CountSeries {
             key,

@@ -138,6 +138,7 @@ impl SimulateArgs {
             seed: self.seed,
             scale: self.scale,
             start: self.start,
+            world: self.world,
         }
     }
 }
@@ -198,7 +199,8 @@ Examples:\n  trailsight detect --state ./state --out ./findings\n  trailsight de
 against the labels: incident precision and recall, recall per incident kind, false incidents per\n\
 account per week, decoys flagged per scenario family, and the findings behind them.\n\n\
 Examples:\n  trailsight eval\n  trailsight eval --seeds 101,202,303 --scale 0.1 --json\n  \
-trailsight eval --seeds 9001 --work /tmp/eval --first-day 2"
+trailsight eval --seeds 9001 --work /tmp/eval --first-day 2\n  \
+trailsight eval --world judge --seeds 9001,9002,9003"
     )]
     Eval(EvalArgs),
     /// What the nightly job would have raised on each day of a past period (state untouched).
@@ -478,6 +480,10 @@ pub struct SimulateArgs {
     /// First day (UTC), YYYY-MM-DD.
     #[arg(long, default_value = "2026-01-05")]
     pub start: chrono::NaiveDate,
+    /// Which shipped organisation: `default` (tuned on) or `judge` (AWS-documented decoy
+    /// families, never tuned on).
+    #[arg(long, value_enum, default_value_t = crate::simulate::WorldName::Default)]
+    pub world: crate::simulate::WorldName,
 }
 
 /// `--config`, shared by the commands that use thresholds.
@@ -547,6 +553,10 @@ pub struct EvalArgs {
     /// Volume multiplier.
     #[arg(long, default_value_t = 0.05)]
     pub scale: f64,
+    /// Which shipped organisation: `default` (the one the defaults were tuned on) or `judge`
+    /// (AWS-documented decoy families, never tuned on).
+    #[arg(long, value_enum, default_value_t = crate::simulate::WorldName::Default)]
+    pub world: crate::simulate::WorldName,
     /// Working folder (trails and states, reused when their settings match); a temporary one
     /// by default.
     #[arg(long)]

@@ -277,6 +277,7 @@ fn cmd_eval(a: EvalArgs, show: bool) -> Result<ExitCode> {
     let template = SimConfig {
         days: a.days,
         scale: a.scale,
+        world: a.world,
         ..SimConfig::default()
     };
     for &seed in &a.seeds {

@@ -44,7 +44,7 @@ impl Default for BaselineConfig {
     fn default() -> Self {
         BaselineConfig {
             training_days: 28,
-            min_training_days: 7,
+            min_training_days: 1,
         }
     }
 }
@@ -95,7 +95,15 @@ pub struct SeriesModel {
     /// Who called it in the training window: the baseline side of attributions.
     pub top: TopContributors,
     /// Recurring burst sizes per [`BURST_LENS`] window.
-    pub burst: Vec<f64>,
+    pub burst: Bursts,
+    /// Recurring burst sizes of its failed calls per [`BURST_LENS`] window (a job that fails
+    /// on schedule every day).
+    #[serde(default)]
+    pub error_burst: Bursts,
+    /// Per UTC hour of day, the share of training days on which that hour had any call: a
+    /// drop is only evidence in hours the series reliably fills.
+    #[serde(default)]
+    pub presence: Vec<f64>,
 }
 
 /// The largest contributors to a series in the training window, with their call counts.
@@ -117,61 +125,134 @@ pub struct TopContributors {
 /// 1, 2 and 3 hours.
 pub const BURST_LENS: [usize; 6] = [1, 3, 6, 12, 24, 36];
 
-/// Recurring bursts learned as normal: for each of [`BURST_LENS`], the third-largest daily
-/// maximum of the window sum in the training window. A burst size reached on at least three
-/// days (daily deploys, nightly jobs, the weekly rotation across 3–4 weeks) is routine; one
-/// past incident (a single day) does not raise the ceiling.
-pub fn burst_ceiling(buckets: &[f64]) -> Vec<f64> {
-    let per_day = 288;
-    BURST_LENS
-        .iter()
-        .map(|&len| {
-            let mut prefix = Vec::with_capacity(buckets.len() + 1);
-            let mut acc = 0.0;
-            prefix.push(0.0);
-            for b in buckets {
-                acc += b;
-                prefix.push(acc);
-            }
-            let mut maxima: Vec<f64> = buckets
-                .chunks(per_day)
-                .enumerate()
-                .map(|(d, _)| {
-                    let lo = d * per_day;
-                    let hi = ((d + 1) * per_day).min(buckets.len());
-                    (lo..hi)
-                        .filter(|i| i + len <= buckets.len())
-                        .map(|i| prefix[i + len] - prefix[i])
-                        .fold(0.0, f64::max)
-                })
-                .collect();
-            maxima.sort_by(|a, b| b.total_cmp(a));
-            maxima.get(2).copied().unwrap_or(0.0)
-        })
-        .collect()
+/// How many of the largest daily maxima [`Bursts`] keeps per window length: enough to count
+/// how often a burst size was reached until the count no longer matters to a score (ten days
+/// of 28 is "every few days").
+pub const BURST_DAYS_KEPT: usize = 10;
+
+/// The burst history of one count series in the training window: for each of [`BURST_LENS`],
+/// the largest daily maxima of the window sum (largest first, zeros dropped, at most
+/// [`BURST_DAYS_KEPT`]) and the number of days seen. Two things are read from it: the
+/// recurring burst size ([`Bursts::ceiling`]) and how often a size was reached
+/// ([`Bursts::days_reaching`], the calibration of scores).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bursts {
+    /// Days of training data.
+    pub days: u32,
+    /// Per [`BURST_LENS`] entry, the largest daily maxima.
+    pub daily_max: Vec<Vec<f64>>,
 }
 
-/// The ceiling for a window of `len` buckets: the one kept for the nearest length not shorter.
-pub fn ceiling_for(ceiling: &[f64], len: usize) -> f64 {
-    BURST_LENS
-        .iter()
-        .position(|&l| l >= len)
-        .and_then(|i| ceiling.get(i))
-        .or(ceiling.last())
-        .copied()
-        .unwrap_or(0.0)
+impl Bursts {
+    /// The burst history of dense 5-minute buckets starting at a UTC midnight.
+    pub fn of(buckets: &[f64]) -> Bursts {
+        let per_day = 288;
+        let mut prefix = Vec::with_capacity(buckets.len() + 1);
+        let mut acc = 0.0;
+        prefix.push(0.0);
+        for b in buckets {
+            acc += b;
+            prefix.push(acc);
+        }
+        let days = buckets.len().div_ceil(per_day);
+        let daily_max = BURST_LENS
+            .iter()
+            .map(|&len| {
+                let mut maxima: Vec<f64> = (0..days)
+                    .map(|d| {
+                        let lo = d * per_day;
+                        let hi = ((d + 1) * per_day).min(buckets.len());
+                        (lo..hi)
+                            .filter(|i| i + len <= buckets.len())
+                            .map(|i| prefix[i + len] - prefix[i])
+                            .fold(0.0, f64::max)
+                    })
+                    .filter(|m| *m > 0.0)
+                    .collect();
+                maxima.sort_by(|a, b| b.total_cmp(a));
+                maxima.truncate(BURST_DAYS_KEPT);
+                maxima
+            })
+            .collect();
+        Bursts {
+            days: days as u32,
+            daily_max,
+        }
+    }
+
+    fn maxima(&self, len: usize) -> &[f64] {
+        BURST_LENS
+            .iter()
+            .position(|&l| l >= len)
+            .and_then(|i| self.daily_max.get(i))
+            .or(self.daily_max.last())
+            .map_or(&[][..], |v| &v[..])
+    }
+
+    /// Recurring burst size for a window of `len` buckets (the nearest kept length not
+    /// shorter): the third-largest daily maximum. A size reached on at least three days (daily
+    /// deploys, nightly jobs, the weekly rotation across 3–4 weeks) is routine; one past
+    /// incident (a single day) does not raise it. Shorter histories (the warm-up) ask less: the
+    /// largest of 1–2 days, the second-largest of 3. No history: 0.
+    pub fn ceiling(&self, len: usize) -> f64 {
+        let k = 3.min((self.days as usize).saturating_sub(1).max(1));
+        self.maxima(len).get(k - 1).copied().unwrap_or(0.0)
+    }
+
+    /// On how many training days a window of `len` buckets reached `observed` (capped at
+    /// [`BURST_DAYS_KEPT`]).
+    pub fn days_reaching(&self, len: usize, observed: f64) -> u32 {
+        self.maxima(len).iter().filter(|m| **m >= observed).count() as u32
+    }
 }
 
-/// Dense 5-minute buckets of a sparse minute map over `[start, start + n·BUCKET_SECS)`.
-fn five_minute(minutes: &HashMap<i64, crate::rollup::Counts>, start: i64, n: usize) -> Vec<f64> {
-    let mut v = vec![0.0; n];
+/// Days an (API, error code) pair must fail on for a principal before it counts as routine.
+pub const ROUTINE_ERROR_DAYS: usize = 2;
+
+/// The key of an (API, error code) pair in [`PrincipalModel::routine_errors`].
+pub fn routine_key(api: &str, code: &str) -> String {
+    format!("{api} {code}")
+}
+
+/// Dense 5-minute buckets of a sparse minute map over `[start, start + n·BUCKET_SECS)`:
+/// (calls, errors).
+fn five_minute(
+    minutes: &HashMap<i64, crate::rollup::Counts>,
+    start: i64,
+    n: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let (mut v, mut e) = (vec![0.0; n], vec![0.0; n]);
     for (m, c) in minutes {
         let i = (m * 60 - start).div_euclid(BUCKET_SECS);
         if i >= 0 && (i as usize) < n {
             v[i as usize] += f64::from(c.calls);
+            e[i as usize] += f64::from(c.errors);
         }
     }
-    v
+    (v, e)
+}
+
+/// Per hour of day, the share of whole days in `hourly` (starting at midnight) with a call.
+fn presence_by_hour(hourly: &[f64], start: i64) -> Vec<f64> {
+    let offset = (start.rem_euclid(86_400) / 3600) as usize;
+    let mut seen = [0u32; 24];
+    let mut days = [0u32; 24];
+    for (i, c) in hourly.iter().enumerate() {
+        let h = (i + offset) % 24;
+        days[h] += 1;
+        if *c > 0.0 {
+            seen[h] += 1;
+        }
+    }
+    (0..24)
+        .map(|h| {
+            if days[h] == 0 {
+                0.0
+            } else {
+                f64::from(seen[h]) / f64::from(days[h])
+            }
+        })
+        .collect()
 }
 
 /// How many contributors per attribute a model keeps.
@@ -233,9 +314,21 @@ pub struct PrincipalModel {
     /// Provisioning writes in the training window.
     pub provisioning_total: u64,
     /// Recurring provisioning burst sizes per [`BURST_LENS`] window.
-    pub provisioning_burst: Vec<f64>,
+    pub provisioning_burst: Bursts,
     /// Recurring IAM-write burst sizes per [`BURST_LENS`] window.
-    pub iam_burst: Vec<f64>,
+    pub iam_burst: Bursts,
+    /// Recurring burst sizes of its failed calls (all APIs) per [`BURST_LENS`] window.
+    #[serde(default)]
+    pub error_burst: Bursts,
+    /// Its most frequent error codes with their counts: the baseline side of an error
+    /// finding's attribution.
+    #[serde(default)]
+    pub error_codes: Vec<(String, u64)>,
+    /// `eventSource:eventName errorCode` pairs it failed with on at least
+    /// [`ROUTINE_ERROR_DAYS`] training days: routine failures of its own job (the Config
+    /// recorder's `NoSuchTagSet`), not evidence against it.
+    #[serde(default)]
+    pub routine_errors: BTreeSet<String>,
     /// Expected failed calls per hour by hour of week.
     pub errors: SeasonalProfile,
     /// Dispersion of hourly error counts.
@@ -264,7 +357,7 @@ pub struct GroupModel {
     /// Provisioning calls in the window.
     pub total: u64,
     /// Recurring burst sizes per [`BURST_LENS`] window.
-    pub burst: Vec<f64>,
+    pub burst: Bursts,
 }
 
 /// All baselines of a state, as stored in `<state>/models/baselines.json`.
@@ -430,7 +523,7 @@ pub fn fit(
             .get(&s.key)
             .map(TopContributors::from_detail)
             .unwrap_or_default();
-        let dense = calls_roll
+        let (dense, dense_errors) = calls_roll
             .apis
             .get(&s.key)
             .map(|a| five_minute(&a.minutes, data_start, n5))
@@ -448,7 +541,9 @@ pub fn fit(
                 *a += b;
             }
         }
-        let burst = burst_ceiling(&dense);
+        let burst = Bursts::of(&dense);
+        let error_burst = Bursts::of(&dense_errors);
+        let presence = presence_by_hour(&calls, data_start);
         series.push(SeriesModel {
             key: s.key,
             calls: cp,
@@ -460,6 +555,8 @@ pub fn fit(
             total_errors,
             top,
             burst,
+            error_burst,
+            presence,
         });
     }
     let mut groups: Vec<GroupModel> = groups_hourly
@@ -468,7 +565,7 @@ pub fn fit(
             let (provisioning, alpha) = fit_hourly(&h, data_start);
             let burst = group_5m
                 .get(&(account.clone(), region.clone()))
-                .map(|v| burst_ceiling(v))
+                .map(|v| Bursts::of(v))
                 .unwrap_or_default();
             GroupModel {
                 account,
@@ -519,6 +616,10 @@ fn fit_principals(
     let mut iam5: HashMap<PKey, Vec<f64>> = HashMap::new();
     let mut prov5: HashMap<PKey, Vec<f64>> = HashMap::new();
     let mut errs: HashMap<PKey, Vec<f64>> = HashMap::new();
+    let mut errs5: HashMap<PKey, Vec<f64>> = HashMap::new();
+    let mut codes: HashMap<PKey, HashMap<String, u64>> = HashMap::new();
+    // (principal, "api code") → the training days it failed on.
+    let mut pair_days: HashMap<PKey, HashMap<String, BTreeSet<i64>>> = HashMap::new();
     let mut calls: HashMap<PKey, Vec<f64>> = HashMap::new();
     let mut apis: HashMap<PKey, BTreeSet<String>> = HashMap::new();
     for (k, a) in &roll.apis {
@@ -539,8 +640,20 @@ fn fit_principals(
                 hourly_from(&mut prov, pk.clone(), dk.bucket, start, hours, c);
                 bucket_from(&mut prov5, pk.clone(), dk.bucket, start, n5, c);
             }
-            if dk.error_code.is_some() {
+            if let Some(code) = &dk.error_code {
                 hourly_from(&mut errs, pk.clone(), dk.bucket, start, hours, c);
+                bucket_from(&mut errs5, pk.clone(), dk.bucket, start, n5, c);
+                *codes
+                    .entry(pk.clone())
+                    .or_default()
+                    .entry(code.clone())
+                    .or_default() += u64::from(dv.count);
+                pair_days
+                    .entry(pk.clone())
+                    .or_default()
+                    .entry(routine_key(&api, code))
+                    .or_default()
+                    .insert(dk.bucket.div_euclid(86_400));
             }
             apis.entry(pk).or_default().insert(api.clone());
         }
@@ -559,8 +672,27 @@ fn fit_principals(
                 iam_total: i.iter().sum::<f64>() as u64,
                 provisioning,
                 provisioning_total: pv.iter().sum::<f64>() as u64,
-                provisioning_burst: prov5.get(&pk).map(|v| burst_ceiling(v)).unwrap_or_default(),
-                iam_burst: iam5.get(&pk).map(|v| burst_ceiling(v)).unwrap_or_default(),
+                provisioning_burst: prov5.get(&pk).map(|v| Bursts::of(v)).unwrap_or_default(),
+                iam_burst: iam5.get(&pk).map(|v| Bursts::of(v)).unwrap_or_default(),
+                error_burst: errs5.get(&pk).map(|v| Bursts::of(v)).unwrap_or_default(),
+                error_codes: codes
+                    .remove(&pk)
+                    .map(|m| {
+                        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+                        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                        v.truncate(TOP_N);
+                        v
+                    })
+                    .unwrap_or_default(),
+                routine_errors: pair_days
+                    .remove(&pk)
+                    .map(|m| {
+                        m.into_iter()
+                            .filter(|(_, d)| d.len() >= ROUTINE_ERROR_DAYS)
+                            .map(|(k, _)| k)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 error_total: e.iter().sum::<f64>() as u64,
                 calls_total: c.iter().sum::<f64>() as u64,
                 active_hours: c.iter().filter(|&&x| x > 0.0).count() as u32,

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 use super::attribution::{self as at, Draft};
 use super::scan::{lens, scan, Params};
 use super::{check_windows, DetectConfigError, DetectInput, Detector, DetectorConfig, Ratio};
+use crate::baseline::{api_name, routine_key, PrincipalModel, TopContributors};
 use crate::finding::details::{ApiErrorDetails, PrincipalErrorDetails};
 use crate::finding::{Details, Finding, FindingKind};
+use crate::rollup::{ApiKey, DetailKey, DetailVal};
 use crate::time::BUCKET_SECS;
 
 /// `[detectors.error_rate]`.
@@ -43,6 +45,48 @@ pub struct ErrorRate(pub ErrorConfig);
 /// surprised by its first error.
 const FLOOR: f64 = 0.002;
 
+/// The score at most of a console fan-out ([`console_fanout`]): a return period of a month,
+/// below every default threshold, so it alerts only where a user lowers `min_score` for it.
+const CONSOLE_FANOUT_MAX_SCORE: f64 = 49.0;
+
+/// Whether failed calls are a console page fanning out reads its user may not make: one
+/// service, read-only calls only, mostly from the console (`console.amazonaws.com`, `AWS
+/// Internal`, a browser). Opening one console page issues dozens of Describe/List calls, and
+/// every one is denied to a user without read access; real accounts log this daily (AWS's
+/// CloudTrail documentation lists the console as a caller for this reason). Enumeration with
+/// stolen keys comes from an SDK or CLI and across services, so it is not this.
+fn console_fanout(rows: &[(&ApiKey, &DetailKey, &DetailVal)]) -> bool {
+    let Some((first, _, _)) = rows.first() else {
+        return false;
+    };
+    let (mut console, mut all) = (0u64, 0u64);
+    for (k, dk, dv) in rows {
+        if !k.read_only || k.event_source != first.event_source {
+            return false;
+        }
+        let ua = dk.user_agent.as_str();
+        if ua.contains("console.amazonaws.com")
+            || ua == "AWS Internal"
+            || ua.starts_with("Mozilla/")
+            || ua.contains("signin.amazonaws.com")
+        {
+            console += u64::from(dv.count);
+        }
+        all += u64::from(dv.count);
+    }
+    console * 10 >= all * 8
+}
+
+/// The baseline side of a principal's attribution: its own failures in the training window.
+fn principal_baseline(principal: &str, m: &PrincipalModel) -> TopContributors {
+    TopContributors {
+        total: m.error_total,
+        principal: vec![(principal.to_string(), m.error_total)],
+        error_code: m.error_codes.clone(),
+        ..Default::default()
+    }
+}
+
 fn dominant(a: &crate::finding::Attributions) -> Option<String> {
     a.error_code
         .first()
@@ -51,6 +95,11 @@ fn dominant(a: &crate::finding::Attributions) -> Option<String> {
 }
 
 impl Detector for ErrorRate {
+    fn min_history_days(&self) -> u32 {
+        // one day: an error storm stands out against any history.
+        1
+    }
+
     fn kind(&self) -> FindingKind {
         FindingKind::ErrorRate
     }
@@ -84,6 +133,10 @@ impl Detector for ErrorRate {
                     (e, m.error_alpha.max(0.05))
                 }
                 None => (vec![FLOOR; obs.len()], 1.0),
+            };
+            let params = match model {
+                Some(m) => params.with_history(Some(&m.error_burst), input.baselines.history_days),
+                None => params.clone(),
             };
             for h in scan(&obs, &exp, alpha, &params) {
                 let start = s.start + h.start as i64 * BUCKET_SECS;
@@ -155,11 +208,27 @@ impl Detector for ErrorRate {
 fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Finding> {
     let w = input.window;
     let n = ((w.end - w.start) / BUCKET_SECS).max(0) as usize;
-    let series = at::principal_buckets(input, false, |_, dk| dk.error_code.is_some());
     let models = input.baselines.principal_index();
+    // Failures the principal's own job has on most days (the Config recorder's denied
+    // Describe calls) are its routine, not a burst: they leave its series.
+    let failed = |k: &ApiKey, dk: &DetailKey| {
+        dk.error_code.as_deref().is_some_and(|code| {
+            models
+                .get(&(k.account.as_str(), dk.principal.as_str()))
+                .is_none_or(|m| {
+                    !m.routine_errors.contains(&routine_key(
+                        &api_name(&k.event_source, &k.event_name),
+                        code,
+                    ))
+                })
+        })
+    };
+    let series = at::principal_buckets(input, false, failed);
+    let days = input.baselines.history_days;
     let mut out = Vec::new();
     for ((account, _, principal), obs) in series {
         let model = models.get(&(account, principal));
+        let params = params.with_history(model.map(|m| &m.error_burst), model.map_or(0, |_| days));
         let (exp, alpha) = match model {
             Some(m) => (
                 at::expected(&m.errors, w.start, n)
@@ -170,12 +239,20 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
             ),
             None => (vec![FLOOR; n], 1.0),
         };
-        for h in scan(&obs, &exp, alpha, params) {
+        for h in scan(&obs, &exp, alpha, &params) {
             let start = w.start + h.start as i64 * BUCKET_SECS;
             let end = start + h.len as i64 * BUCKET_SECS;
             let rows = at::rows(input.detail, start, end, |rk, dk| {
-                rk.account == account && dk.principal == principal && dk.error_code.is_some()
+                rk.account == account && dk.principal == principal && failed(rk, dk)
             });
+            let score = if console_fanout(&rows) {
+                h.score.min(CONSOLE_FANOUT_MAX_SCORE)
+            } else {
+                h.score
+            };
+            if score < params.min_score {
+                continue;
+            }
             // Which APIs and services it failed on, most first.
             let mix = at::ApiMix::of(&rows);
             let (ranked, sources) = (&mix.ranked, &mix.services);
@@ -213,11 +290,12 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
                 observed: h.observed,
                 expected: h.expected,
                 p: h.p,
-                score: h.score,
+                score,
                 explanation,
                 details,
             };
-            out.push(d.build(input, &rows, None));
+            let baseline = model.map(|m| principal_baseline(principal, m));
+            out.push(d.build(input, &rows, baseline.as_ref()));
         }
     }
     out

@@ -47,6 +47,11 @@ pub struct IamBurst(pub IamConfig);
 const PRIOR: f64 = 0.002;
 
 impl Detector for IamBurst {
+    fn min_history_days(&self) -> u32 {
+        // one day: IAM writes by a principal that never wrote IAM stand out at once.
+        1
+    }
+
     fn kind(&self) -> FindingKind {
         FindingKind::IamBurst
     }
@@ -81,8 +86,9 @@ impl Detector for IamBurst {
                     .collect(),
                 None => vec![PRIOR; n],
             };
-            let ceiling = model.map_or(&[][..], |m| &m.iam_burst[..]);
-            for h in scan(&obs, &exp, 0.5, &params.with_ceiling(ceiling)) {
+            let params =
+                params.with_history(model.map(|m| &m.iam_burst), model.map_or(0, |_| days));
+            for h in scan(&obs, &exp, 0.5, &params) {
                 let start = w.start + h.start as i64 * BUCKET_SECS;
                 let end = start + h.len as i64 * BUCKET_SECS;
                 let rows = at::rows(input.detail, start, end, |k, dk| {

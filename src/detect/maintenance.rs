@@ -45,6 +45,11 @@ fn hhmm(t: i64) -> String {
 }
 
 impl Detector for MaintenanceGap {
+    fn min_history_days(&self) -> u32 {
+        // three days: a job is known once it ran three times.
+        3
+    }
+
     fn kind(&self) -> FindingKind {
         FindingKind::MaintenanceGap
     }

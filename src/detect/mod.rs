@@ -6,6 +6,7 @@
 //! tested on hand-built series.
 
 mod attribution;
+pub mod calibrate;
 mod errors;
 mod iam;
 mod maintenance;
@@ -179,6 +180,8 @@ impl Holes {
 pub trait Detector: Send + Sync {
     /// The kind of finding it produces.
     fn kind(&self) -> FindingKind;
+    /// Days of history its evidence needs; with fewer it does not run (the warm-up).
+    fn min_history_days(&self) -> u32;
     /// Runs over the input.
     fn detect(&self, input: &DetectInput<'_>, floor: f64) -> Vec<Finding>;
 }
@@ -204,8 +207,10 @@ pub fn run_all(
     floor: &(dyn Fn(FindingKind) -> f64 + Sync),
 ) -> Vec<Finding> {
     use rayon::prelude::*;
+    let history = input.baselines.history_days;
     let mut all: Vec<Finding> = detectors
         .par_iter()
+        .filter(|d| history >= d.min_history_days())
         .flat_map(|d| d.detect(input, floor(d.kind())))
         .collect();
     crate::finding::sort_findings(&mut all);

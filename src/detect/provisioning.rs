@@ -48,6 +48,11 @@ pub struct ProvisioningSpike(pub ProvisioningConfig);
 const FLOOR: f64 = 0.002;
 
 impl Detector for ProvisioningSpike {
+    fn min_history_days(&self) -> u32 {
+        // a week: account-wide provisioning has weekly habits (autoscaling, batches).
+        7
+    }
+
     fn kind(&self) -> FindingKind {
         FindingKind::ProvisioningSpike
     }
@@ -73,6 +78,7 @@ impl Detector for ProvisioningSpike {
         // Per principal, from the detail rows.
         let per_principal = at::principal_buckets(input, true, |k, _| is_prov(k));
         let pmodels = input.baselines.principal_index();
+        let days = input.baselines.history_days;
         let mut out: Vec<Finding> = Vec::new();
         for ((account, region, principal), obs) in &per_principal {
             let model = pmodels.get(&(*account, *principal));
@@ -83,8 +89,11 @@ impl Detector for ProvisioningSpike {
                     .collect(),
                 None => vec![FLOOR; n],
             };
-            let ceiling = model.map_or(&[][..], |m| &m.provisioning_burst[..]);
-            for h in scan(obs, &exp, 0.5, &params.with_ceiling(ceiling)) {
+            let params = params.with_history(
+                model.map(|m| &m.provisioning_burst),
+                model.map_or(0, |_| days),
+            );
+            for h in scan(obs, &exp, 0.5, &params) {
                 out.push(self.finding(
                     input,
                     account,
@@ -123,8 +132,8 @@ impl Detector for ProvisioningSpike {
                 ),
                 None => (vec![FLOOR; obs.len()], 1.0),
             };
-            let ceiling = model.map_or(&[][..], |m| &m.burst[..]);
-            for h in scan(obs, &exp, alpha, &params.with_ceiling(ceiling)) {
+            let params = params.with_history(model.map(|m| &m.burst), model.map_or(0, |_| days));
+            for h in scan(obs, &exp, alpha, &params) {
                 let (s, e) = (
                     w.start + h.start as i64 * BUCKET_SECS,
                     w.start + (h.start + h.len) as i64 * BUCKET_SECS,

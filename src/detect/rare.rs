@@ -86,6 +86,11 @@ impl RareAction {
 }
 
 impl Detector for RareAction {
+    fn min_history_days(&self) -> u32 {
+        // one day: first-seen needs something seen before.
+        1
+    }
+
     fn kind(&self) -> FindingKind {
         FindingKind::RareAction
     }

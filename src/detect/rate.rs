@@ -77,6 +77,7 @@ fn rate_findings(
     new_rate: Option<f64>,
 ) -> Vec<Finding> {
     let models = input.baselines.series_index();
+    let days = input.baselines.history_days;
     let mut out = Vec::new();
     for s in input.series {
         let obs: Vec<f64> = s.calls.iter().map(|&c| f64::from(c)).collect();
@@ -87,8 +88,9 @@ fn rate_findings(
             (None, None) => continue,
         };
         let params = match model {
-            Some(m) if p.tail == Tail::Up => p.with_ceiling(&m.burst),
-            _ => p.clone(),
+            Some(m) if p.tail == Tail::Up => p.with_history(Some(&m.burst), days),
+            Some(_) => p.with_history(None, days),
+            None => p.clone(),
         };
         let mut hits: Vec<(Option<&str>, super::scan::Hit)> = scan(&obs, &exp, alpha, &params)
             .into_iter()
@@ -130,6 +132,13 @@ fn rate_findings(
                 && input.holes.silent(&k.account, &k.region, start, end)
             {
                 // No logs at all from the account/region: a delivery hole, not a drop.
+                continue;
+            }
+            if kind == FindingKind::CallRateDrop
+                && !model.is_some_and(|m| reliably_busy(m, start, end))
+            {
+                // A series that is quiet in these hours on some days (polling that follows
+                // deploys, a console user's working hours) going quiet is not a drop.
                 continue;
             }
             let rows = at::rows(input.detail, start, end, |rk, dk| {
@@ -193,7 +202,31 @@ fn rate_findings(
     out
 }
 
+/// A drop needs every hour it covers to have had calls on at least this share of training days.
+const DROP_PRESENCE: f64 = 0.85;
+
+/// Whether every UTC hour of `[start, end)` had calls on [`DROP_PRESENCE`] of the series'
+/// training days. A model without presence (older state) counts as busy.
+fn reliably_busy(m: &crate::baseline::SeriesModel, start: i64, end: i64) -> bool {
+    if m.presence.len() != 24 {
+        return true;
+    }
+    let mut t = start.div_euclid(3600) * 3600;
+    while t < end {
+        if m.presence[(t.rem_euclid(86_400) / 3600) as usize] < DROP_PRESENCE {
+            return false;
+        }
+        t += 3600;
+    }
+    true
+}
+
 impl Detector for CallRateSpike {
+    fn min_history_days(&self) -> u32 {
+        // a week: the hour-of-week profile needs each weekday once.
+        7
+    }
+
     fn kind(&self) -> FindingKind {
         FindingKind::CallRateSpike
     }
@@ -217,6 +250,11 @@ impl Detector for CallRateSpike {
 }
 
 impl Detector for CallRateDrop {
+    fn min_history_days(&self) -> u32 {
+        // a week: the hour-of-week profile needs each weekday once.
+        7
+    }
+
     fn kind(&self) -> FindingKind {
         FindingKind::CallRateDrop
     }
@@ -230,8 +268,9 @@ impl Detector for CallRateDrop {
             min_observed: 0.0,
             ratio: self.0.min_ratio.get(),
             min_expected: f64::from(self.0.min_expected),
-            ceiling: &[],
+            history: None,
             burst_margin: 1.0,
+            days: 0,
         };
         rate_findings(input, FindingKind::CallRateDrop, &p, None)
     }

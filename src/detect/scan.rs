@@ -3,7 +3,7 @@
 //! tail probability, and overlapping hits collapse into the best one, grown over adjacent
 //! anomalous buckets so one incident gives one finding.
 
-use crate::baseline::stats;
+use crate::baseline::{stats, Bursts};
 
 /// Which tail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,13 +27,18 @@ pub(crate) struct Params<'a> {
     pub(crate) ratio: f64,
     /// Down: at least this many expected in the window.
     pub(crate) min_expected: f64,
-    /// Up: recurring burst sizes learned from the baseline (see
-    /// [`crate::baseline::burst_ceiling`]); a window must exceed `burst_margin` times the
-    /// ceiling for its length. Empty: no ceiling.
-    pub(crate) ceiling: &'a [f64],
+    /// The entity's burst history ([`Bursts`]). Up: a window must exceed `burst_margin` times
+    /// its recurring burst size ([`Bursts::ceiling`]); both tails: how often the size was
+    /// reached feeds the score ([`super::calibrate`]). None: no history.
+    pub(crate) history: Option<&'a Bursts>,
     /// Multiplier on the ceiling.
     pub(crate) burst_margin: f64,
+    /// Training days of the entity (0: never seen), the `n` of [`super::calibrate`].
+    pub(crate) days: u32,
 }
+
+/// Hits of one series at most this many buckets apart are one episode (15 minutes).
+const MERGE_GAP: usize = 3;
 
 /// Window lengths in 5-minute buckets from the config's minutes.
 pub(crate) fn lens(minutes: &[u32]) -> Vec<usize> {
@@ -56,17 +61,32 @@ impl<'a> Params<'a> {
             min_observed,
             ratio,
             min_expected: 0.0,
-            ceiling: &[],
+            history: None,
             burst_margin,
+            days: 0,
         }
     }
 
-    /// The same settings with another burst ceiling.
-    pub(crate) fn with_ceiling(&self, ceiling: &'a [f64]) -> Params<'a> {
+    /// The same settings for an entity with this history (`None` and 0: never seen).
+    pub(crate) fn with_history(&self, history: Option<&'a Bursts>, days: u32) -> Params<'a> {
         Params {
-            ceiling,
+            history,
+            days,
             ..self.clone()
         }
+    }
+
+    /// The calibrated score of a window of `len` buckets with `observed` calls and model
+    /// tail probability `p`.
+    fn score(&self, p: f64, len: usize, observed: f64) -> f64 {
+        let tests = (288 * self.lens.len()) as f64;
+        let k = match self.tail {
+            Tail::Up => self.history.map_or(0, |b| {
+                b.days_reaching(len, observed * super::calibrate::SAME_ORDER)
+            }),
+            Tail::Down => 0,
+        };
+        super::calibrate::score(p, tests, k, self.days)
     }
 }
 
@@ -105,8 +125,8 @@ fn passes(p: &Params<'_>, o: f64, e: f64, len: usize) -> bool {
         Tail::Up => {
             o >= p.min_observed
                 && o >= p.ratio * e
-                && (p.ceiling.is_empty()
-                    || o > p.burst_margin * crate::baseline::ceiling_for(p.ceiling, len))
+                && p.history
+                    .is_none_or(|b| o > p.burst_margin * b.ceiling(len))
         }
         Tail::Down => e >= p.min_expected && o * p.ratio <= e,
     }
@@ -127,7 +147,7 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
                 continue;
             }
             let pv = tail_p(p.tail, o, e, alpha);
-            let score = stats::score_from_p(pv);
+            let score = p.score(pv, len, o);
             if score >= p.min_score {
                 cands.push(Hit {
                     start: i,
@@ -140,9 +160,10 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
             }
         }
     }
+    // Most surprising first by the model's p: calibrated scores saturate at 100 and would
+    // not tell a window from a longer one that only adds quiet buckets.
     cands.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
+        a.p.total_cmp(&b.p)
             .then(b.len.cmp(&a.len))
             .then(a.start.cmp(&b.start))
     });
@@ -178,14 +199,15 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
                 }
                 let (o, e) = (po[s + l] - po[s], pe[s + l] - pe[s]);
                 let pv = tail_p(p.tail, o, e, alpha);
-                if pv <= best.p * 1e3 && stats::score_from_p(pv) >= p.min_score {
+                let score = p.score(pv, l, o);
+                if pv <= best.p * 1e3 && score >= p.min_score {
                     let h = Hit {
                         start: s,
                         len: l,
                         observed: o,
                         expected: e,
                         p: pv,
-                        score: stats::score_from_p(pv),
+                        score,
                     };
                     if !overlaps(&h, &chosen) {
                         best = h;
@@ -200,8 +222,36 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
         }
         chosen.push(best);
     }
-    chosen.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.start.cmp(&b.start)));
-    chosen
+    // One episode, one finding: hits of the series a short pause apart become one window,
+    // as surprising as its strongest part at least.
+    chosen.sort_by_key(|h| h.start);
+    let mut merged: Vec<Hit> = Vec::with_capacity(chosen.len());
+    for h in chosen {
+        match merged.last_mut() {
+            Some(last) if h.start <= last.start + last.len + MERGE_GAP => {
+                let start = last.start;
+                let end = (h.start + h.len).max(last.start + last.len);
+                let (o, e) = (po[end] - po[start], pe[end] - pe[start]);
+                let pv = tail_p(p.tail, o, e, alpha).min(last.p).min(h.p);
+                *last = Hit {
+                    start,
+                    len: end - start,
+                    observed: o,
+                    expected: e,
+                    p: pv,
+                    score: p.score(pv, end - start, o).max(last.score).max(h.score),
+                };
+            }
+            _ => merged.push(h),
+        }
+    }
+    merged.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.p.total_cmp(&b.p))
+            .then(a.start.cmp(&b.start))
+    });
+    merged
 }
 
 #[cfg(test)]
@@ -216,8 +266,9 @@ mod tests {
             min_observed: 10.0,
             ratio: 3.0,
             min_expected: 0.0,
-            ceiling: &[],
+            history: None,
             burst_margin: 1.5,
+            days: 0,
         }
     }
 
@@ -233,6 +284,23 @@ mod tests {
         assert_eq!((hits[0].start, hits[0].len), (100, 6));
         assert_eq!(hits[0].observed, 240.0);
         assert!(hits[0].score > 90.0);
+    }
+
+    #[test]
+    fn bursts_a_short_pause_apart_are_one_episode() {
+        // Three bursts with 10-minute pauses (a real traffic episode), then one an hour later.
+        let mut obs = vec![2.0; 288];
+        let exp = vec![2.0; 288];
+        for i in [100, 101, 104, 105, 108, 109, 130, 131] {
+            obs[i] = 40.0;
+        }
+        let hits = scan(&obs, &exp, 0.1, &up(&[1, 2]));
+        assert_eq!(hits.len(), 2, "{hits:?}");
+        let mut spans: Vec<(usize, usize)> = hits.iter().map(|h| (h.start, h.len)).collect();
+        spans.sort();
+        assert_eq!(spans, vec![(100, 10), (130, 2)]);
+        let episode = hits.iter().find(|h| h.start == 100).unwrap();
+        assert_eq!(episode.observed, 6.0 * 40.0 + 4.0 * 2.0);
     }
 
     #[test]
@@ -257,15 +325,48 @@ mod tests {
             *o = 40.0;
         }
         // Bursts of 240 in 30 minutes happen on most days: 240 is not above 1.5 × 200.
-        let ceiling = [60.0, 120.0, 200.0, 260.0, 300.0, 320.0];
-        let mut p = up(&[1, 3, 6]);
-        p.ceiling = &ceiling;
+        let history = Bursts {
+            days: 28,
+            daily_max: [60.0, 120.0, 200.0, 260.0, 300.0, 320.0]
+                .iter()
+                .map(|m| vec![*m; 5])
+                .collect(),
+        };
+        let p = up(&[1, 3, 6]).with_history(Some(&history), 28);
         assert!(scan(&obs, &exp, 0.1, &p).is_empty());
         // Twice the usual burst is not.
         for o in &mut obs[100..106] {
             *o = 80.0;
         }
         assert_eq!(scan(&obs, &exp, 0.1, &p).len(), 1);
+    }
+
+    #[test]
+    fn a_size_reached_in_history_scores_lower_than_a_new_one() {
+        let mut obs = vec![2.0; 288];
+        let exp = vec![2.0; 288];
+        for o in &mut obs[100..106] {
+            *o = 40.0;
+        }
+        let never = Bursts {
+            days: 28,
+            daily_max: vec![vec![10.0; 10]; 6],
+        };
+        // The same 240-call window was reached on 4 of the 28 days (ceiling margin 1.0 lets
+        // it through the routine filter, so only the score tells them apart).
+        let mut sometimes = never.clone();
+        for v in &mut sometimes.daily_max {
+            v[..4].fill(300.0);
+            v.sort_by(|a, b| b.total_cmp(a));
+        }
+        let mut p = up(&[6]);
+        p.burst_margin = 0.0;
+        p.min_score = 0.0;
+        let top = |b: &Bursts| scan(&obs, &exp, 0.1, &p.with_history(Some(b), 28))[0].score;
+        let (new, seen) = (top(&never), top(&sometimes));
+        assert!(new >= 90.0, "{new}");
+        // 4 days in 28 (+7 model pseudo-days): about weekly, score ~ 20·log10(35/4) + 20.
+        assert!((35.0..45.0).contains(&seen), "{seen}");
     }
 
     #[test]
@@ -281,8 +382,9 @@ mod tests {
             min_observed: 0.0,
             ratio: 5.0,
             min_expected: 30.0,
-            ceiling: &[],
+            history: None,
             burst_margin: 1.5,
+            days: 0,
         };
         let hits = scan(&obs, &[50.0; 288], 0.05, &p);
         assert_eq!(hits.len(), 1);

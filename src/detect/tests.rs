@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::*;
 use crate::baseline::stats::fit_seasonal;
 use crate::baseline::{
-    Baselines, Period, PeriodicJob, PrincipalModel, SeriesModel, TopContributors,
+    Baselines, Bursts, Period, PeriodicJob, PrincipalModel, SeriesModel, TopContributors,
 };
 use crate::event::Event;
 use crate::finding::Threshold;
@@ -113,8 +113,11 @@ fn principal_model(principal: &str, iam_per_hour: f64, apis: &[&str]) -> Princip
         iam_total: (iam_per_hour * 672.0) as u64,
         provisioning: flat(0.0),
         provisioning_total: 0,
-        provisioning_burst: Vec::new(),
-        iam_burst: Vec::new(),
+        provisioning_burst: Bursts::default(),
+        iam_burst: Bursts::default(),
+        error_burst: Bursts::default(),
+        error_codes: Vec::new(),
+        routine_errors: BTreeSet::new(),
         errors: flat(0.0),
         error_alpha: 0.1,
         error_total: 0,
@@ -340,7 +343,16 @@ fn call_rate_spike_and_drop_against_a_seasonal_baseline() {
             principal: vec![("arn:aws:iam::111122223333:role/app".into(), 100)],
             ..Default::default()
         },
-        burst: vec![4.0, 12.0, 24.0, 48.0, 96.0, 144.0],
+        // Every day of the 28 reaches these sizes per window length.
+        burst: Bursts {
+            days: 28,
+            daily_max: [4.0, 12.0, 24.0, 48.0, 96.0, 144.0]
+                .iter()
+                .map(|m| vec![*m; 10])
+                .collect(),
+        },
+        error_burst: Bursts::default(),
+        presence: vec![1.0; 24],
     });
     let f = run(&CallRateSpike(SpikeConfig::default()), &r, &b, 6);
     assert_eq!(f.len(), 1, "{f:#?}");
@@ -407,6 +419,86 @@ fn error_bursts_per_principal_fold_per_api_ones() {
     assert_eq!(f[0].error_code.as_deref(), Some("AccessDenied"));
     assert_eq!(f[0].observed.total, 120.0);
     assert_eq!(f[0].event_names.len(), 4);
+}
+
+#[test]
+fn routine_failures_and_console_fan_outs_are_not_error_bursts() {
+    let recorder = "arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig";
+    let person = "arn:aws:iam::111122223333:user/dana";
+    let mut r = Rollup::default();
+    background(&mut r, 3);
+    // The Config recorder's daily probe: GetBucketPolicy fails with NoSuchBucketPolicy, as it
+    // did on most training days.
+    for i in 0..120 {
+        r.add(&ev(
+            T0 + 3600 + i as i64 * 5,
+            &format!("c{i}"),
+            "s3.amazonaws.com",
+            "GetBucketPolicy",
+            true,
+            recorder,
+            Some("NoSuchBucketPolicy"),
+        ));
+    }
+    // A person opens the IAM console without read access: ~60 denied reads in two minutes.
+    for i in 0..60 {
+        let mut e = ev(
+            T0 + 7200 + i as i64 * 2,
+            &format!("d{i}"),
+            "iam.amazonaws.com",
+            ["GetRole", "ListRoles", "ListAttachedRolePolicies"][i % 3],
+            true,
+            person,
+            Some("AccessDenied"),
+        );
+        e.user_agent = Cow::Borrowed("AWS Internal");
+        r.add(&e);
+    }
+    let mut b = Baselines::empty(T0 - 28 * 86_400, T0);
+    let mut m = principal_model(recorder, 0.0, &["s3.amazonaws.com:GetBucketPolicy"]);
+    m.error_total = 28 * 120;
+    m.error_codes = vec![("NoSuchBucketPolicy".into(), 28 * 120)];
+    m.routine_errors = [crate::baseline::routine_key(
+        "s3.amazonaws.com:GetBucketPolicy",
+        "NoSuchBucketPolicy",
+    )]
+    .into_iter()
+    .collect();
+    b.principals.push(m);
+    let f = run(&ErrorRate(ErrorConfig::default()), &r, &b, 3);
+    assert!(
+        f.iter().all(|f| f.principal.as_deref() != Some(recorder)),
+        "{f:#?}"
+    );
+    assert!(
+        f.iter().all(|f| f.principal.as_deref() != Some(person)),
+        "{f:#?}"
+    );
+    // The same denials from the CLI across services are enumeration (see the test above), and
+    // a new failure of the recorder is not routine.
+    let mut r2 = Rollup::default();
+    background(&mut r2, 3);
+    for i in 0..120 {
+        r2.add(&ev(
+            T0 + 3600 + i as i64 * 5,
+            &format!("x{i}"),
+            "s3.amazonaws.com",
+            "GetBucketPolicy",
+            true,
+            recorder,
+            Some("AccessDenied"),
+        ));
+    }
+    let f = run(&ErrorRate(ErrorConfig::default()), &r2, &b, 3);
+    let rec = f
+        .iter()
+        .find(|f| f.principal.as_deref() == Some(recorder))
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    // Its attribution's baseline side is its own history, not "0 in baseline".
+    let code = &rec.attributions.error_code[0];
+    assert_eq!(code.value, "AccessDenied");
+    assert_eq!(code.baseline_share, 0.0);
+    assert_eq!(rec.attributions.principal[0].baseline_share, 1.0);
 }
 
 #[test]

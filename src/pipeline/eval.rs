@@ -517,9 +517,10 @@ impl IncidentScore {
     }
 }
 
-/// The scenario family of a decoy label (until labels carry one: the detector kind it tempts).
+/// The scenario family of a decoy label: the world's family, or else the detector kind it
+/// tempts.
 fn family_of(l: &Label) -> String {
-    l.kind.clone()
+    l.family.clone().unwrap_or_else(|| l.kind.clone())
 }
 
 /// One seed's nightly replay.

@@ -58,6 +58,29 @@ pub struct SimConfig {
     pub scale: f64,
     /// First simulated day (UTC).
     pub start: NaiveDate,
+    /// Which shipped organisation is simulated.
+    #[serde(default, skip_serializing_if = "WorldName::is_default")]
+    pub world: WorldName,
+}
+
+/// The shipped simulated organisations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorldName {
+    /// `world.toml`: the organisation the defaults were tuned on (tuning seeds).
+    #[default]
+    Default,
+    /// `judge.toml`: other actors and habits, and decoy families written from AWS's
+    /// documentation of what real accounts run (Config, Security Hub, Access Analyzer,
+    /// Trusted Advisor, Backup, SSM, StackSets, a CSPM scanner, Terraform, Karpenter). Never tuned on:
+    /// it judges.
+    Judge,
+}
+
+impl WorldName {
+    fn is_default(&self) -> bool {
+        *self == WorldName::Default
+    }
 }
 
 impl Default for SimConfig {
@@ -67,6 +90,7 @@ impl Default for SimConfig {
             seed: 42,
             scale: 1.0,
             start: NaiveDate::from_ymd_opt(2026, 1, 5).expect("valid date"),
+            world: WorldName::Default,
         }
     }
 }
@@ -156,6 +180,9 @@ pub struct Label {
     pub end: DateTime<Utc>,
     /// Human-readable description.
     pub description: String,
+    /// Scenario family of a decoy (the world's schedule family, e.g. `aws-config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
 }
 
 /// Contents of `labels.json`.
@@ -362,7 +389,7 @@ pub fn simulate(
         return Err(SimError::OutputExists { path: logs });
     }
     std::fs::create_dir_all(out).map_err(io_err(out))?;
-    let world = World::builtin();
+    let world = World::shipped(cfg.world);
     let plan = model::Plan::new(cfg, world);
 
     let (n_accounts, n_regions) = (world.accounts.len(), world.regions.len());

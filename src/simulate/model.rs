@@ -728,6 +728,7 @@ fn label(
         start: utc(start),
         end: utc(end),
         description,
+        family: def.family.clone(),
     }
 }
 

@@ -261,14 +261,33 @@ fn error(e: ErrKind, api: &Api, who: &str) -> (&'static str, String) {
             "lambda" => ("TooManyRequestsException", "Rate Exceeded.".to_string()),
             _ => ("ThrottlingException", "Rate exceeded".to_string()),
         },
-        ErrKind::NotFound => match svc {
+        // S3 names the missing bucket configuration; GetObject's NoSuchKey is the fallback.
+        ErrKind::NotFound => match (svc, api.name.as_str()) {
+            ("s3", "GetBucketPolicy") => ("NoSuchBucketPolicy", "The bucket policy does not exist".to_string()),
+            ("s3", "GetBucketLifecycle") => ("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist".to_string()),
+            ("s3", "GetBucketTagging") => ("NoSuchTagSet", "The TagSet does not exist".to_string()),
+            ("s3", "GetBucketWebsite") => ("NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration".to_string()),
+            ("s3", "GetBucketCors") => ("NoSuchCORSConfiguration", "The CORS configuration does not exist".to_string()),
+            ("s3", "GetBucketReplication") => ("ReplicationConfigurationNotFoundError", "The replication configuration was not found".to_string()),
+            ("s3", "GetBucketEncryption") => ("ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found".to_string()),
+            ("s3", "GetBucketPublicAccessBlock") => ("NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found".to_string()),
+            ("iam", "GetAccountPasswordPolicy") => ("NoSuchEntityException", "The Password Policy with domain name 000000000000 cannot be found.".to_string()),
+            ("iam", "GetCredentialReport") => ("ReportNotPresent", "Unknown".to_string()),
+            ("iam", _) => ("NoSuchEntityException", "The specified entity cannot be found.".to_string()),
+            ("lambda", _) => ("ResourceNotFoundException", "The resource you requested does not exist.".to_string()),
+            (svc, _) => match svc {
             "ec2" => ("Client.InvalidSnapshot.NotFound", "The snapshot does not exist.".to_string()),
             "s3" => ("NoSuchKey", "The specified key does not exist.".to_string()),
             "ssm" => ("ParameterNotFound", String::new()),
             "cloudformation" => ("ValidationError", "Stack with id orders-api does not exist".to_string()),
             "secretsmanager" => ("ResourceNotFoundException", "Secrets Manager can't find the specified secret.".to_string()),
             _ => ("ResourceNotFoundException", "Requested resource not found".to_string()),
+            },
         },
+        ErrKind::Capacity if api.name == "CreateFleet" => (
+            "Client.InsufficientInstanceCapacity",
+            "We currently do not have sufficient capacity in the Availability Zone you requested.".to_string(),
+        ),
         ErrKind::Capacity => (
             "Client.VcpuLimitExceeded",
             "You have requested more vCPU capacity than your current vCPU limit of 192 allows for the instance bucket that the specified instance type belongs to. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.".to_string(),

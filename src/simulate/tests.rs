@@ -327,7 +327,20 @@ fn summary_counts_layout_and_record_shape() {
 
 #[test]
 fn incidents_and_decoys_are_in_the_trail() {
-    let c = cfg(6, 0.02, 3);
+    labels_match_the_trail(WorldName::Default);
+}
+
+#[test]
+fn judge_world_incidents_and_decoys_are_in_the_trail() {
+    labels_match_the_trail(WorldName::Judge);
+}
+
+/// Every label of `world` names records that are in the trail, and behaves as its kind says.
+fn labels_match_the_trail(world: WorldName) {
+    let c = SimConfig {
+        world,
+        ..cfg(6, 0.02, 3)
+    };
     let (dir, s) = run(&c);
     let labels: Labels =
         serde_json::from_slice(&std::fs::read(dir.path().join("labels.json")).unwrap()).unwrap();
@@ -391,7 +404,7 @@ fn incidents_and_decoys_are_in_the_trail() {
         match l.kind.as_str() {
             "maintenance_gap" => {
                 assert_eq!(n, 0, "{}: the backup ran", l.id);
-                assert!(matching(l, l.start - day, l.end - day) >= 8);
+                assert!(matching(l, l.start - day, l.end - day) >= 8, "{}", l.id);
             }
             "call_rate_drop" => {
                 // The same window on the previous day has the normal rate.
@@ -412,21 +425,23 @@ fn incidents_and_decoys_are_in_the_trail() {
             assert!(errs * 2 > n, "{}: {errs} errors of {n}", l.id);
         }
         if l.kind == "rare_action" {
-            // The principal never did it before.
+            // The principal never did its first action before.
             let before = rows
                 .iter()
                 .filter(|r| {
                     r.t < l.start
                         && Some(&r.principal) == l.principal.as_ref()
-                        && r.name == "StopLogging"
+                        && r.name == l.event_names[0]
                 })
                 .count();
-            assert_eq!(before, 0);
+            assert_eq!(before, 0, "{}: {} done before", l.id, l.event_names[0]);
         }
     }
     assert!(!labels.decoys.is_empty());
     for l in &labels.decoys {
         assert!(l.decoy && l.start >= w0 && l.end <= w1);
+        // The judging world names each decoy's family; the default world has none.
+        assert_eq!(l.family.is_some(), world == WorldName::Judge, "{}", l.id);
         assert!(
             matching(l, l.start, l.end) >= 1,
             "{}: decoy not in the trail",
@@ -439,6 +454,23 @@ fn incidents_and_decoys_are_in_the_trail() {
         .filter(|r| r.t < w0 && r.name == "CreateSnapshot")
         .count();
     assert!(snapshots_before >= 4 * 12);
+    if world == WorldName::Judge {
+        let families: BTreeSet<&str> = labels
+            .decoys
+            .iter()
+            .filter_map(|l| l.family.as_deref())
+            .collect();
+        for f in [
+            "aws-backup",
+            "aws-config",
+            "security-hub",
+            "cspm-scanner",
+            "terraform-refresh",
+            "karpenter",
+        ] {
+            assert!(families.contains(f), "no {f} decoy in {families:?}");
+        }
+    }
 }
 
 #[test]
@@ -512,6 +544,22 @@ fn week_at_full_scale() {
 // ---------------------------------------------------------------- the world file
 
 const WORLD: &str = include_str!("world.toml");
+
+#[test]
+fn shipped_judge_world_is_valid() {
+    let w = world::World::from_toml(include_str!("judge.toml")).expect("judge.toml is valid");
+    assert_eq!((w.accounts.len(), w.regions.len()), (3, 2));
+    // Every decoy names its family, for the per-family table of `trailsight eval`.
+    for s in &w.schedules {
+        if let Some(d) = &s.decoy {
+            assert!(d.family.is_some(), "{}: decoy without a family", s.name);
+        }
+    }
+    assert!(std::ptr::eq(
+        world::World::shipped(WorldName::Judge),
+        world::World::shipped(WorldName::Judge)
+    ));
+}
 
 #[test]
 fn shipped_world_is_valid() {

@@ -11,6 +11,7 @@ use chrono::Weekday;
 use serde::Deserialize;
 
 const WORLD_TOML: &str = include_str!("world.toml");
+const JUDGE_TOML: &str = include_str!("judge.toml");
 
 /// Why a world file was refused: the key (a path into the file) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -234,6 +235,8 @@ pub(super) struct LabelDef {
     pub(super) actor: Key,
     /// `{count}`, `{minutes}`, `{account}`, `{region}` and `{ip}` are filled in.
     pub(super) description: String,
+    /// The scenario family a decoy belongs to, for per-family precision.
+    pub(super) family: Option<String>,
 }
 
 /// Where an incident may happen.
@@ -355,13 +358,26 @@ pub(super) struct World {
 }
 
 impl World {
-    /// The shipped world (`world.toml`, compiled in), parsed once.
+    /// The default shipped world (`world.toml`, compiled in), parsed once.
+    #[cfg(test)]
     pub(super) fn builtin() -> &'static World {
-        static BUILTIN: LazyLock<World> = LazyLock::new(|| {
+        World::shipped(super::WorldName::Default)
+    }
+
+    /// A shipped world (compiled in), parsed once.
+    pub(super) fn shipped(name: super::WorldName) -> &'static World {
+        static DEFAULT: LazyLock<World> = LazyLock::new(|| {
             World::from_toml(WORLD_TOML)
                 .unwrap_or_else(|e| unreachable!("src/simulate/world.toml is tested: {e}"))
         });
-        &BUILTIN
+        static JUDGE: LazyLock<World> = LazyLock::new(|| {
+            World::from_toml(JUDGE_TOML)
+                .unwrap_or_else(|e| unreachable!("src/simulate/judge.toml is tested: {e}"))
+        });
+        match name {
+            super::WorldName::Default => &DEFAULT,
+            super::WorldName::Judge => &JUDGE,
+        }
     }
 
     /// Reads and checks a world file.

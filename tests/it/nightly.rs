@@ -102,8 +102,12 @@ fn a_nightly_run_over_a_growing_trail_reports_each_day_once_and_exactly() {
         // Only the new day's files are read each night.
         let delivered = files.iter().filter(|(d, _)| *d == date).count();
         assert_eq!(info["input_files_read"], delivered, "{date}");
-        // Baselines need 7 days: the first week warms up, then every night detects.
-        assert_eq!(info["warming_up"].is_null(), i >= 7, "{date}: {info}");
+        // The first day is history only; detection starts on the second (each detector then
+        // waits for the history its evidence needs), without a flood of findings.
+        assert_eq!(info["warming_up"].is_null(), i >= 1, "{date}: {info}");
+        if (1..7).contains(&i) {
+            assert!(info["findings"].as_u64().unwrap() <= 5, "{date}: {info}");
+        }
         all.extend(findings(&out.join(date.to_string()).join("findings.jsonl")));
     }
     // One dated folder per day, and `latest` on the last.

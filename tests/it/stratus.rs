@@ -7,7 +7,7 @@
 //! One simulated trail, one state: the techniques are spaced [`SPACING`] apart so that no two
 //! share a detector window (the largest is 60 minutes) and each finding belongs to one technique.
 //! The test prints one line per technique, so its output doubles as a report; every technique
-//! must be caught.
+//! must be caught, as exactly one incident on the attacker's principal.
 
 use std::collections::BTreeSet;
 
@@ -164,6 +164,7 @@ fn stratus_attacks_in_simulated_background_raise_the_expected_findings() {
     .unwrap();
 
     let mut missed = Vec::new();
+    let mut split = Vec::new();
     println!(
         "{} findings in the window; per technique: principal [writes] expected → got",
         d.findings.len()
@@ -175,6 +176,19 @@ fn stratus_attacks_in_simulated_background_raise_the_expected_findings() {
             .filter(|f| about(f, &inj.principal) && overlaps(f, inj.start, inj.end))
             .collect();
         let caught = mine.iter().any(|f| tech.expect.contains(&f.kind));
+        // The user is alerted once per technique: one incident on the attacker's principal.
+        let incidents = d
+            .incidents
+            .iter()
+            .filter(|i| {
+                i.principals.iter().any(|p| p == &inj.principal)
+                    && i.start < inj.end
+                    && inj.start < i.end
+            })
+            .count();
+        if incidents != 1 {
+            split.push((tech.name, incidents));
+        }
         let got = if mine.is_empty() {
             "nothing".to_string()
         } else {
@@ -191,7 +205,7 @@ fn stratus_attacks_in_simulated_background_raise_the_expected_findings() {
         };
         let expect: Vec<&str> = tech.expect.iter().map(|k| k.as_str()).collect();
         println!(
-            "  {verdict:<6} {:<55} {} [{}] expected {} → {got}",
+            "  {verdict:<6} {:<55} {} [{}] expected {} → {incidents} incident(s): {got}",
             tech.name,
             inj.principal,
             inj.writes.join(","),
@@ -205,6 +219,7 @@ fn stratus_attacks_in_simulated_background_raise_the_expected_findings() {
         clock.elapsed().as_secs_f64()
     );
     assert!(missed.is_empty(), "not detected: {missed:?}");
+    assert!(split.is_empty(), "not exactly one incident: {split:?}");
 }
 
 /// Whether `f` is about `principal`: its own principal, or its top principal attribution.

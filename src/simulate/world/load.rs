@@ -233,6 +233,7 @@ struct RawLabel {
     apis: Option<Vec<String>>,
     actor: Option<String>,
     description: String,
+    family: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -1053,6 +1054,7 @@ impl Builder {
             apis,
             actor,
             description: l.description.clone(),
+            family: l.family.clone(),
         })
     }
 
