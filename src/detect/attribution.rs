@@ -41,6 +41,25 @@ pub(crate) fn ts(t: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default()
 }
 
+/// The score at most of first-seen or bursty writes an AWS service made on a principal's behalf
+/// ([`service_made`]): a return period of a month, below every default threshold, so they show
+/// only where a user lowers `min_score`.
+pub(crate) const SERVICE_MADE_MAX_SCORE: f64 = 49.0;
+
+/// The AWS service that made every call of `rows` on its principal's behalf, if one did.
+///
+/// CloudTrail records a call an AWS service makes for you (a StackSet deploying into the
+/// account, a Systems Manager maintenance window running its task, AWS Backup, Config) with the
+/// service's DNS name as `sourceIPAddress` (`cloudformation.amazonaws.com`): no credential
+/// holder can send that from outside AWS. The decision behind such calls is an earlier call by
+/// whoever configured the service (CreateStackSet, RegisterTaskWithMaintenanceWindow), which the
+/// detectors judge on its own. The console is a person, not a service.
+pub(crate) fn service_made<'r>(rows: &[(&ApiKey, &'r DetailKey, &DetailVal)]) -> Option<&'r str> {
+    let first = rows.first()?.1.source_ip.as_str();
+    let by_service = |ip: &str| ip.ends_with(".amazonaws.com") && ip != "console.amazonaws.com";
+    (by_service(first) && rows.iter().all(|(_, dk, _)| dk.source_ip == first)).then_some(first)
+}
+
 /// Detail rows of the window matching a filter.
 pub(crate) fn rows(
     detail: &Rollup,

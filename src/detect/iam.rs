@@ -99,12 +99,21 @@ impl Detector for IamBurst {
                 let region = mix.top_region().unwrap_or("");
                 let names = mix.names(usize::MAX);
                 let history = model.map_or(0, |m| m.iam_total);
+                let by_service = at::service_made(&rows);
+                let score = match by_service {
+                    Some(_) => h.score.min(at::SERVICE_MADE_MAX_SCORE),
+                    None => h.score,
+                };
+                if score < params.min_score {
+                    continue;
+                }
                 let explanation = format!(
-                    "{} by {principal}: {} IAM writes in {}; this principal made {history} IAM writes in the previous {days} days{}",
+                    "{} by {principal}: {} IAM writes in {}; this principal made {history} IAM writes in the previous {days} days{}{}",
                     names.join(", "),
                     h.observed,
                     at::duration(end - start),
-                    if model.is_none() { " (never seen before)" } else { "" }
+                    if model.is_none() { " (never seen before)" } else { "" },
+                    by_service.map_or(String::new(), |svc| format!("; all made by {svc} on its behalf (scored at most {})", at::SERVICE_MADE_MAX_SCORE))
                 );
                 let details = Details::IamBurst(IamBurstDetails {
                     principal_iam_writes_in_baseline: history,
@@ -124,7 +133,7 @@ impl Detector for IamBurst {
                     observed: h.observed,
                     expected: h.expected,
                     p: h.p,
-                    score: h.score,
+                    score,
                     explanation,
                     details,
                 };

@@ -142,10 +142,6 @@ impl Detector for RareAction {
                 None => 1.0,
                 Some(_) => 0.7 + 0.3 * (f64::from(hours) / 100.0).min(1.0),
             };
-            let score = base * confidence;
-            if score < floor {
-                continue;
-            }
             let p = 1.0 / (f64::from(hours) + 2.0);
             let (start, end) = (first, last + BUCKET_SECS);
             let rows = at::rows(input.detail, start, end, |k, dk| {
@@ -154,6 +150,14 @@ impl Detector for RareAction {
                     && k.event_name == name
                     && dk.principal == principal
             });
+            let by_service = at::service_made(&rows);
+            let score = match by_service {
+                Some(_) => (base * confidence).min(at::SERVICE_MADE_MAX_SCORE),
+                None => base * confidence,
+            };
+            if score < floor {
+                continue;
+            }
             let calls: u64 = rows.iter().map(|r| u64::from(r.2.count)).sum();
             let explanation = format!(
                 "{name} ({source}, {label}) by {principal} in {account}/{region}: {calls} call(s); {} in the previous {} days",
@@ -162,7 +166,9 @@ impl Detector for RareAction {
                     None => "this principal was never seen".to_string(),
                 },
                 input.baselines.history_days
-            );
+            ) + &by_service.map_or(String::new(), |svc| {
+                format!("; made by {svc} on its behalf (scored at most {})", at::SERVICE_MADE_MAX_SCORE)
+            });
             let details = Details::RareAction(RareActionDetails {
                 category: label.to_string(),
                 principal_active_hours: hours,
