@@ -71,6 +71,22 @@ fn series_of(r: &Rollup, start: i64, end: i64) -> Vec<CountSeries> {
 }
 
 fn run(det: &dyn Detector, r: &Rollup, b: &Baselines, hours: i64) -> Vec<Finding> {
+    // Each detector at its default threshold, as the default policy runs it.
+    let floor = crate::config::Config::default()
+        .policy()
+        .detector(det.kind())
+        .floor();
+    run_down_to(det, r, b, hours, floor)
+}
+
+/// [`run`] with findings down to `floor` (what a lowered `min_score` shows).
+fn run_down_to(
+    det: &dyn Detector,
+    r: &Rollup,
+    b: &Baselines,
+    hours: i64,
+    floor: f64,
+) -> Vec<Finding> {
     let (start, end) = (T0, T0 + hours * 3600);
     let series = series_of(r, start, end);
     let holes = Holes::from_series(&series, start);
@@ -83,11 +99,6 @@ fn run(det: &dyn Detector, r: &Rollup, b: &Baselines, hours: i64) -> Vec<Finding
         catalog: &catalog,
         holes: &holes,
     };
-    // Each detector at its default threshold, as the default policy runs it.
-    let floor = crate::config::Config::default()
-        .policy()
-        .detector(det.kind())
-        .floor();
     det.detect(&input, floor)
 }
 
@@ -226,19 +237,7 @@ fn writes_an_aws_service_made_for_a_principal_do_not_alert() {
     assert!(run(&IamBurst(IamConfig::default()), &from_service, &b, 6).is_empty());
     assert!(run(&RareAction(RareConfig::default()), &from_service, &b, 6).is_empty());
     // Shown below the threshold, saying why.
-    let (start, end) = (T0, T0 + 6 * 3600);
-    let series = series_of(&from_service, start, end);
-    let holes = Holes::from_series(&series, start);
-    let catalog = Catalog::builtin();
-    let input = DetectInput {
-        window: TimeRange { start, end },
-        series: &series,
-        detail: &from_service,
-        baselines: &b,
-        catalog: &catalog,
-        holes: &holes,
-    };
-    let shown = IamBurst(IamConfig::default()).detect(&input, 0.0);
+    let shown = run_down_to(&IamBurst(IamConfig::default()), &from_service, &b, 6, 0.0);
     assert!(!shown.is_empty());
     for f in &shown {
         assert!(
