@@ -170,7 +170,7 @@ Re-ingesting the same files changes nothing: events are deduplicated by eventID.
     Ingest(IngestArgs),
     /// Write a realistic synthetic trail with labelled incidents (labels.json).
     #[command(
-        after_help = "Examples:\n  trailsight simulate --out /tmp/trail\n  trailsight simulate --out /tmp/week --days 7 --scale 1.0 --seed 7 --start 2026-03-02"
+        after_help = "Examples:\n  trailsight simulate --out /tmp/trail\n  trailsight simulate --out /tmp/week --days 7 --scale 1.0 --seed 7 --start 2026-03-02\n  trailsight simulate --out /tmp/judge --world judge --seed 9101"
     )]
     Simulate(SimulateArgs),
     /// Fit baselines from the rollups and store them in the state directory (models/baselines.json).
