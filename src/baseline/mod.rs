@@ -147,13 +147,7 @@ impl Bursts {
     /// The burst history of dense 5-minute buckets starting at a UTC midnight.
     pub fn of(buckets: &[f64]) -> Bursts {
         let per_day = 288;
-        let mut prefix = Vec::with_capacity(buckets.len() + 1);
-        let mut acc = 0.0;
-        prefix.push(0.0);
-        for b in buckets {
-            acc += b;
-            prefix.push(acc);
-        }
+        let prefix = stats::prefix_sums(buckets);
         let days = buckets.len().div_ceil(per_day);
         let daily_max = BURST_LENS
             .iter()

@@ -794,6 +794,18 @@ pub fn score_from_p(p: f64) -> f64 {
     (100.0 * (1.0 - (-excess / 3.5).exp())).clamp(0.0, 100.0)
 }
 
+/// Running sums with a leading zero: `p[j] - p[i]` is the sum of `v[i..j]`.
+pub(crate) fn prefix_sums(v: &[f64]) -> Vec<f64> {
+    let mut p = Vec::with_capacity(v.len() + 1);
+    let mut acc = 0.0;
+    p.push(0.0);
+    for x in v {
+        acc += x;
+        p.push(acc);
+    }
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,17 +101,6 @@ pub(crate) struct Hit {
     pub(crate) score: f64,
 }
 
-fn prefix(v: &[f64]) -> Vec<f64> {
-    let mut p = Vec::with_capacity(v.len() + 1);
-    let mut acc = 0.0;
-    p.push(0.0);
-    for x in v {
-        acc += x;
-        p.push(acc);
-    }
-    p
-}
-
 fn tail_p(tail: Tail, o: f64, e: f64, alpha: f64) -> f64 {
     let e = e.max(1e-9);
     match tail {
@@ -135,7 +124,7 @@ fn passes(p: &Params<'_>, o: f64, e: f64, len: usize) -> bool {
 /// Anomalous, non-overlapping windows of `obs` against `exp` (same length), best first.
 pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<Hit> {
     let n = obs.len().min(exp.len());
-    let (po, pe) = (prefix(&obs[..n]), prefix(&exp[..n]));
+    let (po, pe) = (stats::prefix_sums(&obs[..n]), stats::prefix_sums(&exp[..n]));
     let mut cands = Vec::new();
     for &len in p.lens {
         if len == 0 || len > n {
