@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Poisson};
 use trailsight::baseline::stats::fit_seasonal;
-use trailsight::baseline::{Baselines, Bursts, SeriesModel, TopContributors};
+use trailsight::baseline::{Baselines, Bursts, Lulls, SeriesModel, TopContributors};
 use trailsight::catalog::Catalog;
 use trailsight::config::Config;
 use trailsight::detect::{run_all, DetectInput, Holes};
@@ -49,6 +49,9 @@ fn workload(series: usize, days: usize) -> (Vec<CountSeries>, Baselines) {
             burst: Bursts::default(),
             error_burst: Bursts::default(),
             presence: vec![1.0; 24],
+            lulls: Lulls::default(),
+            density: 1.0,
+            callers: Vec::new(),
         });
         out.push(CountSeries {
             key,

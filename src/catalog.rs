@@ -72,6 +72,9 @@ pub enum Category {
     DefenseEvasion,
     /// Deletes and stops of workloads, data and backups.
     Destructive,
+    /// Deleting what recovery needs: backups, recovery points, snapshot copies, the keys that
+    /// decrypt data (MITRE ATT&CK T1490). Part of `destructive`.
+    InhibitRecovery,
     /// Sharing with other accounts, public access and network openings (exfiltration paths).
     Exposure,
     /// The union `rare_action` watches (includes other categories plus credential access,
@@ -83,11 +86,12 @@ pub enum Category {
 
 impl Category {
     /// Every category, in declaration order.
-    pub const ALL: [Category; 7] = [
+    pub const ALL: [Category; 8] = [
         Category::Provisioning,
         Category::IamChange,
         Category::DefenseEvasion,
         Category::Destructive,
+        Category::InhibitRecovery,
         Category::Exposure,
         Category::Sensitive,
         Category::MaintenanceCandidate,
@@ -100,6 +104,7 @@ impl Category {
             Category::IamChange => "iam_change",
             Category::DefenseEvasion => "defense_evasion",
             Category::Destructive => "destructive",
+            Category::InhibitRecovery => "inhibit_recovery",
             Category::Exposure => "exposure",
             Category::Sensitive => "sensitive",
             Category::MaintenanceCandidate => "maintenance_candidate",

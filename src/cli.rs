@@ -139,6 +139,7 @@ impl SimulateArgs {
             scale: self.scale,
             start: self.start,
             world: self.world,
+            accounts: self.accounts,
         }
     }
 }
@@ -200,7 +201,8 @@ against the labels: incident precision and recall, recall per incident kind, fal
 account per week, decoys flagged per scenario family, and the findings behind them.\n\n\
 Examples:\n  trailsight eval\n  trailsight eval --seeds 101,202,303 --scale 0.1 --json\n  \
 trailsight eval --seeds 9001 --work /tmp/eval --first-day 2\n  \
-trailsight eval --world judge --seeds 9001,9002,9003"
+trailsight eval --world judge --seeds 9001,9002,9003\n  \
+python3 judge/trailgen.py --out /tmp/tg1 --seed 1 && trailsight eval --trail /tmp/tg1"
     )]
     Eval(EvalArgs),
     /// What the nightly job would have raised on each day of a past period (state untouched).
@@ -484,6 +486,10 @@ pub struct SimulateArgs {
     /// families, never tuned on).
     #[arg(long, value_enum, default_value_t = crate::simulate::WorldName::Default)]
     pub world: crate::simulate::WorldName,
+    /// Only the world's first N accounts (the same organisation's plan, the others' trails
+    /// and labels left out), e.g. 1 for a one-account trail.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub accounts: Option<u32>,
 }
 
 /// `--config`, shared by the commands that use thresholds.
@@ -557,6 +563,14 @@ pub struct EvalArgs {
     /// (AWS-documented decoy families, never tuned on).
     #[arg(long, value_enum, default_value_t = crate::simulate::WorldName::Default)]
     pub world: crate::simulate::WorldName,
+    /// Only the world's first N accounts (e.g. 1 for one-account replays).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub accounts: Option<u32>,
+    /// Replay these trails instead of simulating: folders holding `AWSLogs/` and a
+    /// `labels.json` (from `trailsight simulate`, or another generator such as
+    /// `judge/trailgen.py` writing the same incident and decoy records with `start` and `days`).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["seeds", "world", "scale", "days", "accounts"])]
+    pub trail: Vec<PathBuf>,
     /// Working folder (trails and states, reused when their settings match); a temporary one
     /// by default.
     #[arg(long)]

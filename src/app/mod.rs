@@ -38,7 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(a) => cmd_report(a),
         Command::Run(a) => cmd_run(a, show),
         Command::Config(c) => cmd_config(c),
-        Command::Tune(a) => cmd_tune(a),
+        Command::Tune(a) => cmd_tune(a, show),
         Command::Backtest(a) => cmd_backtest(a, show),
         Command::AwsInsights(a) => cmd_aws_insights(a),
     }
@@ -278,6 +278,7 @@ fn cmd_eval(a: EvalArgs, show: bool) -> Result<ExitCode> {
         days: a.days,
         scale: a.scale,
         world: a.world,
+        accounts: a.accounts,
         ..SimConfig::default()
     };
     for &seed in &a.seeds {
@@ -292,7 +293,11 @@ fn cmd_eval(a: EvalArgs, show: bool) -> Result<ExitCode> {
         std::env::temp_dir().join(format!("trailsight-eval-{}", std::process::id()))
     });
     let r = with_bar(show, "replay", false, |p| {
-        pipeline::eval::eval_nightly(&cfg, &template, &a.seeds, a.first_day, &work, p)
+        if a.trail.is_empty() {
+            pipeline::eval::eval_nightly(&cfg, &template, &a.seeds, a.first_day, &work, p)
+        } else {
+            pipeline::eval::eval_trails(&cfg, &a.trail, a.first_day, &work, p)
+        }
     });
     if temp {
         let _ = std::fs::remove_dir_all(&work);
@@ -301,10 +306,19 @@ fn cmd_eval(a: EvalArgs, show: bool) -> Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
-        println!(
-            "nightly replay of seeds {:?} ({} days from day {}, scale {}):\n",
-            a.seeds, a.days, a.first_day, a.scale
-        );
+        if a.trail.is_empty() {
+            println!(
+                "nightly replay of seeds {:?} ({} days from day {}, scale {}):\n",
+                a.seeds, a.days, a.first_day, a.scale
+            );
+        } else {
+            let names: Vec<String> = a.trail.iter().map(|t| t.display().to_string()).collect();
+            println!(
+                "nightly replay of {} from day {}:\n",
+                names.join(", "),
+                a.first_day
+            );
+        }
         print!("{}", render::incident_score(&r.total));
     }
     Ok(ExitCode::SUCCESS)
@@ -397,15 +411,15 @@ fn cmd_config(c: ConfigCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_tune(a: TuneArgs) -> Result<ExitCode> {
+fn cmd_tune(a: TuneArgs, show: bool) -> Result<ExitCode> {
     let req = a.into_request()?;
-    let o = pipeline::tune::tune(&req)?;
+    let o = with_bar(show, "nights", false, |p| pipeline::tune::tune(&req, p))?;
     println!(
-        "replayed {} over {} .. {} ({} days, {} values) in {:.2} s",
+        "replayed {} night by night over {} .. {} ({} nights, {} values) in {:.2} s",
         req.kind.as_str(),
         crate::time::format(o.window.start),
         crate::time::format(o.window.end),
-        req.days,
+        o.nights,
         o.rows.len(),
         o.seconds
     );

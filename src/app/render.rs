@@ -218,10 +218,11 @@ pub fn explanation(f: &Finding) -> String {
 /// The rows as a terminal table.
 pub fn tune_table(kind: FindingKind, rows: &[TuneRow]) -> String {
     let mut o = format!(
-        "{:>9} {:>8} {:>8} {:>10} {:>9} {:>6}  top APIs / principals   ({})\n",
+        "{:>9} {:>9} {:>9} {:>8} {:>10} {:>9} {:>6}  top APIs / principals   ({})\n",
         "threshold",
+        "incidents",
+        "per night",
         "findings",
-        "per day",
         "suppressed",
         "precision",
         "recall",
@@ -230,11 +231,12 @@ pub fn tune_table(kind: FindingKind, rows: &[TuneRow]) -> String {
     let opt = |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "–".into());
     for r in rows {
         o.push_str(&format!(
-            "{:>8}{} {:>8} {:>8.2} {:>10} {:>9} {:>6}  {}\n",
+            "{:>8}{} {:>9} {:>9.2} {:>8} {:>10} {:>9} {:>6}  {}\n",
             r.threshold,
             if r.current { "*" } else { " " },
+            r.incidents,
+            r.incidents_per_day,
             r.findings,
-            r.per_day,
             r.suppressed,
             opt(r.precision),
             opt(r.recall),
@@ -242,13 +244,13 @@ pub fn tune_table(kind: FindingKind, rows: &[TuneRow]) -> String {
         ));
         if !r.top_principals.is_empty() {
             o.push_str(&format!(
-                "{:>57}  {}\n",
+                "{:>68}  {}\n",
                 "",
                 crate::pipeline::tune::join(&r.top_principals)
             ));
         }
     }
-    o.push_str("(* the configured value)\n");
+    o.push_str("(* the configured value; precision and recall of incidents, with --labels)\n");
     o
 }
 

@@ -21,6 +21,8 @@ pub enum Period {
         /// 0 = Monday … 6 = Sunday.
         weekday: u32,
     },
+    /// Monday to Friday (a batch that follows the business week).
+    Workdays,
 }
 
 /// A discovered periodic job.
@@ -70,6 +72,7 @@ impl PeriodicJob {
             let ok_day = match self.period {
                 Period::Daily => true,
                 Period::Weekly { weekday } => weekday_of(t) == weekday,
+                Period::Workdays => weekday_of(t) < 5,
             };
             if ok_day && t - tol >= start && t + tol <= end {
                 out.push(t);
@@ -112,11 +115,15 @@ fn mode_minute(minutes: &[u32], tol: u32) -> (u32, usize) {
 
 type JobKey = (String, String, String, String, String);
 
-/// Finds daily and weekly jobs in the detail rollups of `[start, end)`.
+/// Days of history before jobs are looked for: a job that runs Monday to Friday looks daily
+/// until a weekend has been seen, and a weekly one needs its weekday.
+pub const JOB_HISTORY_DAYS: usize = 7;
+
+/// Finds daily, workday and weekly jobs in the detail rollups of `[start, end)`.
 pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<PeriodicJob> {
     let first_day = start.div_euclid(86_400);
     let days = ((end - start) / 86_400).max(0) as usize;
-    if days < 3 {
+    if days < JOB_HISTORY_DAYS {
         return Vec::new();
     }
     // Per job candidate and day: first call minute and number of calls.
@@ -196,6 +203,30 @@ pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<P
                 &mut calls,
             ));
             continue;
+        }
+        // Workdays: active on most weekdays, starting near the same minute, rarely at weekends.
+        let weekday = |d: usize| weekday_of((first_day + d as i64) * 86_400) < 5;
+        let workdays = (0..days).filter(|&d| weekday(d)).count();
+        let on_workdays: Vec<&(usize, u32, u32)> = active.iter().filter(|a| weekday(a.0)).collect();
+        let at_weekends = active.len() - on_workdays.len();
+        if workdays >= 5
+            && on_workdays.len() as f64 >= 0.8 * workdays as f64
+            && at_weekends as f64 <= 0.2 * (days - workdays).max(1) as f64
+        {
+            let minutes: Vec<u32> = on_workdays.iter().map(|a| a.1).collect();
+            let (m, near) = mode_minute(&minutes, 90);
+            if near as f64 >= 0.8 * on_workdays.len() as f64 {
+                let mut calls: Vec<u32> = on_workdays.iter().map(|a| a.2).collect();
+                jobs.push(mk(
+                    Period::Workdays,
+                    m,
+                    120,
+                    near as u32,
+                    workdays as u32,
+                    &mut calls,
+                ));
+                continue;
+            }
         }
         // Weekly: the busiest weekday is active most weeks, the other days rarely.
         let mut by_wd: [Vec<(u32, u32)>; 7] = Default::default();
@@ -285,6 +316,52 @@ mod tests {
         assert!(job(Period::Daily)
             .expected_runs(monday, monday + 7200 + 1800)
             .is_empty());
+    }
+
+    /// A Monday-to-Friday batch is a workday job once a weekend was seen, and expected on
+    /// weekdays only; before a week of history no job is looked for.
+    #[test]
+    fn workday_jobs_are_told_from_daily_ones() {
+        use crate::event::Event;
+        use std::borrow::Cow;
+        let monday = 1_767_571_200; // 2026-01-05T00:00:00Z
+        let mut r = Rollup::default();
+        for d in 0..14i64 {
+            if weekday_of(monday + d * 86_400) >= 5 {
+                continue;
+            }
+            r.add(&Event {
+                time: monday + d * 86_400 + 13 * 3600 + 60,
+                event_id: Cow::Owned(format!("e{d}")),
+                event_source: Cow::Borrowed("ssm.amazonaws.com"),
+                event_name: Cow::Borrowed("StartAutomationExecution"),
+                read_only: false,
+                error_code: None,
+                principal: Cow::Borrowed("arn:aws:iam::1:role/invoice-batch"),
+                principal_type: Cow::Borrowed("AssumedRole"),
+                session_arn: None,
+                access_key_id: None,
+                source_ip: Cow::Borrowed("10.0.0.1"),
+                user_agent: Cow::Borrowed("Boto3/1.34"),
+                account: Cow::Borrowed("1"),
+                region: Cow::Borrowed("us-east-1"),
+            });
+        }
+        let catalog = Catalog::builtin();
+        assert!(catalog.is(
+            Category::MaintenanceCandidate,
+            "ssm.amazonaws.com",
+            "StartAutomationExecution"
+        ));
+        let jobs = discover(&r, &catalog, monday, monday + 14 * 86_400);
+        assert_eq!(jobs.len(), 1, "{jobs:#?}");
+        assert_eq!(jobs[0].period, Period::Workdays);
+        assert_eq!((jobs[0].runs_seen, jobs[0].runs_expected), (10, 10));
+        let runs = jobs[0].expected_runs(monday + 14 * 86_400, monday + 21 * 86_400);
+        assert_eq!(runs.len(), 5);
+        assert!(runs.iter().all(|t| weekday_of(*t) < 5));
+        // Four weekdays of history: too early to tell a workday job from a daily one.
+        assert!(discover(&r, &catalog, monday, monday + 4 * 86_400).is_empty());
     }
 
     #[test]

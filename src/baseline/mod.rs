@@ -12,6 +12,7 @@
 //! - Groups (account, region): the provisioning category summed, as a profile.
 //! - Periodic jobs: principal × API with a daily or weekly rhythm (see [`jobs`]).
 
+pub mod habits;
 pub mod jobs;
 pub mod stats;
 
@@ -23,11 +24,13 @@ use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Category};
+use crate::event::absent_configuration;
 use crate::rollup::{ApiKey, Resolution, Rollup, Store, StoreError};
 use crate::state::{StateDir, StateError, StateFile, MODEL_SCHEMA};
 use crate::time::{TimeRange, BUCKET_SECS};
 use stats::SeasonalProfile;
 
+pub use habits::Habits;
 pub use jobs::{Period, PeriodicJob};
 
 /// How baselines are fitted. Part of the config file.
@@ -104,7 +107,54 @@ pub struct SeriesModel {
     /// drop is only evidence in hours the series reliably fills.
     #[serde(default)]
     pub presence: Vec<f64>,
+    /// How quiet it got in its reliably busy hours ([`Lulls`]).
+    #[serde(default)]
+    pub lulls: Lulls,
+    /// Share of its 5-minute buckets in reliably busy hours that had a call ([`density`]): a
+    /// steady stream (a poller, a service's KMS calls) near 1, a sweep that comes once an hour
+    /// near 1/12. Only a stream's silence is a drop; a sweep that did not come is a job that
+    /// did not run.
+    #[serde(default)]
+    pub density: f64,
+    /// The callers with 25–95% of its calls, each with its own rhythm: a drop of one of them
+    /// (a collector that stopped) hides in a series others keep calling.
+    #[serde(default)]
+    pub callers: Vec<CallerShape>,
 }
+
+/// The rhythm of one large caller of a series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallerShape {
+    /// The principal.
+    pub principal: String,
+    /// Its share of the series' calls in the training window.
+    pub share: f64,
+    /// Per UTC hour of day, the share of training days on which it called in that hour.
+    pub presence: Vec<f64>,
+    /// As [`SeriesModel::density`], for its own calls.
+    pub density: f64,
+}
+
+/// Share of the 5-minute buckets of `dense` (from a UTC midnight, `start`) in hours whose
+/// `presence` is reliably busy that had a call; 0 when no hour is.
+pub fn density(dense: &[f64], presence: &[f64], start: i64) -> f64 {
+    let (mut busy, mut filled) = (0u64, 0u64);
+    for (i, c) in dense.iter().enumerate() {
+        let hour = ((start + i as i64 * BUCKET_SECS).rem_euclid(86_400) / 3600) as usize;
+        if presence.get(hour).is_some_and(|p| *p >= RELIABLY_BUSY) {
+            busy += 1;
+            filled += u64::from(*c > 0.0);
+        }
+    }
+    if busy == 0 {
+        0.0
+    } else {
+        filled as f64 / busy as f64
+    }
+}
+
+/// Caller shares between which a caller's own drop is looked for.
+pub const CALLER_SHARES: std::ops::RangeInclusive<f64> = 0.25..=0.95;
 
 /// The largest contributors to a series in the training window, with their call counts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -200,6 +250,94 @@ impl Bursts {
     }
 }
 
+/// A UTC hour of the day is **reliably busy** for a series when it had calls on at least this
+/// share of training days: only there is a drop evidence (one quiet day in seven allowed).
+pub const RELIABLY_BUSY: f64 = 0.85;
+
+/// Drop window lengths (in 5-minute buckets) for which [`Lulls`] are kept: 1, 2 and 3 hours.
+pub const LULL_LENS: [usize; 3] = [12, 24, 36];
+
+/// Fewest expected calls a training window needs for its quietness to count in [`Lulls`].
+const LULL_MIN_EXPECTED: f64 = 3.0;
+
+/// The quiet history of one count series, the counterpart of [`Bursts`] for drops: for each of
+/// [`LULL_LENS`], the smallest daily minima of observed / expected over windows inside the
+/// series' reliably busy hours (smallest first, at most [`BURST_DAYS_KEPT`]), and the days seen.
+/// A scanner that sweeps every hour has an empty hour most days; a service's steady stream of
+/// calls never thins to a tenth. [`Lulls::days_below`] calibrates a drop's score like
+/// [`Bursts::days_reaching`] does a spike's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lulls {
+    /// Days of training data.
+    pub days: u32,
+    /// Per [`LULL_LENS`] entry, the smallest daily minima of observed / expected.
+    pub daily_min: Vec<Vec<f64>>,
+}
+
+impl Lulls {
+    /// The lulls of dense 5-minute `buckets` starting at a UTC midnight, against `expected`
+    /// (same length) in the buckets `busy` says are reliably busy.
+    pub fn of(buckets: &[f64], expected: &[f64], busy: impl Fn(usize) -> bool) -> Lulls {
+        let per_day = 288;
+        let n = buckets.len().min(expected.len());
+        let (po, pe) = (
+            stats::prefix_sums(&buckets[..n]),
+            stats::prefix_sums(&expected[..n]),
+        );
+        let busy_run = {
+            // busy_run[i]: consecutive busy buckets ending at i (inclusive).
+            let mut v = vec![0usize; n];
+            for i in 0..n {
+                v[i] = if busy(i) {
+                    1 + if i > 0 { v[i - 1] } else { 0 }
+                } else {
+                    0
+                };
+            }
+            v
+        };
+        let days = n.div_ceil(per_day);
+        let daily_min = LULL_LENS
+            .iter()
+            .map(|&len| {
+                let mut minima: Vec<f64> = (0..days)
+                    .filter_map(|d| {
+                        let lo = d * per_day;
+                        let hi = ((d + 1) * per_day).min(n);
+                        (lo..hi)
+                            .filter(|&i| i + len <= n && busy_run[i + len - 1] >= len)
+                            .filter_map(|i| {
+                                let e = pe[i + len] - pe[i];
+                                (e >= LULL_MIN_EXPECTED).then(|| (po[i + len] - po[i]) / e)
+                            })
+                            .min_by(f64::total_cmp)
+                    })
+                    .collect();
+                minima.sort_by(f64::total_cmp);
+                minima.truncate(BURST_DAYS_KEPT);
+                minima
+            })
+            .collect();
+        Lulls {
+            days: days as u32,
+            daily_min,
+        }
+    }
+
+    /// On how many training days a window of `len` buckets (the nearest kept length not
+    /// shorter) was as quiet as `ratio` of its expected calls or quieter (capped at
+    /// [`BURST_DAYS_KEPT`]).
+    pub fn days_below(&self, len: usize, ratio: f64) -> u32 {
+        let i = LULL_LENS
+            .iter()
+            .position(|&l| l >= len)
+            .unwrap_or(LULL_LENS.len() - 1);
+        self.daily_min
+            .get(i)
+            .map_or(0, |v| v.iter().filter(|m| **m <= ratio).count() as u32)
+    }
+}
+
 /// Days an (API, error code) pair must fail on for a principal before it counts as routine.
 pub const ROUTINE_ERROR_DAYS: usize = 2;
 
@@ -224,6 +362,38 @@ fn five_minute(
         }
     }
     (v, e)
+}
+
+/// The shapes of the callers of a series with [`CALLER_SHARES`] of its calls, from its detail
+/// rows over `n5` buckets from `start`.
+fn caller_shapes(
+    a: &crate::rollup::agg::ApiAgg,
+    top: &TopContributors,
+    start: i64,
+    n5: usize,
+) -> Vec<CallerShape> {
+    let total = top.total.max(1) as f64;
+    top.principal
+        .iter()
+        .filter(|(_, c)| CALLER_SHARES.contains(&(*c as f64 / total)))
+        .map(|(who, c)| {
+            let mut dense = vec![0.0; n5];
+            for (dk, dv) in a.detail.iter().filter(|(dk, _)| &dk.principal == who) {
+                let i = (dk.bucket - start).div_euclid(BUCKET_SECS);
+                if i >= 0 && (i as usize) < n5 {
+                    dense[i as usize] += f64::from(dv.count);
+                }
+            }
+            let hourly: Vec<f64> = dense.chunks(12).map(|c| c.iter().sum()).collect();
+            let presence = presence_by_hour(&hourly, start);
+            CallerShape {
+                principal: who.clone(),
+                share: *c as f64 / total,
+                density: density(&dense, &presence, start),
+                presence,
+            }
+        })
+        .collect()
 }
 
 /// Per hour of day, the share of whole days in `hourly` (starting at midnight) with a call.
@@ -311,7 +481,8 @@ pub struct PrincipalModel {
     pub provisioning_burst: Bursts,
     /// Recurring IAM-write burst sizes per [`BURST_LENS`] window.
     pub iam_burst: Bursts,
-    /// Recurring burst sizes of its failed calls (all APIs) per [`BURST_LENS`] window.
+    /// Recurring burst sizes of its failed calls (all APIs, routine failures left out) per
+    /// [`BURST_LENS`] window.
     #[serde(default)]
     pub error_burst: Bursts,
     /// Its most frequent error codes with their counts: the baseline side of an error
@@ -323,18 +494,28 @@ pub struct PrincipalModel {
     /// recorder's `NoSuchTagSet`), not evidence against it.
     #[serde(default)]
     pub routine_errors: BTreeSet<String>,
-    /// Expected failed calls per hour by hour of week.
+    /// Expected failed calls per hour by hour of week, routine failures left out.
     pub errors: SeasonalProfile,
-    /// Dispersion of hourly error counts.
+    /// Dispersion of hourly error counts, routine failures left out.
     pub error_alpha: f64,
-    /// Failed calls in the training window.
+    /// Failed calls in the training window, routine ones included.
     pub error_total: u64,
     /// Calls in the training window.
     pub calls_total: u64,
     /// `eventSource:eventName` of every API called in the window.
     pub apis: BTreeSet<String>,
+    /// Every region it called in.
+    #[serde(default)]
+    pub regions: BTreeSet<String>,
     /// Hours with any activity.
     pub active_hours: u32,
+    /// Recurring burst sizes of all its calls per [`BURST_LENS`] window: how much work it does
+    /// at once on its busy days (a scanner's sweep, a deploy's polling).
+    #[serde(default)]
+    pub call_burst: Bursts,
+    /// The networks and tool families it calls from.
+    #[serde(default)]
+    pub habits: Habits,
 }
 
 /// Normal provisioning volume of one account and region.
@@ -538,6 +719,27 @@ pub fn fit(
         let burst = Bursts::of(&dense);
         let error_burst = Bursts::of(&dense_errors);
         let presence = presence_by_hour(&calls, data_start);
+        let density = density(&dense, &presence, data_start);
+        let callers = roll
+            .apis
+            .get(&s.key)
+            .map(|a| caller_shapes(a, &top, data_start, n5))
+            .unwrap_or_default();
+        // Lulls only where a drop could be judged at all: some hour reliably busy.
+        let lulls = if presence.iter().any(|p| *p >= RELIABLY_BUSY) {
+            let expected: Vec<f64> = (0..dense.len())
+                .map(|i| {
+                    cp.expected_per_hour(hour_of_week(data_start + i as i64 * BUCKET_SECS)) / 12.0
+                })
+                .collect();
+            Lulls::of(&dense, &expected, |i| {
+                let hour =
+                    ((data_start + i as i64 * BUCKET_SECS).rem_euclid(86_400) / 3600) as usize;
+                presence.get(hour).is_some_and(|p| *p >= RELIABLY_BUSY)
+            })
+        } else {
+            Lulls::default()
+        };
         series.push(SeriesModel {
             key: s.key,
             calls: cp,
@@ -551,6 +753,9 @@ pub fn fit(
             burst,
             error_burst,
             presence,
+            lulls,
+            density,
+            callers,
         });
     }
     let mut groups: Vec<GroupModel> = groups_hourly
@@ -614,18 +819,42 @@ fn fit_principals(
     let mut codes: HashMap<PKey, HashMap<String, u64>> = HashMap::new();
     // (principal, "api code") → the training days it failed on.
     let mut pair_days: HashMap<PKey, HashMap<String, BTreeSet<i64>>> = HashMap::new();
+    // Every failure: (principal, "api code", bucket, calls), split into routine and not once
+    // the routine pairs are known.
+    let mut failures: Vec<(PKey, String, i64, f64)> = Vec::new();
     let mut calls: HashMap<PKey, Vec<f64>> = HashMap::new();
+    // All calls per 5 minutes, sparse: most principals are idle most of the time.
+    let mut calls5: HashMap<PKey, HashMap<i64, f64>> = HashMap::new();
+    let mut habits: HashMap<PKey, habits::HabitsBuilder> = HashMap::new();
+    let mut folder = habits::Folder::default();
     let mut apis: HashMap<PKey, BTreeSet<String>> = HashMap::new();
+    let mut regions: HashMap<PKey, BTreeSet<String>> = HashMap::new();
     for (k, a) in &roll.apis {
         let is_iam =
             !k.read_only && catalog.is(Category::IamChange, &k.event_source, &k.event_name);
         let is_prov =
             !k.read_only && catalog.is(Category::Provisioning, &k.event_source, &k.event_name);
         let api = api_name(&k.event_source, &k.event_name);
+        let watched = catalog.is(Category::Sensitive, &k.event_source, &k.event_name)
+            || catalog.is(Category::Provisioning, &k.event_source, &k.event_name);
         for (dk, dv) in &a.detail {
             let pk = (k.account.clone(), dk.principal.clone());
             let c = f64::from(dv.count);
             hourly_from(&mut calls, pk.clone(), dk.bucket, start, hours, c);
+            if dk.bucket >= start && dk.bucket < start + (n5 as i64) * BUCKET_SECS {
+                *calls5
+                    .entry(pk.clone())
+                    .or_default()
+                    .entry((dk.bucket - start) / BUCKET_SECS)
+                    .or_default() += c;
+                let (network, agent) =
+                    (folder.network(&dk.source_ip), folder.agent(&dk.user_agent));
+                let h = habits.entry(pk.clone()).or_default();
+                h.add(dk.bucket.div_euclid(86_400), &network, &agent);
+                if watched {
+                    h.action(dk.bucket.div_euclid(86_400), &api);
+                }
+            }
             if is_iam {
                 hourly_from(&mut iam, pk.clone(), dk.bucket, start, hours, c);
                 bucket_from(&mut iam5, pk.clone(), dk.bucket, start, n5, c);
@@ -635,8 +864,11 @@ fn fit_principals(
                 bucket_from(&mut prov5, pk.clone(), dk.bucket, start, n5, c);
             }
             if let Some(code) = &dk.error_code {
-                hourly_from(&mut errs, pk.clone(), dk.bucket, start, hours, c);
-                bucket_from(&mut errs5, pk.clone(), dk.bucket, start, n5, c);
+                // An answer that a configuration is not set is not a failure (as the detector
+                // sees it).
+                if !absent_configuration(code) {
+                    failures.push((pk.clone(), routine_key(&api, code), dk.bucket, c));
+                }
                 *codes
                     .entry(pk.clone())
                     .or_default()
@@ -649,9 +881,37 @@ fn fit_principals(
                     .or_default()
                     .insert(dk.bucket.div_euclid(86_400));
             }
+            if !regions.get(&pk).is_some_and(|r| r.contains(&k.region)) {
+                regions
+                    .entry(pk.clone())
+                    .or_default()
+                    .insert(k.region.clone());
+            }
             apis.entry(pk).or_default().insert(api.clone());
         }
     }
+    // Routine failures (pairs failing on most days) leave the error series the detector scans,
+    // so they leave its history too: a principal whose job fails 500 times a day on schedule has
+    // no history of *other* failures, and an enumeration by it is measured against that.
+    let routine: HashMap<PKey, BTreeSet<String>> = pair_days
+        .into_iter()
+        .map(|(pk, m)| {
+            let set = m
+                .into_iter()
+                .filter(|(_, d)| d.len() >= ROUTINE_ERROR_DAYS)
+                .map(|(k, _)| k)
+                .collect();
+            (pk, set)
+        })
+        .collect();
+    for (pk, pair, bucket, c) in failures {
+        if routine.get(&pk).is_some_and(|r| r.contains(&pair)) {
+            continue;
+        }
+        hourly_from(&mut errs, pk.clone(), bucket, start, hours, c);
+        bucket_from(&mut errs5, pk, bucket, start, n5, c);
+    }
+    let mut routine = routine;
     let zeros = vec![0.0; hours];
     let mut out: Vec<PrincipalModel> = calls
         .into_iter()
@@ -662,6 +922,7 @@ fn fit_principals(
             let pv = prov.get(&pk).unwrap_or(&zeros);
             let (provisioning, _) = fit_hourly(pv, start);
             let (errors, error_alpha) = fit_hourly(e, start);
+            let all_errors: u64 = codes.get(&pk).map_or(0, |m| m.values().sum());
             PrincipalModel {
                 iam_total: i.iter().sum::<f64>() as u64,
                 provisioning,
@@ -678,19 +939,23 @@ fn fit_principals(
                         v
                     })
                     .unwrap_or_default(),
-                routine_errors: pair_days
-                    .remove(&pk)
-                    .map(|m| {
-                        m.into_iter()
-                            .filter(|(_, d)| d.len() >= ROUTINE_ERROR_DAYS)
-                            .map(|(k, _)| k)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                error_total: e.iter().sum::<f64>() as u64,
+                routine_errors: routine.remove(&pk).unwrap_or_default(),
+                error_total: all_errors,
                 calls_total: c.iter().sum::<f64>() as u64,
                 active_hours: c.iter().filter(|&&x| x > 0.0).count() as u32,
+                call_burst: calls5
+                    .remove(&pk)
+                    .map(|m| {
+                        let mut dense = vec![0.0; n5];
+                        for (i, c) in m {
+                            dense[i as usize] += c;
+                        }
+                        Bursts::of(&dense)
+                    })
+                    .unwrap_or_default(),
+                habits: habits.remove(&pk).map(|h| h.finish()).unwrap_or_default(),
                 apis: apis.remove(&pk).unwrap_or_default(),
+                regions: regions.remove(&pk).unwrap_or_default(),
                 iam_writes,
                 errors,
                 error_alpha,
@@ -747,5 +1012,57 @@ impl Baselines {
             .iter()
             .map(|p| ((p.account.as_str(), p.principal.as_str()), p))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two days of 5-minute buckets from a midnight.
+    const DAYS2: usize = 2 * 288;
+
+    #[test]
+    fn lulls_tell_a_sweeper_from_a_stream() {
+        let busy = |_: usize| true;
+        // A stream: two calls every five minutes, never quiet.
+        let stream = vec![2.0; DAYS2];
+        let exp = vec![2.0; DAYS2];
+        let l = Lulls::of(&stream, &exp, busy);
+        assert_eq!(l.days, 2);
+        assert!(l.daily_min[0].iter().all(|m| (m - 1.0).abs() < 1e-9));
+        assert_eq!(l.days_below(12, 0.1), 0);
+        // A sweeper: 24 calls once every 80 minutes, the same volume on average.
+        let mut sweep = vec![0.0; DAYS2];
+        for i in (0..DAYS2).step_by(16) {
+            sweep[i] = 32.0;
+        }
+        let l = Lulls::of(&sweep, &exp, busy);
+        // Every day has an empty hour: its silences are routine.
+        assert_eq!(l.days_below(12, 0.1), 2);
+        // Windows outside reliably busy hours do not count.
+        let none = Lulls::of(&sweep, &exp, |_| false);
+        assert_eq!(none.days_below(12, 0.1), 0);
+    }
+
+    #[test]
+    fn density_is_the_share_of_filled_buckets_in_busy_hours() {
+        let presence = vec![1.0; 24];
+        assert_eq!(density(&vec![1.0; 288], &presence, 0), 1.0);
+        let mut sweep = vec![0.0; 288];
+        for i in (0..288).step_by(12) {
+            sweep[i] = 20.0;
+        }
+        assert!((density(&sweep, &presence, 0) - 1.0 / 12.0).abs() < 1e-9);
+        // No busy hour: nothing to measure.
+        assert_eq!(density(&vec![1.0; 288], &[0.0; 24], 0), 0.0);
+    }
+
+    #[test]
+    fn calibration_ignores_a_single_precedent_but_not_two() {
+        use crate::detect::calibrate::score;
+        let tests = 1152.0;
+        assert_eq!(score(1e-30, tests, 1, 28), score(1e-30, tests, 0, 28));
+        assert!(score(1e-30, tests, 2, 28) < 60.0);
     }
 }

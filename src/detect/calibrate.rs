@@ -9,7 +9,9 @@
 //! - the entity's own: on `k` of its `n` training days a window of the same length reached
 //!   at least [`SAME_ORDER`] of the observed size ([`crate::baseline::Bursts::days_reaching`]).
 //!   Burst sizes of real jobs are heavy-tailed (a deploy that polls twice as long as usual), so
-//!   "never exactly this big" is no evidence; "never within a factor of two" is.
+//!   "never exactly this big" is no evidence; "never within a factor of two" is. A size reached
+//!   on a single day counts as never reached ([`MIN_PRECEDENT_DAYS`]): that day may have been
+//!   an incident itself, and one day is no rhythm.
 //!
 //! `r = (k + a · r_M) / (n + a)` with `a` = [`PRIOR_DAYS`] pseudo-days of the model: with no
 //! history the model decides; with four weeks a size reached once in them is at best a
@@ -20,6 +22,9 @@
 
 /// Pseudo-days the model's rate counts for against the entity's own history.
 pub const PRIOR_DAYS: f64 = 7.0;
+
+/// Days a size must have been reached on to count as the entity's precedent.
+pub const MIN_PRECEDENT_DAYS: u32 = 2;
 
 /// A training day counts as having reached a burst when it reached this share of its size.
 pub const SAME_ORDER: f64 = 0.5;
@@ -32,11 +37,20 @@ pub fn score_of_period(days: f64) -> f64 {
     (20.0 * days.max(1e-9).log10() + 20.0).clamp(0.0, 100.0)
 }
 
+/// The return period in days a score stands for (the inverse of [`score_of_period`]; a clamped
+/// 100 gives its lower bound, 10⁴ days).
+pub fn period_of_score(score: f64) -> f64 {
+    10f64.powf((score - 20.0) / 20.0)
+}
+
 /// The return period in days of a window with model tail probability `p`, tried `tests` times
 /// a day, whose size the entity reached on `k` of its `n` training days.
 pub fn return_period(p: f64, tests: f64, k: u32, n: u32) -> f64 {
     let p = if p.is_nan() { 1.0 } else { p.clamp(0.0, 1.0) };
     let r_model = (tests * p).min(1.0);
+    // One day is no precedent: it may have been an incident itself (the same stolen key used
+    // twice), and one day is no rhythm — as the burst ceiling ignores a single day.
+    let k = if k < MIN_PRECEDENT_DAYS { 0 } else { k };
     let r = (f64::from(k) + PRIOR_DAYS * r_model) / (f64::from(n) + PRIOR_DAYS);
     if r <= 0.0 {
         f64::INFINITY
@@ -65,6 +79,13 @@ mod tests {
     }
 
     #[test]
+    fn period_and_score_are_inverse() {
+        for t in [1.0, 10.0, 365.0, 1000.0] {
+            assert!((period_of_score(score_of_period(t)) - t).abs() < 1e-6 * t);
+        }
+    }
+
+    #[test]
     fn own_history_caps_what_the_model_says() {
         let tests = 1152.0;
         // Never reached in 28 days and far out in the model: top score.
@@ -82,8 +103,10 @@ mod tests {
         // One day of history: an extreme window still scores high, a mild one does not.
         assert!(score(1e-12, tests, 0, 1) > 90.0);
         assert!(score(1e-3, tests, 0, 1) < 30.0);
-        // Reached on the one day seen: about weekly (the model's pseudo-days keep it above 1).
-        assert!(score(1e-12, tests, 1, 1) < 40.0);
+        // Reached on the one day seen: one day is no precedent, the model decides.
+        assert!(score(1e-12, tests, 1, 1) > 90.0);
+        // Reached on both of two days: about weekly (the model's pseudo-days keep it above 1).
+        assert!(score(1e-12, tests, 2, 2) < 40.0);
     }
 
     #[test]

@@ -7,9 +7,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft};
+use super::context::{self, Context};
 use super::scan::{lens, scan, Params};
 use super::{check_windows, DetectConfigError, DetectInput, Detector, DetectorConfig, Ratio};
 use crate::baseline::{api_name, routine_key, PrincipalModel, TopContributors};
+use crate::event::absent_configuration;
 use crate::finding::details::{ApiErrorDetails, PrincipalErrorDetails};
 use crate::finding::{Details, Finding, FindingKind};
 use crate::rollup::{ApiKey, DetailKey, DetailVal};
@@ -49,19 +51,22 @@ const FLOOR: f64 = 0.002;
 /// below every default threshold, so it alerts only where a user lowers `min_score` for it.
 const CONSOLE_FANOUT_MAX_SCORE: f64 = 49.0;
 
-/// Whether failed calls are a console page fanning out reads its user may not make: one
-/// service, read-only calls only, mostly from the console (`console.amazonaws.com`, `AWS
-/// Internal`, a browser). Opening one console page issues dozens of Describe/List calls, and
-/// every one is denied to a user without read access; real accounts log this daily (AWS's
+/// Whether failed calls are a person's console pages fanning out reads they may not make:
+/// read-only calls only, mostly from the console (`console.amazonaws.com`, `AWS Internal`, a
+/// browser), and either on one service or from networks the principal has used (`known_place`).
+/// Opening one console page issues dozens of Describe/List calls, and every one is denied to a
+/// user without read access; a person browsing a few pages (the EC2 dashboard also asks
+/// CloudWatch, SSM and ELB) fans out across services. Real accounts log this daily (AWS's
 /// CloudTrail documentation lists the console as a caller for this reason). Enumeration with
-/// stolen keys comes from an SDK or CLI and across services, so it is not this.
-fn console_fanout(rows: &[(&ApiKey, &DetailKey, &DetailVal)]) -> bool {
+/// stolen keys comes from an SDK or the CLI; a stolen console session from a network the
+/// principal never used is not excused for spanning services.
+fn console_fanout(rows: &[(&ApiKey, &DetailKey, &DetailVal)], known_place: bool) -> bool {
     let Some((first, _, _)) = rows.first() else {
         return false;
     };
     let (mut console, mut all) = (0u64, 0u64);
     for (k, dk, dv) in rows {
-        if !k.read_only || k.event_source != first.event_source {
+        if !k.read_only || (!known_place && k.event_source != first.event_source) {
             return false;
         }
         let ua = dk.user_agent.as_str();
@@ -75,6 +80,28 @@ fn console_fanout(rows: &[(&ApiKey, &DetailKey, &DetailVal)]) -> bool {
         all += u64::from(dv.count);
     }
     console * 10 >= all * 8
+}
+
+/// Whether an error code says the caller was not allowed (as opposed to throttled, not
+/// found or invalid): the answer an enumeration gets.
+fn denied(code: &str) -> bool {
+    [
+        "AccessDenied",
+        "Unauthorized",
+        "NotAuthorized",
+        "AuthorizationError",
+        "Forbidden",
+    ]
+    .iter()
+    .any(|m| code.contains(m))
+}
+
+/// Whether every failed call of `rows` is a read that was denied.
+fn denied_reads(rows: &[(&ApiKey, &DetailKey, &DetailVal)]) -> bool {
+    !rows.is_empty()
+        && rows
+            .iter()
+            .all(|(k, dk, _)| k.read_only && dk.error_code.as_deref().is_some_and(denied))
 }
 
 /// The baseline side of a principal's attribution: its own failures in the training window.
@@ -199,6 +226,7 @@ impl Detector for ErrorRate {
                 per_api.push(d.build(input, &rows, model.map(|m| &m.top)));
             }
         }
+        by_principal.retain(|f| f.score >= floor);
         by_principal.extend(per_api);
         by_principal
     }
@@ -210,17 +238,19 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
     let n = ((w.end - w.start) / BUCKET_SECS).max(0) as usize;
     let models = input.baselines.principal_index();
     // Failures the principal's own job has on most days (the Config recorder's denied
-    // Describe calls) are its routine, not a burst: they leave its series.
+    // Describe calls) are its routine, not a burst: they leave its series. So do answers that
+    // an optional configuration is not set (an inventory's `NoSuchCORSConfiguration`).
     let failed = |k: &ApiKey, dk: &DetailKey| {
         dk.error_code.as_deref().is_some_and(|code| {
-            models
-                .get(&(k.account.as_str(), dk.principal.as_str()))
-                .is_none_or(|m| {
-                    !m.routine_errors.contains(&routine_key(
-                        &api_name(&k.event_source, &k.event_name),
-                        code,
-                    ))
-                })
+            !absent_configuration(code)
+                && models
+                    .get(&(k.account.as_str(), dk.principal.as_str()))
+                    .is_none_or(|m| {
+                        !m.routine_errors.contains(&routine_key(
+                            &api_name(&k.event_source, &k.event_name),
+                            code,
+                        ))
+                    })
         })
     };
     let series = at::principal_buckets(input, false, failed);
@@ -228,7 +258,16 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
     let mut out = Vec::new();
     for ((account, _, principal), obs) in series {
         let model = models.get(&(account, principal));
-        let params = params.with_history(model.map(|m| &m.error_burst), model.map_or(0, |_| days));
+        let mut params =
+            params.with_history(model.map(|m| &m.error_burst), model.map_or(0, |_| days));
+        let day = Context::of(
+            &at::rows(input.detail, w.start, w.end, |rk, dk| {
+                rk.account == account && dk.principal == principal && failed(rk, dk)
+            }),
+            model.map(|m| &m.habits),
+        );
+        let floor = params.min_score;
+        params.min_score = day.scan_floor(floor);
         let (exp, alpha) = match model {
             Some(m) => (
                 at::expected(&m.errors, w.start, n)
@@ -245,14 +284,30 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
             let rows = at::rows(input.detail, start, end, |rk, dk| {
                 rk.account == account && dk.principal == principal && failed(rk, dk)
             });
-            let score = if console_fanout(&rows) {
+            // A sweep of denied reads from the principal's own networks and tools is its job
+            // lacking a permission (a scanner, a console page); enumeration with a stolen key
+            // comes from somewhere else.
+            let ctx = Context::of(&rows, model.map(|m| &m.habits));
+            let known_place = ctx.known && ctx.new_networks.is_empty();
+            let score = if console_fanout(&rows, known_place) {
                 h.score.min(CONSOLE_FANOUT_MAX_SCORE)
+            } else if !ctx.habitual() {
+                // From a network or tool the principal never used: rarer than its history says.
+                ctx.weigh(h.score)
+            } else if denied_reads(&rows) {
+                h.score * context::HABITUAL
             } else {
+                // Its own failures from its own place (a throttling storm, a broken deploy):
+                // operational, judged on their size alone.
                 h.score
             };
-            if score < params.min_score {
+            if h.score < floor && score < floor {
+                // Scanned below the floor for a new place that did not lift it.
                 continue;
             }
+            // A burst over the floor that its context lowered under it is kept, so that the
+            // per-API bursts it explains fold into it (and go with it) rather than alerting on
+            // their own; [`ErrorRate::detect`] applies the floor at the end.
             // Which APIs and services it failed on, most first.
             let mix = at::ApiMix::of(&rows);
             let (ranked, sources) = (&mix.ranked, &mix.services);
@@ -261,15 +316,17 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
             let names = mix.names(20);
             let (attr, _, _) = at::attribute(&rows, None);
             let code = dominant(&attr);
+            let clause = ctx.describe();
             let explanation = format!(
-                "{principal} had {} failed calls across {} APIs of {} services in {} vs {:.1} expected{}; first: {}",
+                "{principal} had {} failed calls across {} APIs of {} services in {} vs {:.1} expected{}; first: {}{}",
                 h.observed,
                 ranked.len(),
                 sources.len(),
                 at::duration(end - start),
                 h.expected,
                 code.as_deref().map(|c| format!(", mostly {c}")).unwrap_or_default(),
-                names.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                names.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                if clause.is_empty() { String::new() } else { format!("; {clause}") }
             );
             let details = Details::PrincipalErrors(PrincipalErrorDetails {
                 distinct_apis: ranked.len() as u64,

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft};
+use super::context::{Context, Peers};
 use super::scan::{lens, scan, Params};
 use super::{check_windows, DetectConfigError, DetectInput, Detector, DetectorConfig, Ratio};
 use crate::catalog::Category;
@@ -76,6 +77,7 @@ impl Detector for IamBurst {
         let per = at::principal_buckets(input, false, |k, _| is_iam(k));
         let models = input.baselines.principal_index();
         let days = input.baselines.history_days;
+        let peers = Peers::of(input.baselines);
         let mut out = Vec::new();
         for ((account, _, principal), obs) in per {
             let model = models.get(&(account, principal));
@@ -86,8 +88,19 @@ impl Detector for IamBurst {
                     .collect(),
                 None => vec![PRIOR; n],
             };
-            let params =
+            let elsewhere = peers.elsewhere(principal, account);
+            let habits = model
+                .map(|m| &m.habits)
+                .or(elsewhere.first().map(|m| &m.habits));
+            let day = Context::of(
+                &at::rows(input.detail, w.start, w.end, |k, dk| {
+                    k.account == account && dk.principal == principal && is_iam(k)
+                }),
+                habits,
+            );
+            let mut params =
                 params.with_history(model.map(|m| &m.iam_burst), model.map_or(0, |_| days));
+            params.min_score = day.scan_floor(floor);
             for h in scan(&obs, &exp, 0.5, &params) {
                 let start = w.start + h.start as i64 * BUCKET_SECS;
                 let end = start + h.len as i64 * BUCKET_SECS;
@@ -100,19 +113,24 @@ impl Detector for IamBurst {
                 let names = mix.names(usize::MAX);
                 let history = model.map_or(0, |m| m.iam_total);
                 let by_service = at::service_made(&rows);
+                // From the principal's own networks and tools, an IAM burst is most likely its
+                // owner at work (an admin onboarding a team); from elsewhere, a stolen key.
+                let ctx = Context::of(&rows, habits);
                 let score = match by_service {
                     Some(_) => h.score.min(at::SERVICE_MADE_MAX_SCORE),
-                    None => h.score,
+                    None => ctx.weigh(h.score),
                 };
-                if score < params.min_score {
+                if score < floor {
                     continue;
                 }
+                let clause = ctx.describe();
                 let explanation = format!(
-                    "{} by {principal}: {} IAM writes in {}; this principal made {history} IAM writes in the previous {days} days{}{}",
+                    "{} by {principal}: {} IAM writes in {}; this principal made {history} IAM writes in the previous {days} days{}{}{}",
                     names.join(", "),
                     h.observed,
                     at::duration(end - start),
                     if model.is_none() { " (never seen before)" } else { "" },
+                    if clause.is_empty() { String::new() } else { format!("; {clause}") },
                     by_service.map_or(String::new(), |svc| format!("; all made by {svc} on its behalf (scored at most {})", at::SERVICE_MADE_MAX_SCORE))
                 );
                 let details = Details::IamBurst(IamBurstDetails {

@@ -3,8 +3,10 @@
 //! time, is a finding — unless the account/region delivered no logs at all then, which is a
 //! delivery hole (reported in the data-quality section), not a missed job.
 //!
-//! The score grows with the job's reliability and history: a job that ran 28 nights out of 28
-//! and then did not is worth waking up for; one that runs two weeks out of three is not.
+//! A run happened when the job's principal called anything in the account at its time (a
+//! cleanup with nothing to delete that day does not call its delete API). The score grows with
+//! the job's reliability and history: a job that ran 28 nights out of 28 and then did not is
+//! worth waking up for; one that misses one night in ten is not watched (`min_reliability`).
 //! Score = 60 + 35 · reliability⁴ · min(1, runs_seen / 14); an off-schedule run scores 0.8 of
 //! that. The p-value is the Laplace estimate of a miss, (misses + ½) / (runs expected + 1).
 
@@ -27,7 +29,7 @@ pub struct MaintenanceConfig {
 impl Default for MaintenanceConfig {
     fn default() -> Self {
         MaintenanceConfig {
-            min_reliability: 0.8,
+            min_reliability: 0.9,
         }
     }
 }
@@ -46,8 +48,8 @@ fn hhmm(t: i64) -> String {
 
 impl Detector for MaintenanceGap {
     fn min_history_days(&self) -> u32 {
-        // three days: a job is known once it ran three times.
-        3
+        // a week: a job that runs Monday to Friday looks daily until a weekend was seen.
+        crate::baseline::jobs::JOB_HISTORY_DAYS as u32
     }
 
     fn kind(&self) -> FindingKind {
@@ -70,8 +72,13 @@ impl Detector for MaintenanceGap {
                     && !k.read_only
                     && dk.principal == j.principal
             };
+            // The job ran when its principal called anything in the account at its time: a
+            // cleanup with nothing to delete that day runs without calling its delete API.
+            let ran = |k: &crate::rollup::ApiKey, dk: &crate::rollup::DetailKey| {
+                k.account == j.account && dk.principal == j.principal
+            };
             for t in j.expected_runs(w.start, w.end) {
-                let on_time = at::rows(input.detail, t - tol, t + tol, of_job);
+                let on_time = at::rows(input.detail, t - tol, t + tol, ran);
                 if !on_time.is_empty() {
                     continue;
                 }
@@ -91,6 +98,7 @@ impl Detector for MaintenanceGap {
                 let mut score = job_score(j);
                 let when = match j.period {
                     Period::Daily => format!("daily at {}", hhmm(t)),
+                    Period::Workdays => format!("Monday to Friday at {}", hhmm(t)),
                     Period::Weekly { .. } => {
                         format!("weekly on {} at {}", at::ts(t).format("%A"), hhmm(t))
                     }

@@ -7,6 +7,7 @@
 
 mod attribution;
 pub mod calibrate;
+mod context;
 mod errors;
 mod iam;
 mod maintenance;

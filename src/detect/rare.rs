@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft};
+use super::context::{self, Context, Peers};
 use super::{DetectConfigError, DetectInput, Detector, DetectorConfig};
 use crate::baseline::api_name;
 use crate::catalog::Category;
@@ -109,9 +110,17 @@ impl Detector for RareAction {
                 if dk.bucket < w.start || dk.bucket >= w.end {
                     continue;
                 }
+                if federated_sign_in(k, &dk.principal) {
+                    continue;
+                }
+                // Known: called before, in this region (a stolen key starting instances in a
+                // region its owner never used is as new as a first RunInstances).
                 let known = models
                     .get(&(k.account.as_str(), dk.principal.as_str()))
-                    .is_some_and(|m| m.apis.contains(&api_name(&k.event_source, &k.event_name)));
+                    .is_some_and(|m| {
+                        m.apis.contains(&api_name(&k.event_source, &k.event_name))
+                            && (m.regions.is_empty() || m.regions.contains(&k.region))
+                    });
                 if known {
                     continue;
                 }
@@ -128,6 +137,8 @@ impl Detector for RareAction {
                 e.1 = e.1.max(dk.bucket);
             }
         }
+        let peers = Peers::of(input.baselines);
+        let history = input.baselines.history_days;
         let mut out = Vec::new();
         for ((account, region, principal, source, name), (first, last)) in seen {
             let Some((base, label)) = self.base(input, source, name) else {
@@ -135,12 +146,24 @@ impl Detector for RareAction {
             };
             let model = models.get(&(account, principal));
             let hours = model.map_or(0, |m| m.active_hours);
-            // "Never" weighs more from a principal seen for weeks than from one seen for an
-            // hour; a principal never seen at all is a new identity acting sensitively, which
-            // is as telling as a long history.
+            // "Never" says as much as the principal's own routine is settled: a service role
+            // that has called the same APIs for weeks doing something new is news; Terraform,
+            // an administrator, a principal seen on one day add first-time actions on many of
+            // their days ([`Habits::action_churn`], which also makes day 2 quiet). A principal
+            // never seen at all is a new identity acting sensitively — or a weekly or monthly
+            // one the history is still too short to have seen: "never seen" counts fully only
+            // after four weeks of watching.
+            let watched_for = 0.7 + 0.3 * (f64::from(history) / 28.0).min(1.0);
+            let unexcused = input.catalog.is(Category::DefenseEvasion, source, name)
+                || input.catalog.is(Category::InhibitRecovery, source, name);
             let confidence = match model {
-                None => 1.0,
-                Some(_) => 0.7 + 0.3 * (f64::from(hours) / 100.0).min(1.0),
+                // Logging switched off or backups deleted is not excused by a habit of doing
+                // new things: it counts as from a new identity at least.
+                Some(m) if m.habits.active_days > 0 && unexcused => {
+                    (1.0 - m.habits.action_churn()).max(watched_for)
+                }
+                Some(m) if m.habits.active_days > 0 => 1.0 - m.habits.action_churn(),
+                _ => watched_for,
             };
             let p = 1.0 / (f64::from(hours) + 2.0);
             let (start, end) = (first, last + BUCKET_SECS);
@@ -150,28 +173,75 @@ impl Detector for RareAction {
                     && k.event_name == name
                     && dk.principal == principal
             });
+            // Where it came from, against the principal's habits (or, for a role new in this
+            // account, the same role's elsewhere); and whether that role does it elsewhere.
+            let elsewhere = peers.elsewhere(principal, account);
+            let habits = model
+                .map(|m| &m.habits)
+                .or(elsewhere.first().map(|m| &m.habits));
+            let ctx = Context::of(&rows, habits);
+            let peer = peers.account_calling(principal, account, &api_name(source, name));
+            let first_in_region = model.is_some_and(|m| m.apis.contains(&api_name(source, name)));
+            let factor = if unexcused {
+                // Logging or security tooling switched off, or backups deleted, is reported
+                // whoever does it, from wherever: there is no routine way to go unwatched or
+                // to destroy what recovery needs.
+                1.0
+            } else {
+                match peer {
+                    Some(_) if ctx.new_agents.is_empty() && ctx.new_networks.is_empty() => {
+                        ctx.factor().min(context::HABITUAL)
+                    }
+                    _ => ctx.factor(),
+                }
+            };
             let by_service = at::service_made(&rows);
+            // Never done, and from a place the principal never used: two independent pieces of
+            // evidence (noisy-or).
+            let raw =
+                100.0 * (1.0 - (1.0 - base * confidence * factor / 100.0) * (1.0 - ctx.novelty()));
             let score = match by_service {
-                Some(_) => (base * confidence).min(at::SERVICE_MADE_MAX_SCORE),
-                None => base * confidence,
+                Some(_) => raw.min(at::SERVICE_MADE_MAX_SCORE),
+                None => raw,
             };
             if score < floor {
                 continue;
             }
             let calls: u64 = rows.iter().map(|r| u64::from(r.2.count)).sum();
-            let explanation = format!(
+            let mut explanation = format!(
                 "{name} ({source}, {label}) by {principal} in {account}/{region}: {calls} call(s); {} in the previous {} days",
                 match model {
-                    Some(m) => format!("this principal was active {} hours and never called it", m.active_hours),
+                    Some(m) if first_in_region => format!(
+                        "this principal was active {} hours and called it only in {}",
+                        m.active_hours,
+                        m.regions.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                    Some(m) => format!(
+                        "this principal was active {} hours on {} days and never called it (it began calling a new watched API on {} of those days)",
+                        m.active_hours, m.habits.active_days, m.habits.new_action_days
+                    ),
                     None => "this principal was never seen".to_string(),
                 },
-                input.baselines.history_days
-            ) + &by_service.map_or(String::new(), |svc| {
-                format!("; made by {svc} on its behalf (scored at most {})", at::SERVICE_MADE_MAX_SCORE)
-            });
+                history
+            );
+            let clause = ctx.describe();
+            if !clause.is_empty() {
+                explanation.push_str("; ");
+                explanation.push_str(&clause);
+            }
+            if let Some(a) = peer {
+                explanation.push_str(&format!("; the same role calls it in account {a}"));
+            }
+            if let Some(svc) = by_service {
+                explanation.push_str(&format!(
+                    "; made by {svc} on its behalf (scored at most {})",
+                    at::SERVICE_MADE_MAX_SCORE
+                ));
+            }
             let details = Details::RareAction(RareActionDetails {
                 category: label.to_string(),
                 principal_active_hours: hours,
+                first_in_region,
             });
             let d = Draft {
                 kind: FindingKind::RareAction,
@@ -195,6 +265,16 @@ impl Detector for RareAction {
         }
         out
     }
+}
+
+/// A role's `ConsoleLogin` is a federated sign-in (IAM Identity Center, SAML): the identity
+/// provider checked the person, and CloudTrail logs one per console session of every permission
+/// set a person opens. What the session then does is judged on its own. A root's or an IAM
+/// user's `ConsoleLogin` is a password sign-in and stays watched.
+fn federated_sign_in(k: &crate::rollup::ApiKey, principal: &str) -> bool {
+    k.event_source == "signin.amazonaws.com"
+        && k.event_name == "ConsoleLogin"
+        && context::role_name(principal).is_some()
 }
 
 impl DetectorConfig for RareConfig {

@@ -5,8 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft};
+use super::context::{Context, Peers};
 use super::scan::{lens, scan, Params, Tail};
 use super::{check_windows, DetectConfigError, DetectInput, Detector, DetectorConfig, Ratio};
+use crate::baseline::RELIABLY_BUSY;
+use crate::catalog::Category;
 use crate::finding::details::CallRateDetails;
 use crate::finding::{Details, Finding, FindingKind};
 use crate::time::BUCKET_SECS;
@@ -55,8 +58,8 @@ pub struct DropConfig {
 impl Default for DropConfig {
     fn default() -> Self {
         DropConfig {
-            min_expected: 30,
-            min_ratio: Ratio(5.0),
+            min_expected: 10,
+            min_ratio: Ratio(4.0),
             windows_minutes: vec![60, 120, 180],
         }
     }
@@ -78,6 +81,7 @@ fn rate_findings(
 ) -> Vec<Finding> {
     let models = input.baselines.series_index();
     let days = input.baselines.history_days;
+    let peers = Peers::of(input.baselines);
     let mut out = Vec::new();
     for s in input.series {
         let obs: Vec<f64> = s.calls.iter().map(|&c| f64::from(c)).collect();
@@ -89,21 +93,30 @@ fn rate_findings(
         };
         let params = match model {
             Some(m) if p.tail == Tail::Up => p.with_history(Some(&m.burst), days),
-            Some(_) => p.with_history(None, days),
+            Some(m) => Params {
+                lulls: Some(&m.lulls),
+                ..p.with_history(None, days)
+            },
             None => p.clone(),
         };
-        let mut hits: Vec<(Option<&str>, super::scan::Hit)> = scan(&obs, &exp, alpha, &params)
-            .into_iter()
-            .map(|h| (None, h))
-            .collect();
+        let judged =
+            p.tail == Tail::Up || model.is_some_and(|m| droppable(m.density, &m.presence, days));
+        let mut hits: Vec<(Option<&str>, super::scan::Hit)> = if judged {
+            scan(&obs, &exp, alpha, &params)
+                .into_iter()
+                .map(|h| (None, h))
+                .collect()
+        } else {
+            Vec::new()
+        };
         // A drop in one busy caller (the monitoring collector stopped) hides in a series that
         // others keep calling: check each caller with a large baseline share on its own.
         if let (Some(m), Tail::Down) = (model, p.tail) {
-            for (who, c) in &m.top.principal {
-                let share = *c as f64 / m.top.total.max(1) as f64;
-                if !(0.25..=0.95).contains(&share) {
+            for c in &m.callers {
+                if !droppable(c.density, &c.presence, days) {
                     continue;
                 }
+                let (who, share) = (&c.principal, c.share);
                 let mut pobs = vec![0.0; obs.len()];
                 if let Some(a) = input.detail.apis.get(&s.key) {
                     for (dk, dv) in a.detail.iter().filter(|(dk, _)| &dk.principal == who) {
@@ -114,11 +127,22 @@ fn rate_findings(
                     }
                 }
                 let pexp: Vec<f64> = exp.iter().map(|e| e * share).collect();
-                for h in scan(&pobs, &pexp, alpha, &params) {
+                // The caller's own quietness is not in the series' lulls.
+                let caller = Params {
+                    lulls: None,
+                    ..params.clone()
+                };
+                for h in scan(&pobs, &pexp, alpha, &caller) {
                     let covered = hits
                         .iter()
                         .any(|(_, o)| h.start < o.start + o.len && o.start < h.start + h.len);
-                    if !covered {
+                    // Calls another caller took over (a fleet moving from one instance role to
+                    // another) are not missing: at least half of what the caller should have
+                    // made must be missing from the series too.
+                    let range = h.start..h.start + h.len;
+                    let series_missing =
+                        exp[range.clone()].iter().sum::<f64>() - obs[range].iter().sum::<f64>();
+                    if !covered && series_missing >= 0.5 * h.expected {
                         hits.push((Some(who.as_str()), h));
                     }
                 }
@@ -134,8 +158,16 @@ fn rate_findings(
                 // No logs at all from the account/region: a delivery hole, not a drop.
                 continue;
             }
+            let presence = model.map(|m| match who {
+                Some(w) => m
+                    .callers
+                    .iter()
+                    .find(|c| c.principal == w)
+                    .map_or(&m.presence[..], |c| &c.presence[..]),
+                None => &m.presence[..],
+            });
             if kind == FindingKind::CallRateDrop
-                && !model.is_some_and(|m| reliably_busy(m, start, end))
+                && !presence.is_some_and(|p| reliably_busy(p, start, end))
             {
                 // A series that is quiet in these hours on some days (polling that follows
                 // deploys, a console user's working hours) going quiet is not a drop.
@@ -144,6 +176,16 @@ fn rate_findings(
             let rows = at::rows(input.detail, start, end, |rk, dk| {
                 rk == k && who.is_none_or(|w| dk.principal == w)
             });
+            let routine = match (kind, who) {
+                (FindingKind::CallRateSpike, None) => {
+                    routine_work(input, &params, &rows, &h, start, end, &peers)
+                }
+                _ => None,
+            };
+            let score = routine.as_ref().map_or(h.score, |r| h.score.min(r.score));
+            if score < params.min_score {
+                continue;
+            }
             let top_caller = {
                 let (a, _, _) = at::attribute(&rows, None);
                 a.principal
@@ -173,7 +215,7 @@ fn rate_findings(
                 h.observed / ((end - start) as f64 / 60.0),
                 h.expected / ((end - start) as f64 / 60.0),
                 top_caller
-            );
+            ) + &routine.map_or(String::new(), |r| format!("; {}", r.reason));
             let details = Details::CallRate(CallRateDetails {
                 dispersion: at::round3(alpha),
                 new_series: model.is_none(),
@@ -192,7 +234,7 @@ fn rate_findings(
                 observed: h.observed,
                 expected: h.expected,
                 p: h.p,
-                score: h.score,
+                score,
                 explanation,
                 details,
             };
@@ -202,23 +244,137 @@ fn rate_findings(
     out
 }
 
-/// A drop needs every hour it covers to have had calls on at least this share of training days.
-const DROP_PRESENCE: f64 = 0.85;
+/// Share of a spike's calls one principal must make for the spike to be its work.
+const OWNER_SHARE: f64 = 0.8;
 
-/// Whether every UTC hour of `[start, end)` had calls on [`DROP_PRESENCE`] of the series'
-/// training days. A model without presence (older state) counts as busy.
-fn reliably_busy(m: &crate::baseline::SeriesModel, start: i64, end: i64) -> bool {
-    if m.presence.len() != 24 {
+/// A spike that is one principal's usual amount of work, shifted between APIs.
+struct Routine {
+    score: f64,
+    reason: String,
+}
+
+/// Whether a spike is the routine work of the principal behind it: one principal made at
+/// least [`OWNER_SHARE`] of the calls, from its own networks and tools, and its calls on all
+/// APIs in the window did not exceed what it reached on its busy days — here or, for a role
+/// with little history in this account, in the organization's other accounts (a scanner whose
+/// inventory leans on another API this time; a deploy role polling in staging as it does in
+/// production). Then the spike is only as unusual as that amount of work: the score of the
+/// principal's own history ([`super::calibrate`] with its days reaching half the work). Reads
+/// of secrets and other sensitive APIs never count as routine work: pulling every secret is
+/// the exfiltration a spike is for.
+fn routine_work(
+    input: &DetectInput<'_>,
+    params: &Params<'_>,
+    rows: &[(
+        &crate::rollup::ApiKey,
+        &crate::rollup::DetailKey,
+        &crate::rollup::DetailVal,
+    )],
+    h: &super::scan::Hit,
+    start: i64,
+    end: i64,
+    peers: &Peers<'_>,
+) -> Option<Routine> {
+    let (key, _, _) = rows.first()?;
+    if input
+        .catalog
+        .is(Category::Sensitive, &key.event_source, &key.event_name)
+    {
+        return None;
+    }
+    let (attr, _, _) = at::attribute(rows, None);
+    let owner = attr
+        .principal
+        .first()
+        .filter(|a| a.insight_share >= OWNER_SHARE)?;
+    let principal = owner.value.as_str();
+    let account = key.account.as_str();
+    let models = input.baselines.principal_index();
+    let own = models.get(&(account, principal)).copied();
+    let owner_rows: Vec<_> = rows
+        .iter()
+        .filter(|(_, dk, _)| dk.principal == principal)
+        .copied()
+        .collect();
+    let elsewhere = peers.elsewhere(principal, account);
+    let ctx = Context::of(
+        &owner_rows,
+        own.map(|m| &m.habits)
+            .or(elsewhere.first().map(|m| &m.habits)),
+    );
+    if !ctx.habitual() {
+        return None;
+    }
+    // Everything the principal called in the account in the window.
+    let work: f64 = at::rows(input.detail, start, end, |k, dk| {
+        k.account == account && dk.principal == principal
+    })
+    .iter()
+    .map(|r| f64::from(r.2.count))
+    .sum();
+    let tests = params.tests_per_day();
+    let reached = |m: &crate::baseline::PrincipalModel| {
+        let k = m
+            .call_burst
+            .days_reaching(h.len, work * super::calibrate::SAME_ORDER);
+        (
+            k,
+            m.call_burst.days,
+            super::calibrate::score(h.p, tests, k, m.call_burst.days),
+        )
+    };
+    let best = own
+        .into_iter()
+        .chain(elsewhere)
+        .map(|m| (m.account.as_str(), reached(m)))
+        .filter(|(_, (k, _, _))| *k > 0)
+        .min_by(|a, b| a.1 .2.total_cmp(&b.1 .2))?;
+    let (where_, (k, n, score)) = best;
+    let place = if where_ == account {
+        String::new()
+    } else {
+        format!(" (the same role in account {where_})")
+    };
+    Some(Routine {
+        score,
+        reason: format!(
+            "{principal} did {work} calls in all in the window, an amount of work it reached on {k} of {n} days{place}, from its usual networks and tools"
+        ),
+    })
+}
+
+/// Days of history from which every series' drops are judged (see [`round_the_clock`]).
+const WEEK: u32 = 7;
+
+/// Whether every UTC hour of `[start, end)` had calls on [`RELIABLY_BUSY`] of the training
+/// days (`presence` per hour of day; none, from an older state, counts as busy).
+fn reliably_busy(presence: &[f64], start: i64, end: i64) -> bool {
+    if presence.len() != 24 {
         return true;
     }
     let mut t = start.div_euclid(3600) * 3600;
     while t < end {
-        if m.presence[(t.rem_euclid(86_400) / 3600) as usize] < DROP_PRESENCE {
+        if presence[(t.rem_euclid(86_400) / 3600) as usize] < RELIABLY_BUSY {
             return false;
         }
         t += 3600;
     }
     true
+}
+
+/// Share of 5-minute buckets of its busy hours a series (or caller) must fill to be a stream
+/// whose silence is a drop: one call every five minutes on average fills 63%, a sweep once an
+/// hour 8%.
+const STREAM_DENSITY: f64 = 0.5;
+
+/// Whether a series (or a caller) with this `density` and hourly `presence` can drop, after
+/// `days` of history: only a stream can ([`STREAM_DENSITY`]; a sweep that did not come is a
+/// job that did not run), and before a week of history only one busy at every hour of the day
+/// (a poller has no working hours or weekends; a series that follows people looks like it
+/// drops every evening and weekend until each weekday was seen).
+fn droppable(density: f64, presence: &[f64], days: u32) -> bool {
+    density >= STREAM_DENSITY
+        && (days >= WEEK || (presence.len() == 24 && presence.iter().all(|p| *p >= RELIABLY_BUSY)))
 }
 
 impl Detector for CallRateSpike {
@@ -251,8 +407,9 @@ impl Detector for CallRateSpike {
 
 impl Detector for CallRateDrop {
     fn min_history_days(&self) -> u32 {
-        // a week: the hour-of-week profile needs each weekday once.
-        7
+        // two days for series busy at every hour (a poller); a week for the rest (see
+        // `round_the_clock`).
+        2
     }
 
     fn kind(&self) -> FindingKind {
@@ -269,6 +426,7 @@ impl Detector for CallRateDrop {
             ratio: self.0.min_ratio.get(),
             min_expected: f64::from(self.0.min_expected),
             history: None,
+            lulls: None,
             burst_margin: 1.0,
             days: 0,
         };

@@ -3,7 +3,7 @@
 //! tail probability, and overlapping hits collapse into the best one, grown over adjacent
 //! anomalous buckets so one incident gives one finding.
 
-use crate::baseline::{stats, Bursts};
+use crate::baseline::{stats, Bursts, Lulls};
 
 /// Which tail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,9 @@ pub(crate) struct Params<'a> {
     /// its recurring burst size ([`Bursts::ceiling`]); both tails: how often the size was
     /// reached feeds the score ([`super::calibrate`]). None: no history.
     pub(crate) history: Option<&'a Bursts>,
+    /// Down: the series' quiet history ([`Lulls`]): how often it was this quiet feeds the
+    /// score. None: no history.
+    pub(crate) lulls: Option<&'a Lulls>,
     /// Multiplier on the ceiling.
     pub(crate) burst_margin: f64,
     /// Training days of the entity (0: never seen), the `n` of [`super::calibrate`].
@@ -62,6 +65,7 @@ impl<'a> Params<'a> {
             ratio,
             min_expected: 0.0,
             history: None,
+            lulls: None,
             burst_margin,
             days: 0,
         }
@@ -76,15 +80,25 @@ impl<'a> Params<'a> {
         }
     }
 
-    /// The calibrated score of a window of `len` buckets with `observed` calls and model
-    /// tail probability `p`.
-    fn score(&self, p: f64, len: usize, observed: f64) -> f64 {
-        let tests = (288 * self.lens.len()) as f64;
+    /// Windows tried per day (288 starts × the window lengths): the `m` of
+    /// [`super::calibrate`].
+    pub(crate) fn tests_per_day(&self) -> f64 {
+        (288 * self.lens.len()) as f64
+    }
+
+    /// The calibrated score of a window of `len` buckets with `observed` calls against
+    /// `expected` and model tail probability `p`: spikes count the days a window reached half
+    /// the size, drops the days one was within twice as quiet (or under a tenth of normal).
+    fn score(&self, p: f64, len: usize, observed: f64, expected: f64) -> f64 {
+        let tests = self.tests_per_day();
         let k = match self.tail {
             Tail::Up => self.history.map_or(0, |b| {
                 b.days_reaching(len, observed * super::calibrate::SAME_ORDER)
             }),
-            Tail::Down => 0,
+            Tail::Down => self.lulls.map_or(0, |l| {
+                let ratio = observed / expected.max(1e-9);
+                l.days_below(len, (ratio / super::calibrate::SAME_ORDER).max(0.1))
+            }),
         };
         super::calibrate::score(p, tests, k, self.days)
     }
@@ -136,7 +150,7 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
                 continue;
             }
             let pv = tail_p(p.tail, o, e, alpha);
-            let score = p.score(pv, len, o);
+            let score = p.score(pv, len, o, e);
             if score >= p.min_score {
                 cands.push(Hit {
                     start: i,
@@ -188,7 +202,7 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
                 }
                 let (o, e) = (po[s + l] - po[s], pe[s + l] - pe[s]);
                 let pv = tail_p(p.tail, o, e, alpha);
-                let score = p.score(pv, l, o);
+                let score = p.score(pv, l, o, e);
                 if pv <= best.p * 1e3 && score >= p.min_score {
                     let h = Hit {
                         start: s,
@@ -228,7 +242,7 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
                     observed: o,
                     expected: e,
                     p: pv,
-                    score: p.score(pv, end - start, o).max(last.score).max(h.score),
+                    score: p.score(pv, end - start, o, e).max(last.score).max(h.score),
                 };
             }
             _ => merged.push(h),
@@ -256,6 +270,7 @@ mod tests {
             ratio: 3.0,
             min_expected: 0.0,
             history: None,
+            lulls: None,
             burst_margin: 1.5,
             days: 0,
         }
@@ -372,6 +387,7 @@ mod tests {
             ratio: 5.0,
             min_expected: 30.0,
             history: None,
+            lulls: None,
             burst_margin: 1.5,
             days: 0,
         };

@@ -2,6 +2,7 @@
 //! (management, data, insight, network activity) and the normalised [`Event`] the rollups keep.
 
 mod classify;
+pub mod context;
 mod fast;
 mod time;
 
@@ -10,6 +11,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use classify::{infer_read_only, is_legacy_data_api};
+pub use context::{absent_configuration, agent_family, network_of};
 pub use time::parse_event_time;
 
 /// Longest user agent (in bytes) kept in rollups; longer ones are cut at a char boundary.

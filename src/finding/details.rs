@@ -101,6 +101,9 @@ pub struct RareActionDetails {
     pub category: String,
     /// Hours in which the principal was active in the baseline.
     pub principal_active_hours: u32,
+    /// The principal called this API before, but never in this region.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub first_in_region: bool,
 }
 
 /// A periodic job that did not run.
@@ -184,6 +187,12 @@ mod tests {
             Details::RareAction(RareActionDetails {
                 category: "sensitive".into(),
                 principal_active_hours: 40,
+                first_in_region: false,
+            }),
+            Details::RareAction(RareActionDetails {
+                category: "provisioning".into(),
+                principal_active_hours: 400,
+                first_in_region: true,
             }),
             Details::MaintenanceGap(MaintenanceGapDetails {
                 expected_run: "2026-01-05T02:00:00Z".into(),

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{PipelineError, Progress};
 use crate::config::Config;
@@ -218,13 +218,67 @@ fn read_labels(trail: &Path) -> Option<Labels> {
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
-/// Reads a labels.json written by `trailsight simulate`.
+/// The labels of a trail another generator wrote (`judge/trailgen.py`): the same incident and
+/// decoy records as `trailsight simulate`'s, with the trail's period and accounts instead of
+/// the simulator's config.
+#[derive(Debug, Deserialize)]
+struct ForeignLabels {
+    start: chrono::NaiveDate,
+    days: u32,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default)]
+    scale: Option<f64>,
+    #[serde(default)]
+    accounts: Vec<String>,
+    incidents: Vec<Label>,
+    decoys: Vec<Label>,
+}
+
+impl ForeignLabels {
+    fn into_labels(self) -> Labels {
+        let start = self.start.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+        Labels {
+            config: SimConfig {
+                days: self.days,
+                seed: self.seed,
+                scale: self.scale.unwrap_or(1.0),
+                start: self.start,
+                ..SimConfig::default()
+            },
+            summary: SimSummary {
+                files: 0,
+                records_written: 0,
+                management_events: 0,
+                data_events: 0,
+                duplicate_deliveries: 0,
+                first_event: start,
+                last_event: start + chrono::Duration::days(i64::from(self.days)),
+                accounts: self.accounts,
+                regions: Vec::new(),
+            },
+            incidents: self.incidents,
+            decoys: self.decoys,
+        }
+    }
+}
+
+/// Reads a labels.json written by `trailsight simulate`, or one of the same incident and decoy
+/// records with the trail's `start`, `days` and `accounts` (another generator's).
 pub fn load_labels(path: &Path) -> Result<Labels, PipelineError> {
     let bytes = std::fs::read(path).map_err(PipelineError::file(path))?;
-    serde_json::from_slice(&bytes).map_err(|e| PipelineError::File {
-        path: path.to_path_buf(),
-        reason: format!("not a labels.json written by `trailsight simulate`: {e}"),
-    })
+    serde_json::from_slice::<Labels>(&bytes)
+        .or_else(|own| {
+            serde_json::from_slice::<ForeignLabels>(&bytes)
+                .map(ForeignLabels::into_labels)
+                .map_err(|foreign| (own, foreign))
+        })
+        .map_err(|(own, foreign)| PipelineError::File {
+            path: path.to_path_buf(),
+            reason: format!(
+                "not a labels.json of `trailsight simulate` ({own}) nor of incidents and decoys with start and days ({foreign})"
+            ),
+        })
 }
 
 /// The simulator's summary of a trail's labels.
@@ -373,7 +427,7 @@ pub struct KindRecall {
 pub struct FamilyScore {
     /// Labelled decoys.
     pub decoys: usize,
-    /// Of which an incident matched (each one a false alarm a user would have seen).
+    /// Of which a false incident matched (each one a false alarm a user would have seen).
     pub flagged: usize,
 }
 
@@ -445,6 +499,7 @@ impl IncidentScore {
             .iter()
             .chain(&labels.decoys)
             .map(|l| l.account.as_str())
+            .chain(labels.summary.accounts.iter().map(String::as_str))
             .collect();
         accounts.sort();
         accounts.dedup();
@@ -472,6 +527,19 @@ impl IncidentScore {
                 .iter()
                 .any(|(_, fs)| fs.iter().any(|f| matches(f, l)))
         };
+        // A decoy is flagged by a false incident: an incident that points at a labelled one is
+        // not a false alarm because a decoy happened in the same hour with a shared API.
+        let is_true = |fs: &[&Finding]| {
+            labels
+                .incidents
+                .iter()
+                .any(|l| fs.iter().any(|f| matches(f, l)))
+        };
+        let falsely_matched = |l: &Label| {
+            raised
+                .iter()
+                .any(|(_, fs)| !is_true(fs) && fs.iter().any(|f| matches(f, l)))
+        };
         for l in labels.incidents.iter().filter(|l| in_checked(l)) {
             let k = self.per_kind.entry(l.kind.clone()).or_default();
             k.labels += 1;
@@ -485,7 +553,7 @@ impl IncidentScore {
             let family = family_of(l);
             let f = self.per_family.entry(family).or_default();
             f.decoys += 1;
-            if matched(l) {
+            if falsely_matched(l) {
                 f.flagged += 1;
             }
         }
@@ -568,24 +636,44 @@ pub fn eval_nightly(
                 reason: "unreadable labels".into(),
             }
         })?;
-        let mut s = IncidentScore::default();
-        for n in &nights {
-            s.add(&IncidentScore::of(&n.incidents, &n.triage.active, &labels));
-        }
-        s.finish(&labels, &nights);
-        write_verdicts(
-            &work.join(format!("incidents-{seed}.jsonl")),
+        let s = score_nights(
             &nights,
             &labels,
+            &work.join(format!("incidents-{seed}.jsonl")),
         )?;
-        tracing::info!(
-            seed,
-            incidents = s.incidents,
-            false_incidents = s.false_incidents,
-            recall = s.recall(),
-            "seed replayed"
-        );
-        total.add(&s);
+        total.merge(&s);
+        per_seed.push(SeedNights { seed, score: s });
+    }
+    Ok(NightlyEval { total, per_seed })
+}
+
+/// Scores replayed nights against their labels and writes the verdict of every incident.
+fn score_nights(
+    nights: &[super::backtest::Night],
+    labels: &Labels,
+    verdicts: &Path,
+) -> Result<IncidentScore, PipelineError> {
+    let mut s = IncidentScore::default();
+    for n in nights {
+        s.add(&IncidentScore::of(&n.incidents, &n.triage.active, labels));
+    }
+    s.finish(labels, nights);
+    write_verdicts(verdicts, nights, labels)?;
+    tracing::info!(
+        seed = labels.config.seed,
+        incidents = s.incidents,
+        false_incidents = s.false_incidents,
+        recall = s.recall(),
+        "trail replayed"
+    );
+    Ok(s)
+}
+
+impl IncidentScore {
+    /// Adds another trail's whole replay (its nights, labels and recall as well).
+    fn merge(&mut self, s: &IncidentScore) {
+        let total = self;
+        total.add(s);
         total.nights += s.nights;
         total.accounts = total.accounts.max(s.accounts);
         total.labels += s.labels;
@@ -604,7 +692,58 @@ pub fn eval_nightly(
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        per_seed.push(SeedNights { seed, score: s });
+    }
+}
+
+/// Replays trails another generator wrote — folders holding `AWSLogs/` and a `labels.json`
+/// ([`load_labels`]) — night by night from day `first_day`, like [`eval_nightly`]: the judge
+/// the project did not write. States are kept in `work` (one per trail, reused while the
+/// trail's event count matches).
+pub fn eval_trails(
+    cfg: &Config,
+    trails: &[PathBuf],
+    first_day: u32,
+    work: &Path,
+    progress: Progress<'_>,
+) -> Result<NightlyEval, PipelineError> {
+    super::create_dir(work)?;
+    let mut total = IncidentScore::default();
+    let mut per_seed = Vec::new();
+    for (i, trail) in trails.iter().enumerate() {
+        let labels = load_labels(&trail.join("labels.json"))?;
+        let name = trail
+            .file_name()
+            .map_or_else(|| format!("trail{i}"), |n| n.to_string_lossy().into_owned());
+        let state_dir = work.join(format!("state-{name}"));
+        let state = StateDir::new(&state_dir);
+        let stored = crate::rollup::Store::open(&state)
+            .map(|s| s.total_events())
+            .unwrap_or(0);
+        if stored == 0 {
+            let _ = std::fs::remove_dir_all(&state_dir);
+            super::ingest::ingest_local(
+                &state,
+                &[trail.join("AWSLogs")],
+                &IngestOptions::default(),
+                progress,
+            )?;
+        }
+        let store = crate::rollup::Store::open(&state)?;
+        let sim = &labels.config;
+        let first = sim.start + chrono::Days::new(u64::from(first_day.max(1) - 1));
+        let last = sim.start + chrono::Days::new(u64::from(sim.days.max(1) - 1));
+        let nights =
+            super::backtest::replay(&store, cfg, &super::backtest::days(first, last), progress)?;
+        let s = score_nights(
+            &nights,
+            &labels,
+            &work.join(format!("incidents-{name}.jsonl")),
+        )?;
+        total.merge(&s);
+        per_seed.push(SeedNights {
+            seed: sim.seed,
+            score: s,
+        });
     }
     Ok(NightlyEval { total, per_seed })
 }

@@ -61,6 +61,10 @@ pub struct SimConfig {
     /// Which shipped organisation is simulated.
     #[serde(default, skip_serializing_if = "WorldName::is_default")]
     pub world: WorldName,
+    /// Only the world's first this many accounts (all when `None`): the same organisation's
+    /// plan, with the other accounts' trails and labels left out (a one-account replay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<u32>,
 }
 
 /// The shipped simulated organisations.
@@ -91,6 +95,7 @@ impl Default for SimConfig {
             scale: 1.0,
             start: NaiveDate::from_ymd_opt(2026, 1, 5).expect("valid date"),
             world: WorldName::Default,
+            accounts: None,
         }
     }
 }
@@ -110,6 +115,13 @@ impl SimConfig {
                 field: "scale",
                 value: self.scale.to_string(),
                 allowed: "(0, 100]",
+            });
+        }
+        if self.accounts == Some(0) {
+            return Err(SimError::InvalidConfig {
+                field: "accounts",
+                value: "0".into(),
+                allowed: "1 or more",
             });
         }
         if self
@@ -392,7 +404,14 @@ pub fn simulate(
     let world = World::shipped(cfg.world);
     let plan = model::Plan::new(cfg, world);
 
-    let (n_accounts, n_regions) = (world.accounts.len(), world.regions.len());
+    let n_accounts = cfg.accounts.map_or(world.accounts.len(), |n| {
+        world.accounts.len().min(n as usize)
+    });
+    let n_regions = world.regions.len();
+    let kept: Vec<&str> = world.accounts[..n_accounts]
+        .iter()
+        .map(|a| a.id.as_str())
+        .collect();
     let units: Vec<(u32, usize, usize)> = (0..cfg.days)
         .flat_map(|d| (0..n_accounts).flat_map(move |a| (0..n_regions).map(move |r| (d, a, r))))
         .collect();
@@ -438,14 +457,21 @@ pub fn simulate(
         duplicate_deliveries: s.dups,
         first_event: ts(s.first.unwrap_or(span_start)),
         last_event: ts(s.last.unwrap_or(span_start)),
-        accounts: world.accounts.iter().map(|a| a.id.clone()).collect(),
+        accounts: kept.iter().map(|a| a.to_string()).collect(),
         regions: world.regions.clone(),
     };
+    let in_trail = |l: &Label| kept.contains(&l.account.as_str());
     let labels = Labels {
         config: cfg.clone(),
         summary: summary.clone(),
-        incidents: model::incident_labels(world, &plan),
-        decoys: model::decoy_labels(cfg, world, &plan),
+        incidents: model::incident_labels(world, &plan)
+            .into_iter()
+            .filter(in_trail)
+            .collect(),
+        decoys: model::decoy_labels(cfg, world, &plan)
+            .into_iter()
+            .filter(in_trail)
+            .collect(),
     };
     let path = out.join("labels.json");
     let tmp = out.join("labels.json.tmp");

@@ -772,3 +772,51 @@ fn step_runner_follows_the_format() {
         Some("arn:aws:iam::111122223333:user/bot")
     );
 }
+
+/// `accounts` keeps the world's first accounts: the same plan, the other accounts' files and
+/// labels left out, and the kept account's files byte for byte as in the whole trail.
+#[test]
+fn one_account_trail_is_the_first_account_of_the_whole() {
+    let whole = cfg(3, 0.02, 5);
+    let one = SimConfig {
+        accounts: Some(1),
+        ..whole.clone()
+    };
+    let (wd, ws) = run(&whole);
+    let (od, os) = run(&one);
+    assert_eq!(os.accounts, vec![ws.accounts[0].clone()]);
+    let under = |root: &Path| -> Vec<PathBuf> {
+        files(&root.join("AWSLogs"))
+            .into_iter()
+            .map(|p| p.strip_prefix(root).unwrap().to_path_buf())
+            .collect()
+    };
+    let kept: Vec<PathBuf> = under(wd.path())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(&ws.accounts[0]))
+        .collect();
+    let mut got = under(od.path());
+    let mut want = kept.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    for p in &want {
+        assert_eq!(
+            std::fs::read(wd.path().join(p)).unwrap(),
+            std::fs::read(od.path().join(p)).unwrap()
+        );
+    }
+    let labels: Labels =
+        serde_json::from_slice(&std::fs::read(od.path().join("labels.json")).unwrap()).unwrap();
+    assert!(labels
+        .incidents
+        .iter()
+        .chain(&labels.decoys)
+        .all(|l| l.account == ws.accounts[0]));
+    assert!(SimConfig {
+        accounts: Some(0),
+        ..whole
+    }
+    .validate()
+    .is_err());
+}

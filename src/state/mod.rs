@@ -45,7 +45,7 @@ pub const ROLLUP_SCHEMA: Schema = Schema {
 /// The fitted baselines.
 pub const MODEL_SCHEMA: Schema = Schema {
     format: "trailsight-baselines",
-    version: 2,
+    version: 3,
 };
 
 /// Every file of the state directory other than the rollup tables.

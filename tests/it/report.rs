@@ -81,6 +81,7 @@ fn hostile_finding(template: &Finding) -> Finding {
     f.details = finding::Details::RareAction(finding::details::RareActionDetails {
         category: format!("{P_IMG}{P_SCRIPT}"),
         principal_active_hours: 0,
+        first_in_region: false,
     });
     f.attributions.user_agent = vec![finding::Attribution {
         value: P_TITLE.into(),

@@ -61,10 +61,16 @@ fn tune_replays_each_threshold_and_writes_csv() {
     // The configured default (70) is marked; labels give precision and recall.
     let current: Vec<&str> = rows.iter().map(|r| r[2]).collect();
     assert_eq!(current, ["false", "true", "false"]);
-    assert!(rows.iter().all(|r| !r[6].is_empty()), "{csv}");
-    // A stricter threshold never fires more.
-    let n: Vec<usize> = rows.iter().map(|r| r[3].parse().unwrap()).collect();
-    assert!(n[0] >= n[1] && n[1] >= n[2], "{n:?}");
+    assert!(rows.iter().all(|r| !r[8].is_empty()), "{csv}");
+    // A stricter threshold never fires more, in incidents or in findings.
+    for col in [3, 5] {
+        let n: Vec<usize> = rows.iter().map(|r| r[col].parse().unwrap()).collect();
+        assert!(n[0] >= n[1] && n[1] >= n[2], "column {col}: {n:?}");
+    }
+    // Incidents group findings: never more incidents than findings.
+    assert!(rows
+        .iter()
+        .all(|r| r[3].parse::<usize>().unwrap() <= r[5].parse::<usize>().unwrap()));
     // The chart: a PNG 1000 px wide with more than a blank canvas in it.
     let png = fs::read(out.join("tune-call_rate_spike.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");

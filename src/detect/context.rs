@@ -1,0 +1,392 @@
+//! Whether a principal's calls came from where it always calls from: its networks and tool
+//! families ([`Habits`]). The second piece of evidence beside "unusual": a first-time action,
+//! an IAM burst or a sweep of denied reads means much more from a network and a tool the
+//! principal never used (a stolen key) than from its own laptop and CLI or its own CI runner
+//! (its job, or its owner at work). Also the organization's other accounts: the same role
+//! name doing the same thing elsewhere is that role's habit, not news.
+
+use std::collections::BTreeMap;
+
+use super::calibrate;
+use crate::baseline::{Baselines, Habits, PrincipalModel};
+use crate::event::{agent_family, network_of};
+use crate::rollup::{ApiKey, DetailKey, DetailVal};
+
+/// The score factor of evidence that came from the principal's habitual networks and tools:
+/// the same unusual thing, done from where the principal always works, is a third less telling.
+/// A settled principal's first-time destructive action (85 × 0.93) becomes about 52, below
+/// `rare_action`'s default threshold of 60.
+pub(crate) const HABITUAL: f64 = 0.65;
+
+/// The factor when what is new is only a network, for a principal that often adds networks
+/// ([`Habits::network_churn`] ≥ [`CHURNING`]): a traveller, a role on AWS's addresses.
+pub(crate) const CHURNING_NETWORK: f64 = 0.85;
+
+/// The most a new network and tool together multiply a return period by: three decades of
+/// score, so a routine-sized burst from a stolen key's new place alerts without every new place
+/// turning a daily event into an alert.
+pub(crate) const MAX_SURPRISE: f64 = 1000.0;
+
+/// Churn from which a new network is routine for the principal (a new one on one active day
+/// in four).
+pub(crate) const CHURNING: f64 = 0.25;
+
+/// Where some calls of one principal came from, against its habits.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Context {
+    /// The principal had habits (it was seen in the training window).
+    pub(crate) known: bool,
+    /// Networks of the calls it never used, most calls first.
+    pub(crate) new_networks: Vec<String>,
+    /// Tool families of the calls it never used, most calls first.
+    pub(crate) new_agents: Vec<String>,
+    /// Its chance of a new network on an active day.
+    pub(crate) network_churn: f64,
+    /// Its chance of a new tool family on an active day.
+    pub(crate) agent_churn: f64,
+}
+
+impl Context {
+    /// The context of `rows` (calls of one principal) against its habits (`None`: never seen).
+    pub(crate) fn of(
+        rows: &[(&ApiKey, &DetailKey, &DetailVal)],
+        habits: Option<&Habits>,
+    ) -> Context {
+        let Some(h) = habits.filter(|h| h.active_days > 0) else {
+            return Context {
+                known: false,
+                new_networks: Vec::new(),
+                new_agents: Vec::new(),
+                network_churn: 1.0,
+                agent_churn: 1.0,
+            };
+        };
+        let mut nets: BTreeMap<String, u64> = BTreeMap::new();
+        let mut agents: BTreeMap<String, u64> = BTreeMap::new();
+        for (_, dk, dv) in rows {
+            let c = u64::from(dv.count);
+            let n = network_of(&dk.source_ip);
+            if !h.knows_network(&n) {
+                *nets.entry(n).or_default() += c;
+            }
+            let a = agent_family(&dk.user_agent);
+            if !h.knows_agent(&a) {
+                *agents.entry(a).or_default() += c;
+            }
+        }
+        Context {
+            known: true,
+            new_networks: ranked(nets),
+            new_agents: ranked(agents),
+            network_churn: h.network_churn(),
+            agent_churn: h.agent_churn(),
+        }
+    }
+
+    /// Every call from a network and a tool family the principal used before.
+    pub(crate) fn habitual(&self) -> bool {
+        self.known && self.new_networks.is_empty() && self.new_agents.is_empty()
+    }
+
+    /// The score factor of this context: [`HABITUAL`] for habitual calls,
+    /// [`CHURNING_NETWORK`] when only the network is new and the principal often adds
+    /// networks, 1 otherwise (a new tool, a settled principal on a new network, or a principal
+    /// never seen: nothing to compare with).
+    pub(crate) fn factor(&self) -> f64 {
+        if !self.known {
+            1.0
+        } else if self.habitual() {
+            HABITUAL
+        } else if self.new_agents.is_empty() && self.network_churn >= CHURNING {
+            CHURNING_NETWORK
+        } else {
+            1.0
+        }
+    }
+
+    /// How much rarer this context is than the principal's routine: a network it never used
+    /// comes on `network_churn` of its active days and a tool it never used on `agent_churn`, so
+    /// their inverses multiply the return period of evidence seen with them (independent, at
+    /// most [`MAX_SURPRISE`] together). 1 for habitual calls and for a principal never seen.
+    pub(crate) fn surprise(&self) -> f64 {
+        if !self.known {
+            return 1.0;
+        }
+        let mut s = 1.0;
+        if !self.new_networks.is_empty() {
+            s /= self.network_churn.max(1e-3);
+        }
+        if !self.new_agents.is_empty() {
+            s /= self.agent_churn.max(1e-3);
+        }
+        s.min(MAX_SURPRISE)
+    }
+
+    /// The chance that the principal's routine does *not* explain this context: 0 for habitual
+    /// calls or a principal never seen, else `1 − Π churn` over what is new (a network it never
+    /// used on a settled principal: ~0.97; on one that shows up from a new address every day:
+    /// ~0). Evidence of its own, combined with a first-time action's as independent
+    /// (noisy-or) by `rare_action`.
+    pub(crate) fn novelty(&self) -> f64 {
+        if !self.known || self.habitual() {
+            return 0.0;
+        }
+        let mut routine = 1.0;
+        if !self.new_networks.is_empty() {
+            routine *= self.network_churn.clamp(0.0, 1.0);
+        }
+        if !self.new_agents.is_empty() {
+            routine *= self.agent_churn.clamp(0.0, 1.0);
+        }
+        1.0 - routine
+    }
+
+    /// `score` (a return-period score, [`calibrate`]) with this context's evidence: habitual
+    /// security evidence scaled by [`Context::factor`], new places multiplying its return period
+    /// by [`Context::surprise`].
+    pub(crate) fn weigh(&self, score: f64) -> f64 {
+        let s = self.surprise();
+        if s > 1.0 {
+            calibrate::score_of_period(calibrate::period_of_score(score) * s).max(score)
+        } else {
+            score * self.factor()
+        }
+    }
+
+    /// How far below `floor` to scan a principal whose calls of the day came from this
+    /// context, so that a window its new place would lift over `floor` ([`Context::weigh`]) is
+    /// not dropped before it is weighed.
+    pub(crate) fn scan_floor(&self, floor: f64) -> f64 {
+        let s = self.surprise();
+        if s > 1.0 {
+            (floor - 20.0 * s.log10()).max(0.0)
+        } else {
+            floor
+        }
+    }
+
+    /// A clause for explanations: "from its usual networks and tools", "from a network it
+    /// never used (193.189.100.0/24) with a tool it never used (python-requests)".
+    pub(crate) fn describe(&self) -> String {
+        if !self.known {
+            return String::new();
+        }
+        if self.habitual() {
+            return "from its usual networks and tools".into();
+        }
+        let list = |v: &[String]| v.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        let mut parts = Vec::new();
+        if !self.new_networks.is_empty() {
+            parts.push(format!(
+                "from {} it never used ({})",
+                if self.new_networks.len() == 1 {
+                    "a network"
+                } else {
+                    "networks"
+                },
+                list(&self.new_networks)
+            ));
+        }
+        if !self.new_agents.is_empty() {
+            parts.push(format!(
+                "with {} it never used ({})",
+                if self.new_agents.len() == 1 {
+                    "a tool"
+                } else {
+                    "tools"
+                },
+                list(&self.new_agents)
+            ));
+        }
+        parts.join(" ")
+    }
+}
+
+fn ranked(m: BTreeMap<String, u64>) -> Vec<String> {
+    let mut v: Vec<(String, u64)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.into_iter().map(|(k, _)| k).collect()
+}
+
+/// The organization-wide name of a role principal: its ARN without the account, with the
+/// per-account suffix of IAM Identity Center roles removed
+/// (`AWSReservedSSO_PowerUserAccess_1f3b5d7e9a2c4068` → `AWSReservedSSO_PowerUserAccess`), so
+/// the same role deployed to every account (a StackSet's, a permission set's, a scanner's)
+/// has one name. Users, services and roots have none: the same user name in two accounts is
+/// not known to be one person.
+pub(crate) fn role_name(principal: &str) -> Option<String> {
+    let rest = principal.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (_partition, service, _region, _account) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let resource = parts.next()?;
+    if service != "iam" || !resource.starts_with("role/") {
+        return None;
+    }
+    let last = resource.rsplit('/').next().unwrap_or(resource);
+    if let Some(stem) = last.strip_prefix("AWSReservedSSO_") {
+        if let Some((set, suffix)) = stem.rsplit_once('_') {
+            if !suffix.is_empty() && suffix.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Some(format!("role/AWSReservedSSO_{set}"));
+            }
+        }
+    }
+    Some(resource.to_string())
+}
+
+/// The organization's roles by [`role_name`], per account: a role in a small or new account
+/// borrows what the same role does in the others (the APIs it calls, its habits, its bursts).
+#[derive(Debug, Default)]
+pub(crate) struct Peers<'a> {
+    roles: BTreeMap<String, Vec<&'a PrincipalModel>>,
+}
+
+impl<'a> Peers<'a> {
+    /// From the principal models of the baselines.
+    pub(crate) fn of(b: &'a Baselines) -> Peers<'a> {
+        let mut roles: BTreeMap<String, Vec<&'a PrincipalModel>> = BTreeMap::new();
+        for m in &b.principals {
+            if let Some(name) = role_name(&m.principal) {
+                roles.entry(name).or_default().push(m);
+            }
+        }
+        for v in roles.values_mut() {
+            // The most active first: the best-known habits lead.
+            v.sort_by(|a, b| {
+                b.active_hours
+                    .cmp(&a.active_hours)
+                    .then_with(|| a.account.cmp(&b.account))
+            });
+        }
+        Peers { roles }
+    }
+
+    /// The same role in the organization's other accounts, most active first.
+    pub(crate) fn elsewhere(&self, principal: &str, account: &str) -> Vec<&'a PrincipalModel> {
+        role_name(principal)
+            .and_then(|n| self.roles.get(&n))
+            .map(|v| v.iter().copied().filter(|m| m.account != account).collect())
+            .unwrap_or_default()
+    }
+
+    /// Another account in which the same role called `api` (`eventSource:eventName`).
+    pub(crate) fn account_calling(
+        &self,
+        principal: &str,
+        account: &str,
+        api: &str,
+    ) -> Option<&'a str> {
+        self.elsewhere(principal, account)
+            .into_iter()
+            .find(|m| m.apis.contains(api))
+            .map(|m| m.account.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::habits::HabitsBuilder;
+    use crate::rollup::{ApiKey, DetailKey, DetailVal};
+
+    fn key() -> ApiKey {
+        ApiKey {
+            account: "111111111111".into(),
+            region: "us-east-1".into(),
+            event_source: "ec2.amazonaws.com".into(),
+            event_name: "TerminateInstances".into(),
+            read_only: false,
+        }
+    }
+
+    fn row(ip: &str, ua: &str) -> (DetailKey, DetailVal) {
+        (
+            DetailKey {
+                bucket: 0,
+                principal: "arn:aws:iam::111111111111:user/alice".into(),
+                principal_type: "IAMUser".into(),
+                user_agent: ua.into(),
+                source_ip: ip.into(),
+                error_code: None,
+            },
+            DetailVal {
+                count: 1,
+                example_event_id: "e-1".into(),
+                session_arn: None,
+                access_key_id: None,
+            },
+        )
+    }
+
+    fn habits(churn_days: i64) -> Habits {
+        let mut b = HabitsBuilder::default();
+        for d in 0..28 {
+            let n = if churn_days > 0 { d / churn_days } else { 0 };
+            b.add(d, &format!("91.198.{n}.0/24"), "aws-cli");
+        }
+        b.finish()
+    }
+
+    #[test]
+    fn calls_from_the_usual_place_are_habitual() {
+        let k = key();
+        let (dk, dv) = row("91.198.0.7", "aws-cli/2.18.0 md/awscrt#0.22.0");
+        let c = Context::of(&[(&k, &dk, &dv)], Some(&habits(0)));
+        assert!(c.habitual());
+        assert_eq!(c.factor(), HABITUAL);
+        assert_eq!(c.describe(), "from its usual networks and tools");
+    }
+
+    #[test]
+    fn a_new_network_and_tool_is_full_evidence() {
+        let k = key();
+        let (dk, dv) = row("193.189.100.204", "python-requests/2.31.0 Boto3/1.26.0");
+        let c = Context::of(&[(&k, &dk, &dv)], Some(&habits(0)));
+        assert!(!c.habitual());
+        assert_eq!(c.factor(), 1.0);
+        assert_eq!(c.new_networks, vec!["193.189.100.0/24".to_string()]);
+        assert_eq!(c.new_agents, vec!["python-requests".to_string()]);
+        assert!(
+            c.describe().contains("193.189.100.0/24") && c.describe().contains("python-requests")
+        );
+    }
+
+    #[test]
+    fn a_new_network_is_routine_for_a_principal_that_often_adds_one() {
+        let k = key();
+        let (dk, dv) = row("86.12.203.77", "aws-cli/2.18.0");
+        // Settled: the same network for four weeks.
+        assert_eq!(
+            Context::of(&[(&k, &dk, &dv)], Some(&habits(0))).factor(),
+            1.0
+        );
+        // A new network every other day.
+        let c = Context::of(&[(&k, &dk, &dv)], Some(&habits(2)));
+        assert_eq!(c.factor(), CHURNING_NETWORK);
+    }
+
+    #[test]
+    fn a_principal_never_seen_has_no_context() {
+        let k = key();
+        let (dk, dv) = row("91.198.0.7", "aws-cli/2.18.0");
+        let c = Context::of(&[(&k, &dk, &dv)], None);
+        assert!(!c.known && !c.habitual());
+        assert_eq!(c.factor(), 1.0);
+        assert_eq!(c.describe(), "");
+    }
+
+    #[test]
+    fn role_names_drop_the_account_and_the_identity_center_suffix() {
+        assert_eq!(
+            role_name("arn:aws:iam::613904728155:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_PowerUserAccess_1f3b5d7e9a2c4068"),
+            Some("role/AWSReservedSSO_PowerUserAccess".into())
+        );
+        assert_eq!(
+            role_name("arn:aws:iam::947215830366:role/gha-deployer"),
+            role_name("arn:aws:iam::613904728155:role/gha-deployer")
+        );
+        assert_eq!(role_name("arn:aws:iam::613904728155:user/alice"), None);
+        assert_eq!(role_name("config.amazonaws.com"), None);
+        assert_eq!(role_name("arn:aws:iam::613904728155:root"), None);
+    }
+}
