@@ -16,6 +16,10 @@ use crate::event::{agent_family, network_of};
 /// A principal with more is one whose every network is new anyway: its churn says so.
 pub const HABIT_VALUES_KEPT: usize = 64;
 
+/// Network churn from which a new network is routine for a principal (a new one on one
+/// active day in four): a traveller, a role on AWS's addresses, a CI runner pool.
+pub const CHURNING: f64 = 0.25;
+
 /// One principal's habits over the training window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Habits {
@@ -37,14 +41,34 @@ pub struct Habits {
 }
 
 impl Habits {
-    /// Whether it used this network ([`network_of`] form) in the window.
-    pub fn knows_network(&self, network: &str) -> bool {
-        self.networks.iter().any(|(n, _)| n == network)
+    /// Days of use that make a network or a tool a habit: two, as a burst needs two days to be
+    /// a precedent — one day may have been an incident itself (a leaked key's enumeration two
+    /// days before the same address starts instances), and one day is no rhythm. A principal
+    /// seen on one day only has nothing better than that day.
+    pub fn habit_days(&self) -> u32 {
+        self.active_days.clamp(1, 2)
     }
 
-    /// Whether it used this tool family ([`agent_family`] form) in the window.
+    /// Whether this network ([`network_of`] form) is one of its habits ([`Habits::habit_days`]).
+    pub fn knows_network(&self, network: &str) -> bool {
+        let need = self.habit_days();
+        self.networks
+            .iter()
+            .any(|(n, d)| n == network && *d >= need)
+    }
+
+    /// Whether this tool family ([`agent_family`] form) is one of its habits.
     pub fn knows_agent(&self, family: &str) -> bool {
-        self.agents.iter().any(|(a, _)| a == family)
+        let need = self.habit_days();
+        self.agents.iter().any(|(a, d)| a == family && *d >= need)
+    }
+
+    /// Whether a call from this network with this tool is the principal's routine: a habitual
+    /// tool, from a habitual network — or any network, for a principal whose networks churn
+    /// ([`CHURNING`]: a CI runner pool is a new address every run).
+    pub fn habitual(&self, network: &str, family: &str) -> bool {
+        self.knows_agent(family)
+            && (self.knows_network(network) || self.network_churn() >= CHURNING)
     }
 
     /// The chance that an active day brings a network it never used:
@@ -203,6 +227,19 @@ mod tests {
         assert_eq!((h.new_network_days, h.new_agent_days), (0, 0));
         assert!(h.network_churn() < 0.1, "{}", h.network_churn());
         assert_eq!(h.networks[0], ("91.198.174.0/24".to_string(), 28));
+
+        // Used on one day of 28: seen, not a habit.
+        let mut b = HabitsBuilder::default();
+        for day in 0..28 {
+            b.add(day, "91.198.174.0/24", "aws-cli");
+        }
+        b.add(20, "5.188.61.0/24", "boto3");
+        let h = b.finish();
+        assert!(!h.knows_network("5.188.61.0/24") && !h.knows_agent("boto3"));
+        // A principal seen on one day only: that day's places are all it has.
+        let mut b = HabitsBuilder::default();
+        b.add(0, "91.198.174.0/24", "aws-cli");
+        assert!(b.finish().knows_network("91.198.174.0/24"));
     }
 
     #[test]

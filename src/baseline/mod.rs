@@ -18,6 +18,7 @@ pub mod stats;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use chrono::{DateTime, Utc};
 use hashbrown::HashMap;
@@ -802,7 +803,7 @@ fn ts(t: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default()
 }
 
-fn fit_principals(
+pub(crate) fn fit_principals(
     roll: &Rollup,
     catalog: &Catalog,
     start: i64,
@@ -817,11 +818,10 @@ fn fit_principals(
     let mut errs: HashMap<PKey, Vec<f64>> = HashMap::new();
     let mut errs5: HashMap<PKey, Vec<f64>> = HashMap::new();
     let mut codes: HashMap<PKey, HashMap<String, u64>> = HashMap::new();
-    // (principal, "api code") → the training days it failed on.
-    let mut pair_days: HashMap<PKey, HashMap<String, BTreeSet<i64>>> = HashMap::new();
-    // Every failure: (principal, "api code", bucket, calls), split into routine and not once
-    // the routine pairs are known.
-    let mut failures: Vec<(PKey, String, i64, f64)> = Vec::new();
+    // Every failure: (principal, "api code", bucket, calls, network, tool), split into routine
+    // and not once the principal's habits and routine pairs are known.
+    type Failure = (PKey, String, i64, f64, Rc<str>, Rc<str>);
+    let mut failures: Vec<Failure> = Vec::new();
     let mut calls: HashMap<PKey, Vec<f64>> = HashMap::new();
     // All calls per 5 minutes, sparse: most principals are idle most of the time.
     let mut calls5: HashMap<PKey, HashMap<i64, f64>> = HashMap::new();
@@ -867,19 +867,20 @@ fn fit_principals(
                 // An answer that a configuration is not set is not a failure (as the detector
                 // sees it).
                 if !absent_configuration(code) {
-                    failures.push((pk.clone(), routine_key(&api, code), dk.bucket, c));
+                    failures.push((
+                        pk.clone(),
+                        routine_key(&api, code),
+                        dk.bucket,
+                        c,
+                        folder.network(&dk.source_ip),
+                        folder.agent(&dk.user_agent),
+                    ));
                 }
                 *codes
                     .entry(pk.clone())
                     .or_default()
                     .entry(code.clone())
                     .or_default() += u64::from(dv.count);
-                pair_days
-                    .entry(pk.clone())
-                    .or_default()
-                    .entry(routine_key(&api, code))
-                    .or_default()
-                    .insert(dk.bucket.div_euclid(86_400));
             }
             if !regions.get(&pk).is_some_and(|r| r.contains(&k.region)) {
                 regions
@@ -888,6 +889,26 @@ fn fit_principals(
                     .insert(k.region.clone());
             }
             apis.entry(pk).or_default().insert(api.clone());
+        }
+    }
+    let mut habits: HashMap<PKey, Habits> =
+        habits.into_iter().map(|(pk, h)| (pk, h.finish())).collect();
+    // Failures from a network or a tool that is not among the principal's habits (a leaked
+    // key's enumeration from an address used on one day) are no part of its routine and no
+    // precedent: last week's incident does not make this week's normal.
+    let habitual = |pk: &PKey, network: &str, agent: &str| {
+        habits.get(pk).is_none_or(|h| h.habitual(network, agent))
+    };
+    // (principal, "api code") → the training days it failed on, from its habitual places.
+    let mut pair_days: HashMap<PKey, HashMap<String, BTreeSet<i64>>> = HashMap::new();
+    for (pk, pair, bucket, _, network, agent) in &failures {
+        if habitual(pk, network, agent) {
+            pair_days
+                .entry(pk.clone())
+                .or_default()
+                .entry(pair.clone())
+                .or_default()
+                .insert(bucket.div_euclid(86_400));
         }
     }
     // Routine failures (pairs failing on most days) leave the error series the detector scans,
@@ -904,8 +925,8 @@ fn fit_principals(
             (pk, set)
         })
         .collect();
-    for (pk, pair, bucket, c) in failures {
-        if routine.get(&pk).is_some_and(|r| r.contains(&pair)) {
+    for (pk, pair, bucket, c, network, agent) in failures {
+        if routine.get(&pk).is_some_and(|r| r.contains(&pair)) || !habitual(&pk, &network, &agent) {
             continue;
         }
         hourly_from(&mut errs, pk.clone(), bucket, start, hours, c);
@@ -953,7 +974,7 @@ fn fit_principals(
                         Bursts::of(&dense)
                     })
                     .unwrap_or_default(),
-                habits: habits.remove(&pk).map(|h| h.finish()).unwrap_or_default(),
+                habits: habits.remove(&pk).unwrap_or_default(),
                 apis: apis.remove(&pk).unwrap_or_default(),
                 regions: regions.remove(&pk).unwrap_or_default(),
                 iam_writes,

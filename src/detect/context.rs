@@ -27,18 +27,16 @@ pub(crate) const CHURNING_NETWORK: f64 = 0.85;
 /// turning a daily event into an alert.
 pub(crate) const MAX_SURPRISE: f64 = 1000.0;
 
-/// Churn from which a new network is routine for the principal (a new one on one active day
-/// in four).
-pub(crate) const CHURNING: f64 = 0.25;
+pub(crate) use crate::baseline::habits::CHURNING;
 
 /// Where some calls of one principal came from, against its habits.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Context {
     /// The principal had habits (it was seen in the training window).
     pub(crate) known: bool,
-    /// Networks of the calls it never used, most calls first.
+    /// Networks of the calls that are not among its habits, most calls first.
     pub(crate) new_networks: Vec<String>,
-    /// Tool families of the calls it never used, most calls first.
+    /// Tool families of the calls that are not among its habits, most calls first.
     pub(crate) new_agents: Vec<String>,
     /// Its chance of a new network on an active day.
     pub(crate) network_churn: f64,
@@ -165,8 +163,8 @@ impl Context {
         }
     }
 
-    /// A clause for explanations: "from its usual networks and tools", "from a network it
-    /// never used (193.189.100.0/24) with a tool it never used (python-requests)".
+    /// A clause for explanations: "from its usual networks and tools", "from a network
+    /// new to it (193.189.100.0/24) with a tool new to it (python-requests)".
     pub(crate) fn describe(&self) -> String {
         if !self.known {
             return String::new();
@@ -178,7 +176,7 @@ impl Context {
         let mut parts = Vec::new();
         if !self.new_networks.is_empty() {
             parts.push(format!(
-                "from {} it never used ({})",
+                "from {} new to it ({})",
                 if self.new_networks.len() == 1 {
                     "a network"
                 } else {
@@ -189,7 +187,7 @@ impl Context {
         }
         if !self.new_agents.is_empty() {
             parts.push(format!(
-                "with {} it never used ({})",
+                "with {} new to it ({})",
                 if self.new_agents.len() == 1 {
                     "a tool"
                 } else {

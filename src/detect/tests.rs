@@ -913,7 +913,7 @@ fn iam_bursts_weigh_the_place_they_came_from() {
     let f = run(&iam, &stolen, &b, 6);
     assert_eq!(f.len(), 1, "{f:#?}");
     assert!(
-        f[0].explanation.contains("never used"),
+        f[0].explanation.contains("new to it"),
         "{}",
         f[0].explanation
     );
@@ -1343,4 +1343,90 @@ fn a_roles_console_sign_in_is_federated_and_a_users_is_watched() {
     let f = run(&RareAction(RareConfig::default()), &r, &b, 2);
     let who: Vec<_> = f.iter().filter_map(|f| f.principal.as_deref()).collect();
     assert_eq!(who, vec![user], "{f:#?}");
+}
+
+/// Regression (trailgen tuning seed 2): a SIEM user's leaked key was used three times in the
+/// training window, each time from a new address with a new tool; its AccessDenied pairs
+/// became "routine" and the fourth enumeration raised nothing. Failures from places that are
+/// not the principal's habits are neither routine nor history.
+#[test]
+fn failures_from_places_that_are_not_habits_are_no_routine_and_no_precedent() {
+    let who = "arn:aws:iam::111122223333:user/siem-ingest";
+    let start = T0 - 28 * 86_400;
+    let mut r = Rollup::default();
+    for day in 0..28i64 {
+        let t = start + day * 86_400 + 3600;
+        // Its job, every day: reads, and one routine denial.
+        for (i, (name, err)) in [
+            ("DescribeTrails", None),
+            ("ListTables", Some("AccessDenied")),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let source = if i == 0 {
+                "cloudtrail.amazonaws.com"
+            } else {
+                "dynamodb.amazonaws.com"
+            };
+            r.add(&ev_from(
+                ev(
+                    t + i as i64,
+                    &format!("j{day}-{i}"),
+                    source,
+                    name,
+                    true,
+                    who,
+                    err,
+                ),
+                "208.185.14.10",
+                "aws-sdk-java/1.12.500",
+            ));
+        }
+    }
+    // Two enumerations with the leaked key, each from its own address and tool.
+    for (day, ip, ua) in [
+        (5i64, "103.251.47.3", "Boto3/1.34.2"),
+        (12, "167.99.191.8", "aws-cli/1.18.69"),
+    ] {
+        for i in 0..40i64 {
+            r.add(&ev_from(
+                ev(
+                    start + day * 86_400 + 7200 + i * 3,
+                    &format!("x{day}-{i}"),
+                    "iam.amazonaws.com",
+                    "ListUsers",
+                    true,
+                    who,
+                    Some("AccessDenied"),
+                ),
+                ip,
+                ua,
+            ));
+        }
+    }
+    let models = crate::baseline::fit_principals(&r, &Catalog::builtin(), start, 28 * 24);
+    let m = models
+        .iter()
+        .find(|m| m.principal == who)
+        .expect("a model of the principal");
+    let pair = |api: &str| crate::baseline::routine_key(api, "AccessDenied");
+    assert!(m
+        .routine_errors
+        .contains(&pair("dynamodb.amazonaws.com:ListTables")));
+    assert!(
+        !m.routine_errors
+            .contains(&pair("iam.amazonaws.com:ListUsers")),
+        "{:?}",
+        m.routine_errors
+    );
+    // Every failure is counted, but the enumerations are no burst of its own.
+    assert_eq!(m.error_total, 28 + 80);
+    let largest = m
+        .error_burst
+        .daily_max
+        .iter()
+        .flatten()
+        .fold(0.0f64, |a, b| a.max(*b));
+    assert!(largest < 2.0, "{:?}", m.error_burst);
 }
