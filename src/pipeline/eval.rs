@@ -697,8 +697,8 @@ impl IncidentScore {
 
 /// Replays trails another generator wrote — folders holding `AWSLogs/` and a `labels.json`
 /// ([`load_labels`]) — night by night from day `first_day`, like [`eval_nightly`]: the judge
-/// the project did not write. States are kept in `work` (one per trail, reused while the
-/// trail's event count matches).
+/// the project did not write. States are kept in `work` (one per trail, reused while they hold
+/// events).
 pub fn eval_trails(
     cfg: &Config,
     trails: &[PathBuf],
@@ -714,26 +714,16 @@ pub fn eval_trails(
         let name = trail
             .file_name()
             .map_or_else(|| format!("trail{i}"), |n| n.to_string_lossy().into_owned());
-        let state_dir = work.join(format!("state-{name}"));
-        let state = StateDir::new(&state_dir);
-        let stored = crate::rollup::Store::open(&state)
-            .map(|s| s.total_events())
-            .unwrap_or(0);
-        if stored == 0 {
-            let _ = std::fs::remove_dir_all(&state_dir);
-            super::ingest::ingest_local(
-                &state,
-                &[trail.join("AWSLogs")],
-                &IngestOptions::default(),
-                progress,
-            )?;
-        }
-        let store = crate::rollup::Store::open(&state)?;
         let sim = &labels.config;
-        let first = sim.start + chrono::Days::new(u64::from(first_day.max(1) - 1));
-        let last = sim.start + chrono::Days::new(u64::from(sim.days.max(1) - 1));
-        let nights =
-            super::backtest::replay(&store, cfg, &super::backtest::days(first, last), progress)?;
+        let nights = ingest_and_replay(
+            cfg,
+            &trail.join("AWSLogs"),
+            &work.join(format!("state-{name}")),
+            |stored| stored > 0,
+            sim,
+            first_day,
+            progress,
+        )?;
         let s = score_nights(
             &nights,
             &labels,
@@ -763,15 +753,36 @@ pub fn replay_seed(
         let _ = std::fs::remove_dir_all(&state_dir);
     }
     let (labels, _) = simulate_or_reuse(sim, &trail, progress)?;
-    let state = StateDir::new(&state_dir);
-    let fresh = crate::rollup::Store::open(&state)
-        .map(|s| s.total_events() != labels.summary.management_events)
-        .unwrap_or(true);
-    if fresh {
-        let _ = std::fs::remove_dir_all(&state_dir);
+    ingest_and_replay(
+        cfg,
+        &trail.join("AWSLogs"),
+        &state_dir,
+        |stored| stored == labels.summary.management_events,
+        sim,
+        first_day,
+        progress,
+    )
+}
+
+/// Ingests `logs` into a fresh state at `state_dir` unless the state there is `current` (given
+/// its stored event count), then replays it night by night from day `first_day` (1-based) of
+/// `sim`'s days.
+fn ingest_and_replay(
+    cfg: &Config,
+    logs: &Path,
+    state_dir: &Path,
+    current: impl Fn(u64) -> bool,
+    sim: &SimConfig,
+    first_day: u32,
+    progress: Progress<'_>,
+) -> Result<Vec<super::backtest::Night>, PipelineError> {
+    let state = StateDir::new(state_dir);
+    let reuse = crate::rollup::Store::open(&state).is_ok_and(|s| current(s.total_events()));
+    if !reuse {
+        let _ = std::fs::remove_dir_all(state_dir);
         super::ingest::ingest_local(
             &state,
-            &[trail.join("AWSLogs")],
+            &[logs.to_path_buf()],
             &IngestOptions::default(),
             progress,
         )?;
