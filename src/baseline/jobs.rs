@@ -62,7 +62,11 @@ impl PeriodicJob {
         }
     }
 
-    /// Expected run starts (epoch seconds) whose tolerance window lies inside `[start, end)`.
+    /// Expected run starts (epoch seconds) to check in `[start, end)`: those whose tolerance
+    /// window closes in it (`start < t + tolerance ≤ end`), so that each run is checked once,
+    /// by the first night that has seen all of its window — a nightly job at 01:30 (±2 h) is
+    /// checked the night of its day, with the previous evening's data looked back at
+    /// ([`crate::detect::LOOKBACK_SECS`]).
     pub fn expected_runs(&self, start: i64, end: i64) -> Vec<i64> {
         let tol = i64::from(self.tolerance_minutes) * 60;
         let mut out = Vec::new();
@@ -74,7 +78,7 @@ impl PeriodicJob {
                 Period::Weekly { weekday } => weekday_of(t) == weekday,
                 Period::Workdays => weekday_of(t) < 5,
             };
-            if ok_day && t - tol >= start && t + tol <= end {
+            if ok_day && t + tol > start && t + tol <= end {
                 out.push(t);
             }
             day += 1;
@@ -118,6 +122,9 @@ type JobKey = (String, String, String, String, String);
 /// Days of history before jobs are looked for: a job that runs Monday to Friday looks daily
 /// until a weekend has been seen, and a weekly one needs its weekday.
 pub const JOB_HISTORY_DAYS: usize = 7;
+
+/// How far from its usual minute a run may start and still be on time (minutes).
+pub const JOB_TOLERANCE_MINUTES: u32 = 120;
 
 /// Finds daily, workday and weekly jobs in the detail rollups of `[start, end)`.
 pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<PeriodicJob> {
@@ -197,7 +204,7 @@ pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<P
             jobs.push(mk(
                 Period::Daily,
                 m,
-                120,
+                JOB_TOLERANCE_MINUTES,
                 near as u32,
                 days as u32,
                 &mut calls,
@@ -220,7 +227,7 @@ pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<P
                 jobs.push(mk(
                     Period::Workdays,
                     m,
-                    120,
+                    JOB_TOLERANCE_MINUTES,
                     near as u32,
                     workdays as u32,
                     &mut calls,
@@ -253,7 +260,7 @@ pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<P
                 jobs.push(mk(
                     Period::Weekly { weekday: wd as u32 },
                     m,
-                    120,
+                    JOB_TOLERANCE_MINUTES,
                     near as u32,
                     weeks as u32,
                     &mut calls,

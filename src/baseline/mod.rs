@@ -192,36 +192,45 @@ pub struct Bursts {
     pub days: u32,
     /// Per [`BURST_LENS`] entry, the largest daily maxima.
     pub daily_max: Vec<Vec<f64>>,
+    /// Per [`BURST_LENS`] entry, when each of `daily_max` began (Unix seconds), in the same
+    /// order: what tells a weekly job's last run from a one-off ([`Bursts::precedent_days`]).
+    #[serde(default)]
+    pub peaks: Vec<Vec<i64>>,
 }
 
 impl Bursts {
-    /// The burst history of dense 5-minute buckets starting at a UTC midnight.
-    pub fn of(buckets: &[f64]) -> Bursts {
+    /// The burst history of dense 5-minute buckets starting at `start`, a UTC midnight.
+    pub fn of(buckets: &[f64], start: i64) -> Bursts {
         let per_day = 288;
         let prefix = stats::prefix_sums(buckets);
         let days = buckets.len().div_ceil(per_day);
-        let daily_max = BURST_LENS
+        let (daily_max, peaks) = BURST_LENS
             .iter()
             .map(|&len| {
-                let mut maxima: Vec<f64> = (0..days)
+                // (size, first bucket) of each day's largest window.
+                let mut maxima: Vec<(f64, usize)> = (0..days)
                     .map(|d| {
                         let lo = d * per_day;
                         let hi = ((d + 1) * per_day).min(buckets.len());
                         (lo..hi)
                             .filter(|i| i + len <= buckets.len())
-                            .map(|i| prefix[i + len] - prefix[i])
-                            .fold(0.0, f64::max)
+                            .map(|i| (prefix[i + len] - prefix[i], i))
+                            .fold((0.0, lo), |a, b| if b.0 > a.0 { b } else { a })
                     })
-                    .filter(|m| *m > 0.0)
+                    .filter(|m| m.0 > 0.0)
                     .collect();
-                maxima.sort_by(|a, b| b.total_cmp(a));
+                maxima.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
                 maxima.truncate(BURST_DAYS_KEPT);
                 maxima
+                    .into_iter()
+                    .map(|(m, i)| (m, start + i as i64 * BUCKET_SECS))
+                    .unzip::<f64, i64, Vec<f64>, Vec<i64>>()
             })
-            .collect();
+            .unzip();
         Bursts {
             days: days as u32,
             daily_max,
+            peaks,
         }
     }
 
@@ -249,7 +258,41 @@ impl Bursts {
     pub fn days_reaching(&self, len: usize, observed: f64) -> u32 {
         self.maxima(len).iter().filter(|m| **m >= observed).count() as u32
     }
+
+    /// [`Bursts::days_reaching`] for a window starting at `at` (Unix seconds), counting a
+    /// single day that reached the size as two when it began a week earlier within
+    /// [`WEEKLY_SLACK_SECS`]: a weekly job (a Prowler assessment, a patch window) has run once
+    /// in a short history, at the same hour of the same weekday, and that is its rhythm. A
+    /// one-off incident rarely comes back at the same hour a week later; one that does was
+    /// reported the first time.
+    pub fn precedent_days(&self, len: usize, observed: f64, at: Option<i64>) -> u32 {
+        let k = self.days_reaching(len, observed);
+        let Some(at) = at else { return k };
+        if k != 1 {
+            return k;
+        }
+        let i = BURST_LENS
+            .iter()
+            .position(|&l| l >= len)
+            .unwrap_or(BURST_LENS.len() - 1);
+        let weekly = self
+            .daily_max
+            .get(i)
+            .zip(self.peaks.get(i))
+            .and_then(|(m, p)| m.iter().zip(p).find(|(m, _)| **m >= observed))
+            .is_some_and(|(_, &t)| (at - 7 * 86_400 - t).abs() <= WEEKLY_SLACK_SECS);
+        if weekly {
+            2
+        } else {
+            k
+        }
+    }
 }
+
+/// How far from a week before a window a single earlier burst may have begun and still count as
+/// the same weekly job's last run ([`Bursts::precedent_days`]): 90 minutes, as a scheduled job
+/// drifts with queueing and the size of what it sweeps.
+pub const WEEKLY_SLACK_SECS: i64 = 90 * 60;
 
 /// A UTC hour of the day is **reliably busy** for a series when it had calls on at least this
 /// share of training days: only there is a drop evidence (one quiet day in seven allowed).
@@ -482,8 +525,8 @@ pub struct PrincipalModel {
     pub provisioning_burst: Bursts,
     /// Recurring IAM-write burst sizes per [`BURST_LENS`] window.
     pub iam_burst: Bursts,
-    /// Recurring burst sizes of its failed calls (all APIs, routine failures left out) per
-    /// [`BURST_LENS`] window.
+    /// Recurring burst sizes of its failed calls (all APIs; a routine failure only on the day
+    /// its pair first failed, when it was new) per [`BURST_LENS`] window.
     #[serde(default)]
     pub error_burst: Bursts,
     /// Its most frequent error codes with their counts: the baseline side of an error
@@ -717,8 +760,8 @@ pub fn fit(
                 *a += b;
             }
         }
-        let burst = Bursts::of(&dense);
-        let error_burst = Bursts::of(&dense_errors);
+        let burst = Bursts::of(&dense, data_start);
+        let error_burst = Bursts::of(&dense_errors, data_start);
         let presence = presence_by_hour(&calls, data_start);
         let density = density(&dense, &presence, data_start);
         let callers = roll
@@ -765,7 +808,7 @@ pub fn fit(
             let (provisioning, alpha) = fit_hourly(&h, data_start);
             let burst = group_5m
                 .get(&(account.clone(), region.clone()))
-                .map(|v| Bursts::of(v))
+                .map(|v| Bursts::of(v, data_start))
                 .unwrap_or_default();
             GroupModel {
                 account,
@@ -914,25 +957,37 @@ pub(crate) fn fit_principals(
     // Routine failures (pairs failing on most days) leave the error series the detector scans,
     // so they leave its history too: a principal whose job fails 500 times a day on schedule has
     // no history of *other* failures, and an enumeration by it is measured against that.
-    let routine: HashMap<PKey, BTreeSet<String>> = pair_days
+    // Routine pair → the first day it failed.
+    let routine: HashMap<PKey, BTreeMap<String, i64>> = pair_days
         .into_iter()
         .map(|(pk, m)| {
             let set = m
                 .into_iter()
                 .filter(|(_, d)| d.len() >= ROUTINE_ERROR_DAYS)
-                .map(|(k, _)| k)
+                .filter_map(|(k, d)| Some((k, *d.first()?)))
                 .collect();
             (pk, set)
         })
         .collect();
     for (pk, pair, bucket, c, network, agent) in failures {
-        if routine.get(&pk).is_some_and(|r| r.contains(&pair)) || !habitual(&pk, &network, &agent) {
+        if !habitual(&pk, &network, &agent) {
             continue;
         }
-        hourly_from(&mut errs, pk.clone(), bucket, start, hours, c);
+        // On the day a routine pair first failed it was new: a scanner whose weekly sweep
+        // fails on a few new APIs each time has a history of bursts of new failures, which its
+        // burst history keeps (the seasonal profile, which sets what a normal hour expects,
+        // does not).
+        match routine.get(&pk).and_then(|r| r.get(&pair)) {
+            Some(&first) if first != bucket.div_euclid(86_400) => continue,
+            Some(_) => {}
+            None => hourly_from(&mut errs, pk.clone(), bucket, start, hours, c),
+        }
         bucket_from(&mut errs5, pk, bucket, start, n5, c);
     }
-    let mut routine = routine;
+    let mut routine: HashMap<PKey, BTreeSet<String>> = routine
+        .into_iter()
+        .map(|(pk, m)| (pk, m.into_keys().collect()))
+        .collect();
     let zeros = vec![0.0; hours];
     let mut out: Vec<PrincipalModel> = calls
         .into_iter()
@@ -948,9 +1003,18 @@ pub(crate) fn fit_principals(
                 iam_total: i.iter().sum::<f64>() as u64,
                 provisioning,
                 provisioning_total: pv.iter().sum::<f64>() as u64,
-                provisioning_burst: prov5.get(&pk).map(|v| Bursts::of(v)).unwrap_or_default(),
-                iam_burst: iam5.get(&pk).map(|v| Bursts::of(v)).unwrap_or_default(),
-                error_burst: errs5.get(&pk).map(|v| Bursts::of(v)).unwrap_or_default(),
+                provisioning_burst: prov5
+                    .get(&pk)
+                    .map(|v| Bursts::of(v, start))
+                    .unwrap_or_default(),
+                iam_burst: iam5
+                    .get(&pk)
+                    .map(|v| Bursts::of(v, start))
+                    .unwrap_or_default(),
+                error_burst: errs5
+                    .get(&pk)
+                    .map(|v| Bursts::of(v, start))
+                    .unwrap_or_default(),
                 error_codes: codes
                     .remove(&pk)
                     .map(|m| {
@@ -971,7 +1035,7 @@ pub(crate) fn fit_principals(
                         for (i, c) in m {
                             dense[i as usize] += c;
                         }
-                        Bursts::of(&dense)
+                        Bursts::of(&dense, start)
                     })
                     .unwrap_or_default(),
                 habits: habits.remove(&pk).unwrap_or_default(),

@@ -82,9 +82,18 @@ fn console_fanout(rows: &[(&ApiKey, &DetailKey, &DetailVal)], known_place: bool)
     console * 10 >= all * 8
 }
 
+/// Distinct APIs a stranger's failures must span to count under `min_errors`
+/// ([`principal_findings`]): enumeration tries one thing after another.
+const STRANGER_BREADTH: usize = 8;
+
+/// How much rarer than its routine a principal's new network and tool must be together for it
+/// to count as a stranger: a principal settled for about two weeks (`1 / churn` multiplied
+/// over the two, [`Context::surprise`]), not a traveller adding networks every few days.
+const STRANGER_SURPRISE: f64 = 50.0;
+
 /// Whether an error code says the caller was not allowed (as opposed to throttled, not
 /// found or invalid): the answer an enumeration gets.
-fn denied(code: &str) -> bool {
+pub(crate) fn denied(code: &str) -> bool {
     [
         "AccessDenied",
         "Unauthorized",
@@ -96,12 +105,17 @@ fn denied(code: &str) -> bool {
     .any(|m| code.contains(m))
 }
 
-/// Whether every failed call of `rows` is a read that was denied.
+/// Whether the failed calls of `rows` are reads that were denied: at least nine in ten of
+/// them (a sweep also meets the odd throttle or a report not generated yet).
 fn denied_reads(rows: &[(&ApiKey, &DetailKey, &DetailVal)]) -> bool {
-    !rows.is_empty()
-        && rows
-            .iter()
-            .all(|(k, dk, _)| k.read_only && dk.error_code.as_deref().is_some_and(denied))
+    let (mut reads, mut all) = (0u64, 0u64);
+    for (k, dk, dv) in rows {
+        if k.read_only && dk.error_code.as_deref().is_some_and(denied) {
+            reads += u64::from(dv.count);
+        }
+        all += u64::from(dv.count);
+    }
+    all > 0 && reads * 10 >= all * 9
 }
 
 /// The baseline side of a principal's attribution: its own failures in the training window.
@@ -162,7 +176,9 @@ impl Detector for ErrorRate {
                 None => (vec![FLOOR; obs.len()], 1.0),
             };
             let params = match model {
-                Some(m) => params.with_history(Some(&m.error_burst), input.baselines.history_days),
+                Some(m) => params
+                    .with_history(Some(&m.error_burst), input.baselines.history_days)
+                    .at(s.start),
                 None => params.clone(),
             };
             for h in scan(&obs, &exp, alpha, &params) {
@@ -258,8 +274,9 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
     let mut out = Vec::new();
     for ((account, _, principal), obs) in series {
         let model = models.get(&(account, principal));
-        let mut params =
-            params.with_history(model.map(|m| &m.error_burst), model.map_or(0, |_| days));
+        let mut params = params
+            .with_history(model.map(|m| &m.error_burst), model.map_or(0, |_| days))
+            .at(w.start);
         let day = Context::of(
             &at::rows(input.detail, w.start, w.end, |rk, dk| {
                 rk.account == account && dk.principal == principal && failed(rk, dk)
@@ -268,6 +285,18 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
         );
         let floor = params.min_score;
         params.min_score = day.scan_floor(floor);
+        // A stranger — a network and a tool family both new to a settled principal — probing
+        // many APIs a few times each: a leaked key's slow enumeration fails on a dozen APIs in
+        // an hour, under `min_errors`. Its breadth is the evidence, so fewer failures do when
+        // they span [`STRANGER_BREADTH`] APIs.
+        let stranger = day.known
+            && !day.new_networks.is_empty()
+            && !day.new_agents.is_empty()
+            && day.surprise() >= STRANGER_SURPRISE;
+        let min_errors = params.min_observed;
+        if stranger {
+            params.min_observed = (min_errors / 2.0).max(1.0);
+        }
         let (exp, alpha) = match model {
             Some(m) => (
                 at::expected(&m.errors, w.start, n)
@@ -291,6 +320,16 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
             let known_place = ctx.known && ctx.new_networks.is_empty();
             let score = if console_fanout(&rows, known_place) {
                 h.score.min(CONSOLE_FANOUT_MAX_SCORE)
+            } else if model.is_none()
+                && context::role_name(principal).is_some()
+                && denied_reads(&rows)
+            {
+                // A role no one used before, sweeping reads it may not make: someone its trust
+                // policy admits began using it (a new scanner's first assessment), and that
+                // assumption is judged on whoever made it — as with its first actions in
+                // `rare_action`. Weighed as a habitual sweep: at most 65, shown below the
+                // default threshold.
+                h.score * context::HABITUAL
             } else if !ctx.habitual() {
                 // From a network or tool the principal never used: rarer than its history says.
                 ctx.weigh(h.score)
@@ -305,11 +344,15 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
                 // Scanned below the floor for a new place that did not lift it.
                 continue;
             }
+            let mix = at::ApiMix::of(&rows);
+            if h.observed < min_errors && mix.ranked.len() < STRANGER_BREADTH {
+                // Under `min_errors` only a stranger's broad probing counts.
+                continue;
+            }
             // A burst over the floor that its context lowered under it is kept, so that the
             // per-API bursts it explains fold into it (and go with it) rather than alerting on
             // their own; [`ErrorRate::detect`] applies the floor at the end.
             // Which APIs and services it failed on, most first.
-            let mix = at::ApiMix::of(&rows);
             let (ranked, sources) = (&mix.ranked, &mix.services);
             let source = mix.top_service().unwrap_or("");
             let region = mix.top_region().unwrap_or("");

@@ -98,8 +98,9 @@ impl Detector for IamBurst {
                 }),
                 habits,
             );
-            let mut params =
-                params.with_history(model.map(|m| &m.iam_burst), model.map_or(0, |_| days));
+            let mut params = params
+                .with_history(model.map(|m| &m.iam_burst), model.map_or(0, |_| days))
+                .at(w.start);
             params.min_score = day.scan_floor(floor);
             for h in scan(&obs, &exp, 0.5, &params) {
                 let start = w.start + h.start as i64 * BUCKET_SECS;

@@ -124,6 +124,12 @@ pub struct DetectInput<'a> {
     pub holes: &'a Holes,
 }
 
+/// How much detail before a detection window the detectors get: two job tolerances, so a
+/// periodic job whose run is checked in the window ([`crate::baseline::PeriodicJob::expected_runs`])
+/// is seen even when it ran before the window began (a 01:30 job that started at 23:45).
+/// Every other detector reads the window only.
+pub const LOOKBACK_SECS: i64 = 2 * crate::baseline::jobs::JOB_TOLERANCE_MINUTES as i64 * 60;
+
 /// Buckets with no logs at all, per (account, region): a delivery hole looks exactly like a
 /// missed job or a drop, so detectors check it first.
 #[derive(Debug, Clone, Default)]

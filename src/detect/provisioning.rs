@@ -89,10 +89,12 @@ impl Detector for ProvisioningSpike {
                     .collect(),
                 None => vec![FLOOR; n],
             };
-            let params = params.with_history(
-                model.map(|m| &m.provisioning_burst),
-                model.map_or(0, |_| days),
-            );
+            let params = params
+                .with_history(
+                    model.map(|m| &m.provisioning_burst),
+                    model.map_or(0, |_| days),
+                )
+                .at(w.start);
             for h in scan(obs, &exp, 0.5, &params) {
                 out.push(self.finding(
                     input,
@@ -132,7 +134,9 @@ impl Detector for ProvisioningSpike {
                 ),
                 None => (vec![FLOOR; obs.len()], 1.0),
             };
-            let params = params.with_history(model.map(|m| &m.burst), model.map_or(0, |_| days));
+            let params = params
+                .with_history(model.map(|m| &m.burst), model.map_or(0, |_| days))
+                .at(w.start);
             for h in scan(obs, &exp, alpha, &params) {
                 let (s, e) = (
                     w.start + h.start as i64 * BUCKET_SECS,

@@ -19,6 +19,7 @@ use crate::catalog::Category;
 use crate::finding::details::RareActionDetails;
 use crate::finding::Threshold;
 use crate::finding::{Details, Finding, FindingKind};
+use crate::rollup::{ApiKey, DetailKey, DetailVal};
 use crate::time::BUCKET_SECS;
 
 /// `[detectors.rare_action]`.
@@ -48,6 +49,10 @@ impl Default for RareConfig {
         }
     }
 }
+
+/// How much a first-time action of a role with no history in the account counts, against a
+/// principal seen doing other things ([`RareAction`]): half.
+pub(crate) const NEW_ROLE_CONFIDENCE: f64 = 0.5;
 
 /// Rare-action detector.
 #[derive(Debug, Clone)]
@@ -153,6 +158,14 @@ impl Detector for RareAction {
             // never seen at all is a new identity acting sensitively — or a weekly or monthly
             // one the history is still too short to have seen: "never seen" counts fully only
             // after four weeks of watching.
+            let p = 1.0 / (f64::from(hours) + 2.0);
+            let (start, end) = (first, last + BUCKET_SECS);
+            let rows = at::rows(input.detail, start, end, |k, dk| {
+                k.account == account
+                    && k.event_source == source
+                    && k.event_name == name
+                    && dk.principal == principal
+            });
             let watched_for = 0.7 + 0.3 * (f64::from(history) / 28.0).min(1.0);
             let unexcused = input.catalog.is(Category::DefenseEvasion, source, name)
                 || input.catalog.is(Category::InhibitRecovery, source, name);
@@ -163,16 +176,22 @@ impl Detector for RareAction {
                     (1.0 - m.habits.action_churn()).max(watched_for)
                 }
                 Some(m) if m.habits.active_days > 0 => 1.0 - m.habits.action_churn(),
+                // A role no one used in the window: someone its trust policy admits (a
+                // break-glass permission set, an incident-response role, a new pipeline, a
+                // month-end batch) began using it, and that assumption is judged on whoever
+                // made it. Its first actions are weak evidence on their own; a long-term key
+                // never used before (a user) acting sensitively is the leaked-credential case
+                // and counts fully. So does a new role whose attempts were mostly denied:
+                // whoever may use a role is given what it is for, while a role an attacker just
+                // made and assumed probes (Stratus ec2-launch-unusual-instances).
+                _ if !unexcused
+                    && context::role_name(principal).is_some()
+                    && !mostly_denied(&rows) =>
+                {
+                    watched_for * NEW_ROLE_CONFIDENCE
+                }
                 _ => watched_for,
             };
-            let p = 1.0 / (f64::from(hours) + 2.0);
-            let (start, end) = (first, last + BUCKET_SECS);
-            let rows = at::rows(input.detail, start, end, |k, dk| {
-                k.account == account
-                    && k.event_source == source
-                    && k.event_name == name
-                    && dk.principal == principal
-            });
             // Where it came from, against the principal's habits (or, for a role new in this
             // account, the same role's elsewhere); and whether that role does it elsewhere.
             let elsewhere = peers.elsewhere(principal, account);
@@ -198,8 +217,10 @@ impl Detector for RareAction {
             let by_service = at::service_made(&rows);
             // Never done, and from a place the principal never used: two independent pieces of
             // evidence (noisy-or).
-            let raw =
-                100.0 * (1.0 - (1.0 - base * confidence * factor / 100.0) * (1.0 - ctx.novelty()));
+            // A place is new to a principal by its own habits; against the same role's in
+            // other accounts (other people, other pipelines) it is no evidence.
+            let novelty = if model.is_some() { ctx.novelty() } else { 0.0 };
+            let raw = 100.0 * (1.0 - (1.0 - base * confidence * factor / 100.0) * (1.0 - novelty));
             let score = match by_service {
                 Some(_) => raw.min(at::SERVICE_MADE_MAX_SCORE),
                 None => raw,
@@ -265,6 +286,18 @@ impl Detector for RareAction {
         }
         out
     }
+}
+
+/// Whether at least half of the calls of `rows` were denied.
+fn mostly_denied(rows: &[(&ApiKey, &DetailKey, &DetailVal)]) -> bool {
+    let (mut no, mut all) = (0u64, 0u64);
+    for (_, dk, dv) in rows {
+        if dk.error_code.as_deref().is_some_and(super::errors::denied) {
+            no += u64::from(dv.count);
+        }
+        all += u64::from(dv.count);
+    }
+    all > 0 && no * 2 >= all
 }
 
 /// A role's `ConsoleLogin` is a federated sign-in (IAM Identity Center, SAML): the identity

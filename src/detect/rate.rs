@@ -92,7 +92,7 @@ fn rate_findings(
             (None, None) => continue,
         };
         let params = match model {
-            Some(m) if p.tail == Tail::Up => p.with_history(Some(&m.burst), days),
+            Some(m) if p.tail == Tail::Up => p.with_history(Some(&m.burst), days).at(s.start),
             Some(m) => Params {
                 lulls: Some(&m.lulls),
                 ..p.with_history(None, days)
@@ -314,9 +314,9 @@ fn routine_work(
     .sum();
     let tests = params.tests_per_day();
     let reached = |m: &crate::baseline::PrincipalModel| {
-        let k = m
-            .call_burst
-            .days_reaching(h.len, work * super::calibrate::SAME_ORDER);
+        let k =
+            m.call_burst
+                .precedent_days(h.len, work * super::calibrate::SAME_ORDER, Some(start));
         (
             k,
             m.call_burst.days,
@@ -429,6 +429,7 @@ impl Detector for CallRateDrop {
             lulls: None,
             burst_margin: 1.0,
             days: 0,
+            origin: None,
         };
         rate_findings(input, FindingKind::CallRateDrop, &p, None)
     }

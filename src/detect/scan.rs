@@ -38,6 +38,10 @@ pub(crate) struct Params<'a> {
     pub(crate) burst_margin: f64,
     /// Training days of the entity (0: never seen), the `n` of [`super::calibrate`].
     pub(crate) days: u32,
+    /// When the scanned series' first bucket begins (Unix seconds), so that a burst can be
+    /// matched with the same weekday's a week earlier ([`Bursts::precedent_days`]). None: no
+    /// weekly matching.
+    pub(crate) origin: Option<i64>,
 }
 
 /// Hits of one series at most this many buckets apart are one episode (15 minutes).
@@ -68,6 +72,7 @@ impl<'a> Params<'a> {
             lulls: None,
             burst_margin,
             days: 0,
+            origin: None,
         }
     }
 
@@ -80,20 +85,32 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// The same settings for a series whose first bucket begins at `origin` (Unix seconds).
+    pub(crate) fn at(&self, origin: i64) -> Params<'a> {
+        Params {
+            origin: Some(origin),
+            ..self.clone()
+        }
+    }
+
     /// Windows tried per day (288 starts × the window lengths): the `m` of
     /// [`super::calibrate`].
     pub(crate) fn tests_per_day(&self) -> f64 {
         (288 * self.lens.len()) as f64
     }
 
-    /// The calibrated score of a window of `len` buckets with `observed` calls against
-    /// `expected` and model tail probability `p`: spikes count the days a window reached half
-    /// the size, drops the days one was within twice as quiet (or under a tenth of normal).
-    fn score(&self, p: f64, len: usize, observed: f64, expected: f64) -> f64 {
+    /// The calibrated score of a window of `len` buckets from bucket `start` with `observed`
+    /// calls against `expected` and model tail probability `p`: spikes count the days a window
+    /// reached half the size (a week earlier at the same hour counting as a rhythm), drops the
+    /// days one was within twice as quiet (or under a tenth of normal).
+    fn score(&self, p: f64, start: usize, len: usize, observed: f64, expected: f64) -> f64 {
         let tests = self.tests_per_day();
         let k = match self.tail {
             Tail::Up => self.history.map_or(0, |b| {
-                b.days_reaching(len, observed * super::calibrate::SAME_ORDER)
+                let at = self
+                    .origin
+                    .map(|o| o + start as i64 * crate::time::BUCKET_SECS);
+                b.precedent_days(len, observed * super::calibrate::SAME_ORDER, at)
             }),
             Tail::Down => self.lulls.map_or(0, |l| {
                 let ratio = observed / expected.max(1e-9);
@@ -150,7 +167,7 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
                 continue;
             }
             let pv = tail_p(p.tail, o, e, alpha);
-            let score = p.score(pv, len, o, e);
+            let score = p.score(pv, i, len, o, e);
             if score >= p.min_score {
                 cands.push(Hit {
                     start: i,
@@ -202,7 +219,7 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
                 }
                 let (o, e) = (po[s + l] - po[s], pe[s + l] - pe[s]);
                 let pv = tail_p(p.tail, o, e, alpha);
-                let score = p.score(pv, l, o, e);
+                let score = p.score(pv, s, l, o, e);
                 if pv <= best.p * 1e3 && score >= p.min_score {
                     let h = Hit {
                         start: s,
@@ -242,7 +259,10 @@ pub(crate) fn scan(obs: &[f64], exp: &[f64], alpha: f64, p: &Params<'_>) -> Vec<
                     observed: o,
                     expected: e,
                     p: pv,
-                    score: p.score(pv, end - start, o, e).max(last.score).max(h.score),
+                    score: p
+                        .score(pv, start, end - start, o, e)
+                        .max(last.score)
+                        .max(h.score),
                 };
             }
             _ => merged.push(h),
@@ -273,6 +293,7 @@ mod tests {
             lulls: None,
             burst_margin: 1.5,
             days: 0,
+            origin: None,
         }
     }
 
@@ -330,6 +351,7 @@ mod tests {
         }
         // Bursts of 240 in 30 minutes happen on most days: 240 is not above 1.5 × 200.
         let history = Bursts {
+            peaks: Vec::new(),
             days: 28,
             daily_max: [60.0, 120.0, 200.0, 260.0, 300.0, 320.0]
                 .iter()
@@ -353,6 +375,7 @@ mod tests {
             *o = 40.0;
         }
         let never = Bursts {
+            peaks: Vec::new(),
             days: 28,
             daily_max: vec![vec![10.0; 10]; 6],
         };
@@ -390,6 +413,7 @@ mod tests {
             lulls: None,
             burst_margin: 1.5,
             days: 0,
+            origin: None,
         };
         let hits = scan(&obs, &[50.0; 288], 0.05, &p);
         assert_eq!(hits.len(), 1);

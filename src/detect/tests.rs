@@ -277,7 +277,13 @@ fn writes_an_aws_service_made_for_a_principal_do_not_alert() {
         run(&IamBurst(IamConfig::default()), &from_ip, &b, 6).len(),
         1
     );
-    assert!(!run(&RareAction(RareConfig::default()), &from_ip, &b, 6).is_empty());
+    // A role with a history of other work making them from an address alerts in rare_action
+    // too (a role no one used before counts half there: its IAM burst is the alert).
+    let mut known = b.clone();
+    let mut m = principal_model(role, 0.0, &["sts.amazonaws.com:GetCallerIdentity"]);
+    m.habits = settled("198.51.100.0/24", "aws-cli");
+    known.principals.push(m);
+    assert!(!run(&RareAction(RareConfig::default()), &from_ip, &known, 6).is_empty());
     // So do they when only some came through the service.
     let mut mixed = trail("cloudformation.amazonaws.com");
     let mut e = ev(
@@ -466,6 +472,7 @@ fn call_rate_spike_and_drop_against_a_seasonal_baseline() {
         },
         // Every day of the 28 reaches these sizes per window length.
         burst: Bursts {
+            peaks: Vec::new(),
             days: 28,
             daily_max: [4.0, 12.0, 24.0, 48.0, 96.0, 144.0]
                 .iter()
@@ -818,14 +825,22 @@ fn a_role_new_in_an_account_borrows_what_it_does_elsewhere() {
     ));
     let rare = RareAction(RareConfig::default());
     let mut b = Baselines::empty(T0 - 28 * 86_400, T0);
-    // Never seen anywhere: a new identity acting destructively.
-    assert_eq!(run(&rare, &r, &b, 2).len(), 1);
+    // Never seen anywhere: someone its trust policy admits began using the role; its first
+    // destructive action counts half, below the default threshold but shown.
+    let alone = run_down_to(&rare, &r, &b, 2, 0.0);
+    assert_eq!(alone.len(), 1);
+    assert!(
+        (alone[0].score - 85.0 * rare::NEW_ROLE_CONFIDENCE).abs() < 0.1,
+        "{}",
+        alone[0].score
+    );
     let mut m = principal_model(there, 0.0, &["ec2.amazonaws.com:TerminateInstances"]);
     m.account = "444455556666".into();
     m.habits = settled("198.51.100.0/24", "aws-cli");
     b.principals.push(m);
     assert!(run(&rare, &r, &b, 2).is_empty());
     let shown = run_down_to(&rare, &r, &b, 2, 0.0);
+    assert!(shown[0].score < alone[0].score, "{}", shown[0].score);
     assert!(
         shown[0]
             .explanation
@@ -837,28 +852,58 @@ fn a_role_new_in_an_account_borrows_what_it_does_elsewhere() {
 
 /// A principal never seen counts fully as new only once the history is long enough to have
 /// seen weekly and monthly ones: on the second day a weekly job's first run is not a new
-/// identity.
+/// identity. A long-term key (a user) never seen in four weeks then counts fully; a role no
+/// one used (a break-glass or incident-response role, a month-end job) counts half.
 #[test]
 fn never_seen_weighs_less_on_a_short_history() {
-    let who = "arn:aws:iam::111122223333:role/SecretsRotation";
-    let mut r = Rollup::default();
-    background(&mut r, 2);
-    r.add(&ev(
+    let secret = |who: &str| {
+        let mut r = Rollup::default();
+        background(&mut r, 2);
+        r.add(&ev(
+            T0 + 600,
+            "g",
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            true,
+            who,
+            None,
+        ));
+        r
+    };
+    let (user, role) = (
+        secret("arn:aws:iam::111122223333:user/partner-sync"),
+        secret("arn:aws:iam::111122223333:role/SecretsRotation"),
+    );
+    let rare = RareAction(RareConfig::default());
+    let mut short = Baselines::empty(T0 - 86_400, T0);
+    short.history_days = 1;
+    assert!(run(&rare, &user, &short, 2).is_empty());
+    let long = Baselines::empty(T0 - 28 * 86_400, T0);
+    let f = run(&rare, &user, &long, 2);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].score >= 69.9, "{}", f[0].score);
+    assert!(run(&rare, &role, &long, 2).is_empty());
+    let f = run_down_to(&rare, &role, &long, 2, 0.0);
+    assert!(
+        (f[0].score - 70.0 * rare::NEW_ROLE_CONFIDENCE).abs() < 0.1,
+        "{}",
+        f[0].score
+    );
+    // Regression (Stratus ec2-launch-unusual-instances): a role an attacker just made and
+    // assumed tries what it may not do. A new role's denied attempts count fully.
+    let mut denied = Rollup::default();
+    background(&mut denied, 2);
+    denied.add(&ev(
         T0 + 600,
         "g",
         "secretsmanager.amazonaws.com",
         "GetSecretValue",
         true,
-        who,
-        None,
+        "arn:aws:iam::111122223333:role/SecretsRotation",
+        Some("AccessDeniedException"),
     ));
-    let rare = RareAction(RareConfig::default());
-    let mut short = Baselines::empty(T0 - 86_400, T0);
-    short.history_days = 1;
-    assert!(run(&rare, &r, &short, 2).is_empty());
-    let long = Baselines::empty(T0 - 28 * 86_400, T0);
-    let f = run(&rare, &r, &long, 2);
-    assert_eq!(f.len(), 1);
+    let f = run(&rare, &denied, &long, 2);
+    assert_eq!(f.len(), 1, "{f:#?}");
     assert!(f[0].score >= 69.9, "{}", f[0].score);
 }
 
@@ -995,6 +1040,7 @@ fn spike_model(k: &ApiKey, owner: &str) -> SeriesModel {
             ..Default::default()
         },
         burst: Bursts {
+            peaks: Vec::new(),
             days: 28,
             daily_max: [2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
                 .iter()
@@ -1050,6 +1096,7 @@ fn a_spike_that_is_a_principals_usual_amount_of_work_is_routine() {
     let mut m = principal_model(tf, 0.0, &["s3.amazonaws.com:GetBucketTagging"]);
     m.habits = settled("20.85.164.0/24", "terraform");
     m.call_burst = Bursts {
+        peaks: Vec::new(),
         days: 28,
         daily_max: [40.0, 100.0, 110.0, 120.0, 130.0, 140.0]
             .iter()
@@ -1429,4 +1476,301 @@ fn failures_from_places_that_are_not_habits_are_no_routine_and_no_precedent() {
         .flatten()
         .fold(0.0f64, |a, b| a.max(*b));
     assert!(largest < 2.0, "{:?}", m.error_burst);
+}
+
+/// A weekly scanner's sweep: 60 denied reads over as many APIs of a few services in about ten
+/// minutes from `start`, plus `extra` reads denied for the first time (`tag` keeps their names
+/// apart), from a fresh AWS address each run, as a Prowler job in CodeBuild makes them.
+fn weekly_sweep(r: &mut Rollup, start: i64, extra: usize, tag: &str, ip: &'static str) {
+    let scanner = "arn:aws:iam::111122223333:role/prowler-scan-role";
+    let ua = "Boto3/1.35.10 Botocore/1.35.10 prowler/4.3.5";
+    let sources = ["ec2", "rds", "lambda", "glue", "macie2", "backup"];
+    let names: Vec<String> = (0..60)
+        .map(|i| format!("Describe{i}"))
+        .chain((0..extra).map(|i| format!("Get{tag}{i}")))
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        r.add(&ev_from(
+            ev(
+                start + i as i64 * 8,
+                &format!("{tag}-{i}"),
+                &format!("{}.amazonaws.com", sources[i % sources.len()]),
+                name,
+                true,
+                scanner,
+                Some("AccessDenied"),
+            ),
+            ip,
+            ua,
+        ));
+    }
+}
+
+fn scanner_scores(training: &Rollup, night: &Rollup) -> Vec<f64> {
+    let start = T0 - 28 * 86_400;
+    let mut b = Baselines::empty(start, T0);
+    b.principals = crate::baseline::fit_principals(training, &Catalog::builtin(), start, 28 * 24);
+    run_down_to(&ErrorRate(ErrorConfig::default()), night, &b, 24, 1.0)
+        .iter()
+        .filter(|f| {
+            f.principal.as_deref() == Some("arn:aws:iam::111122223333:role/prowler-scan-role")
+        })
+        .map(|f| f.score)
+        .collect()
+}
+
+/// Regression (trailgen tuning seed 1): a Prowler assessment introduced a week before ran again
+/// at the same hour of the same weekday and raised `error_rate` at 100, since a burst reached on
+/// a single training day is no precedent. A week earlier at the same hour is a weekly job's
+/// rhythm; the same sweep at another hour is still news.
+#[test]
+fn a_weekly_scan_seen_once_a_week_ago_is_its_rhythm() {
+    let nine = 9 * 3600;
+    let mut training = Rollup::default();
+    weekly_sweep(&mut training, T0 - 7 * 86_400 + nine, 0, "w3", "3.80.12.9");
+    let mut same_hour = Rollup::default();
+    background(&mut same_hour, 24);
+    weekly_sweep(&mut same_hour, T0 + nine + 600, 0, "w4", "54.161.2.77");
+    let s = scanner_scores(&training, &same_hour);
+    assert!(!s.is_empty() && s.iter().all(|s| *s < 70.0), "{s:?}");
+    let mut other_hour = Rollup::default();
+    background(&mut other_hour, 24);
+    weekly_sweep(&mut other_hour, T0 + 15 * 3600, 0, "w4", "54.161.2.77");
+    let s = scanner_scores(&training, &other_hour);
+    assert!(s.iter().any(|s| *s >= 70.0), "{s:?}");
+}
+
+/// Regression (trailgen tuning seed 1): Prowler's fourth weekly run failed on a few APIs for
+/// the first time and raised `error_rate` at 100: its earlier sweeps' failures had become
+/// routine and left its burst history, so it looked as if it had never had a burst of failures.
+/// The day a routine failure was new stays in the burst history.
+#[test]
+fn a_scanner_with_a_history_of_new_failures_is_not_news_for_more() {
+    let nine = 9 * 3600;
+    let mut training = Rollup::default();
+    let ips = ["3.80.12.9", "18.204.1.7", "34.192.3.4"];
+    for (run, day) in [7i64, 14, 21].into_iter().enumerate() {
+        // From the second run on, 40 more APIs are swept (and denied) every time.
+        let extra = if run == 0 { 0 } else { 40 };
+        weekly_sweep(
+            &mut training,
+            T0 - (28 - day) * 86_400 + nine,
+            extra,
+            "grown",
+            ips[run],
+        );
+    }
+    // Tonight: 30 APIs denied for the first time within three minutes, at another hour (no
+    // weekly precedent to lean on).
+    let mut night = Rollup::default();
+    background(&mut night, 24);
+    for i in 0..30 {
+        night.add(&ev_from(
+            ev(
+                T0 + 14 * 3600 + i * 5,
+                &format!("new-{i}"),
+                "securityhub.amazonaws.com",
+                &format!("ListNew{i}"),
+                true,
+                "arn:aws:iam::111122223333:role/prowler-scan-role",
+                Some("AccessDenied"),
+            ),
+            "44.207.31.2",
+            "Boto3/1.35.10 Botocore/1.35.10 prowler/4.3.5",
+        ));
+    }
+    let s = scanner_scores(&training, &night);
+    assert!(s.iter().all(|s| *s < 70.0), "{s:?}");
+    // With a single earlier sweep (one day is no precedent), the same new denials are news.
+    let mut fresh = Rollup::default();
+    weekly_sweep(&mut fresh, T0 - 20 * 86_400 + nine, 0, "once", "3.80.12.9");
+    let s = scanner_scores(&fresh, &night);
+    assert!(s.iter().any(|s| *s >= 70.0), "{s:?}");
+}
+
+/// Regression (trailgen tuning seeds 1 and 2): a Prowler role introduced mid-trail made its
+/// first assessment (200 reads denied across 37 services) and raised `error_rate` at 100 in
+/// every account. A role no one used before sweeping reads it may not make is shown, not
+/// alerted; the same sweep by a long-term key never used before (a user) alerts.
+#[test]
+fn a_new_roles_first_denied_sweep_is_shown_not_alerted() {
+    let sweep = |who: &'static str| {
+        let mut r = Rollup::default();
+        background(&mut r, 24);
+        let sources = [
+            "ec2", "rds", "lambda", "glue", "macie2", "backup", "es", "athena",
+        ];
+        for i in 0..120 {
+            r.add(&ev_from(
+                ev(
+                    T0 + 9 * 3600 + i * 10,
+                    &format!("s{i}"),
+                    &format!("{}.amazonaws.com", sources[i as usize % sources.len()]),
+                    &format!("Describe{i}"),
+                    true,
+                    who,
+                    Some(if i % 25 == 0 {
+                        "ThrottlingException"
+                    } else {
+                        "AccessDenied"
+                    }),
+                ),
+                "3.80.12.9",
+                "Boto3/1.35.10 Botocore/1.35.10 prowler/4.3.5",
+            ));
+        }
+        r
+    };
+    let b = Baselines::empty(T0 - 28 * 86_400, T0);
+    let det = ErrorRate(ErrorConfig::default());
+    let role = "arn:aws:iam::111122223333:role/prowler-scan-role";
+    let of = |f: Vec<Finding>, who: &str| -> Vec<f64> {
+        f.iter()
+            .filter(|f| f.principal.as_deref() == Some(who))
+            .map(|f| f.score)
+            .collect()
+    };
+    let shown = of(run_down_to(&det, &sweep(role), &b, 24, 1.0), role);
+    assert!(
+        !shown.is_empty() && shown.iter().all(|s| *s < 70.0),
+        "{shown:?}"
+    );
+    let user = "arn:aws:iam::111122223333:user/partner-sync";
+    let alerted = of(run(&det, &sweep(user), &b, 24), user);
+    assert!(alerted.iter().any(|s| *s >= 70.0), "{alerted:?}");
+}
+
+/// Regression (trailgen tuning seeds 1 and 2): Terraform's apply role setting a log group's
+/// retention for the first time scored 95 as defence evasion on nights its pipeline added a
+/// module. Retention is configuration every IaC module sets: watched, and excused like other
+/// first times by a principal that often does new things; deleting the log group is not.
+#[test]
+fn log_retention_is_configuration_and_deleting_logs_is_evasion() {
+    let who = "arn:aws:iam::111122223333:role/github-actions-terraform-apply";
+    let call = |name: &str| {
+        let mut r = Rollup::default();
+        background(&mut r, 2);
+        r.add(&ev_from(
+            ev(T0 + 600, "x", "logs.amazonaws.com", name, false, who, None),
+            "203.0.113.9",
+            "Terraform/1.9.5",
+        ));
+        r
+    };
+    let mut b = Baselines::empty(T0 - 28 * 86_400, T0);
+    let mut m = principal_model(who, 0.0, &["ec2.amazonaws.com:DescribeInstances"]);
+    m.habits = settled("203.0.113.0/24", "terraform");
+    m.habits.new_action_days = 9;
+    b.principals.push(m);
+    let rare = RareAction(RareConfig::default());
+    let retention = run_down_to(&rare, &call("PutRetentionPolicy"), &b, 2, 0.0);
+    assert_eq!(retention.len(), 1, "{retention:#?}");
+    assert!(retention[0].score < 60.0, "{}", retention[0].score);
+    let deleted = run(&rare, &call("DeleteLogGroup"), &b, 2);
+    assert_eq!(deleted.len(), 1, "{deleted:#?}");
+    assert!(deleted[0].score >= 90.0, "{}", deleted[0].score);
+}
+
+/// Regression (trailgen held-out seed 203): a nightly snapshot job at 01:30 (±2 h) stopped
+/// for three nights and nothing was raised: a run was checked only when its whole tolerance
+/// window lay inside one night's window, which a job near midnight never does. Each run is
+/// now checked by the night its window closes in, looking back before the night began.
+#[test]
+fn jobs_near_midnight_are_checked_by_their_night() {
+    let job_role = "arn:aws:iam::111122223333:role/db-snapshot-cron";
+    let job = |minute_of_day: u32| PeriodicJob {
+        account: ACCT.into(),
+        region: REGION.into(),
+        principal: job_role.into(),
+        event_source: "rds.amazonaws.com".into(),
+        event_name: "CreateDBClusterSnapshot".into(),
+        period: Period::Daily,
+        minute_of_day,
+        tolerance_minutes: crate::baseline::jobs::JOB_TOLERANCE_MINUTES,
+        runs_seen: 28,
+        runs_expected: 28,
+        typical_calls: 1,
+    };
+    let det = MaintenanceGap(MaintenanceConfig::default());
+    let ran_at = |t: i64| {
+        let mut r = Rollup::default();
+        background(&mut r, 24);
+        r.add(&ev(
+            t,
+            "snap",
+            "rds.amazonaws.com",
+            "CreateDBClusterSnapshot",
+            false,
+            job_role,
+            None,
+        ));
+        r
+    };
+    for (minute, usual) in [(90, T0 + 90 * 60), (23 * 60, T0 - 3600)] {
+        let mut b = Baselines::empty(T0 - 28 * 86_400, T0);
+        b.jobs.push(job(minute));
+        let mut idle = Rollup::default();
+        background(&mut idle, 24);
+        let f = run(&det, &idle, &b, 24);
+        assert_eq!(f.len(), 1, "job at minute {minute}: {f:#?}");
+        assert!(
+            f[0].explanation.contains("did not run"),
+            "{}",
+            f[0].explanation
+        );
+        // On time, also when that was before the night began.
+        assert!(
+            run(&det, &ran_at(usual), &b, 24).is_empty(),
+            "minute {minute}"
+        );
+        assert!(
+            run(&det, &ran_at(usual - 20 * 60), &b, 24).is_empty(),
+            "minute {minute}"
+        );
+    }
+}
+
+/// Regression (trailgen tuning seeds 1 and 2): a leaked key's slow enumeration — a dozen reads
+/// denied across a dozen APIs in an hour, from a network and a tool its settled owner never
+/// used — stayed under `min_errors` and raised nothing. A stranger's breadth counts; the same
+/// few failures from the owner's own place, or a stranger's on a few APIs, do not.
+#[test]
+fn a_strangers_slow_broad_enumeration_is_an_error_burst() {
+    let who = "arn:aws:iam::111122223333:user/partner-sftp-sync";
+    let probe = |apis: usize, ip: &'static str, ua: &'static str| {
+        let mut r = Rollup::default();
+        background(&mut r, 24);
+        for i in 0..12i64 {
+            r.add(&ev_from(
+                ev(
+                    T0 + 20 * 3600 + i * 250,
+                    &format!("p{i}"),
+                    "iam.amazonaws.com",
+                    &format!("List{}", i as usize % apis),
+                    true,
+                    who,
+                    Some("AccessDenied"),
+                ),
+                ip,
+                ua,
+            ));
+        }
+        r
+    };
+    let mut b = Baselines::empty(T0 - 28 * 86_400, T0);
+    let mut m = principal_model(who, 0.0, &["s3.amazonaws.com:PutObject"]);
+    m.habits = settled("198.51.100.0/24", "aws-cli");
+    b.principals.push(m);
+    let det = ErrorRate(ErrorConfig::default());
+    let about = |f: &[Finding]| {
+        f.iter()
+            .filter(|f| f.principal.as_deref() == Some(who))
+            .count()
+    };
+    let stranger = run(&det, &probe(12, "45.61.56.232", "Boto3/1.26.90"), &b, 24);
+    assert_eq!(about(&stranger), 1, "{stranger:#?}");
+    let own = run(&det, &probe(12, "198.51.100.7", "aws-cli/2.15.0"), &b, 24);
+    assert_eq!(about(&own), 0, "{own:#?}");
+    let narrow = run(&det, &probe(3, "45.61.56.232", "Boto3/1.26.90"), &b, 24);
+    assert_eq!(about(&narrow), 0, "{narrow:#?}");
 }

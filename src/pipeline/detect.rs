@@ -42,11 +42,15 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Reads `[window.start, window.end)`, aligned to 5 minutes.
+    /// Reads `[window.start, window.end)`, aligned to 5 minutes, and the detail of
+    /// [`crate::detect::LOOKBACK_SECS`] before it.
     pub fn load(store: &Store, window: TimeRange) -> Result<Prepared, StoreError> {
         let window = window.aligned();
         let series = store.series(window, Resolution::FiveMinutes)?;
-        let detail = store.detail_rollup(window)?;
+        let detail = store.detail_rollup(TimeRange {
+            start: window.start - crate::detect::LOOKBACK_SECS,
+            end: window.end,
+        })?;
         let holes = Holes::from_series(&series, window.start);
         Ok(Prepared {
             window,
