@@ -93,7 +93,7 @@ const STRANGER_SURPRISE: f64 = 50.0;
 
 /// Whether an error code says the caller was not allowed (as opposed to throttled, not
 /// found or invalid): the answer an enumeration gets.
-pub(crate) fn denied(code: &str) -> bool {
+fn denied(code: &str) -> bool {
     [
         "AccessDenied",
         "Unauthorized",
@@ -105,17 +105,27 @@ pub(crate) fn denied(code: &str) -> bool {
     .any(|m| code.contains(m))
 }
 
-/// Whether the failed calls of `rows` are reads that were denied: at least nine in ten of
-/// them (a sweep also meets the odd throttle or a report not generated yet).
-fn denied_reads(rows: &[(&ApiKey, &DetailKey, &DetailVal)]) -> bool {
-    let (mut reads, mut all) = (0u64, 0u64);
+/// The share of the calls of `rows` that were denied (reads only, with `reads_only`); 0 for
+/// no calls.
+pub(crate) fn denied_share(rows: &[(&ApiKey, &DetailKey, &DetailVal)], reads_only: bool) -> f64 {
+    let (mut no, mut all) = (0u64, 0u64);
     for (k, dk, dv) in rows {
-        if k.read_only && dk.error_code.as_deref().is_some_and(denied) {
-            reads += u64::from(dv.count);
+        if (k.read_only || !reads_only) && dk.error_code.as_deref().is_some_and(denied) {
+            no += u64::from(dv.count);
         }
         all += u64::from(dv.count);
     }
-    all > 0 && reads * 10 >= all * 9
+    if all == 0 {
+        0.0
+    } else {
+        no as f64 / all as f64
+    }
+}
+
+/// Whether the failed calls of `rows` are reads that were denied: at least nine in ten of
+/// them (a sweep also meets the odd throttle or a report not generated yet).
+fn denied_reads(rows: &[(&ApiKey, &DetailKey, &DetailVal)]) -> bool {
+    denied_share(rows, true) >= 0.9
 }
 
 /// The baseline side of a principal's attribution: its own failures in the training window.

@@ -19,7 +19,6 @@ use crate::catalog::Category;
 use crate::finding::details::RareActionDetails;
 use crate::finding::Threshold;
 use crate::finding::{Details, Finding, FindingKind};
-use crate::rollup::{ApiKey, DetailKey, DetailVal};
 use crate::time::BUCKET_SECS;
 
 /// `[detectors.rare_action]`.
@@ -186,7 +185,7 @@ impl Detector for RareAction {
                 // made and assumed probes (Stratus ec2-launch-unusual-instances).
                 _ if !unexcused
                     && context::role_name(principal).is_some()
-                    && !mostly_denied(&rows) =>
+                    && super::errors::denied_share(&rows, false) < 0.5 =>
                 {
                     watched_for * NEW_ROLE_CONFIDENCE
                 }
@@ -286,18 +285,6 @@ impl Detector for RareAction {
         }
         out
     }
-}
-
-/// Whether at least half of the calls of `rows` were denied.
-fn mostly_denied(rows: &[(&ApiKey, &DetailKey, &DetailVal)]) -> bool {
-    let (mut no, mut all) = (0u64, 0u64);
-    for (_, dk, dv) in rows {
-        if dk.error_code.as_deref().is_some_and(super::errors::denied) {
-            no += u64::from(dv.count);
-        }
-        all += u64::from(dv.count);
-    }
-    all > 0 && no * 2 >= all
 }
 
 /// A role's `ConsoleLogin` is a federated sign-in (IAM Identity Center, SAML): the identity
