@@ -102,7 +102,11 @@ $PY scale/make_bad_fixture.py "$WORK/bad"
 # Real records (tests/fixtures: Panther samples, Stratus Red Team detonations): every principal
 # type, old event versions, ids reused by different records.
 mkdir -p "$WORK/bad/real"
-cp -r tests/fixtures/panther tests/fixtures/stratus-red-team "$WORK/bad/real/"
+mkdir -p "$WORK/bad/real/panther" "$WORK/bad/real/stratus-red-team"
+cp tests/fixtures/panther/sample.jsonl "$WORK/bad/real/panther/"
+for t in defense-evasion.cloudtrail-stop execution.ec2-launch-unusual-instances persistence.iam-create-admin-user; do
+  cp "tests/fixtures/stratus-red-team/aws.$t.json" "$WORK/bad/real/stratus-red-team/"
+done
 "$BIN" ingest --quiet --json --state "$WORK/bad-rust" "$WORK/bad" > "$WORK/bad-rust.json" 2>/dev/null
 # file:// makes the job list and read through Hadoop, the path it takes for s3a:// inputs.
 spark --input "file://$WORK/bad" --state "$WORK/bad-spark" > /dev/null

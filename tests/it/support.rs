@@ -61,6 +61,7 @@ pub(crate) fn records_doc(recs: &[Value]) -> Vec<u8> {
     serde_json::to_vec(&json!({ "Records": recs })).unwrap()
 }
 
-pub(crate) fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cloudtrail-samples")
+/// The real-world CloudTrail samples vendored in the repository (`tests/fixtures/NOTICE`).
+pub(crate) fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
