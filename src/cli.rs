@@ -18,7 +18,7 @@ use crate::state::StateDir;
 #[derive(Debug, Parser)]
 #[command(name = "trailsight", version, about, propagate_version = true)]
 #[command(
-    after_help = "Examples:\n  trailsight demo\n  trailsight simulate --out /tmp/trail --days 35\n  trailsight ingest --state ./state /tmp/trail\n\nExit status: 0 success, 2 an error."
+    after_help = help::TOP
 )]
 pub struct Cli {
     /// Log format on stderr: text on a terminal and json otherwise by default.
@@ -156,79 +156,43 @@ fn ingest_options(max_file_mib: u64) -> IngestOptions {
 pub enum Command {
     /// Read CloudTrail logs and fold them into the state's rollups.
     #[command(
-        after_help = "Inputs: S3-delivery trees (AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz, org trails,\n\
-any bucket prefix), {\"Records\":[...]} files, bare JSON arrays, JSON Lines (.jsonl[.gz]) and\n\
-LookupEvents output ({\"Events\":[{\"CloudTrailEvent\":...}]}). Folders are walked.\n\n\
-Live sources: s3://bucket[/prefix] reads a trail's bucket (new objects only: processed keys and ETags are\n\
-kept in <state>/sources/s3.json); cloudtrail://[region] reads the 90-day event history (LookupEvents, 2\n\
-requests/s, resumes where it stopped). Credentials: the standard AWS chain (env, profiles, SSO, web\n\
-identity, instance/container roles), --profile to pick one.\n\n\
-Examples:\n  trailsight ingest --state ./state ./bucket-copy/AWSLogs\n  trailsight ingest --json export.jsonl.gz lookup-events.json\n  \
-trailsight ingest --profile audit s3://my-trail-bucket/org-prefix --since 2026-02-01\n  \
-trailsight ingest --region eu-west-1 cloudtrail://\n\n\
-Re-ingesting the same files changes nothing: events are deduplicated by eventID."
+        after_help = help::INGEST
     )]
     Ingest(IngestArgs),
     /// Write a realistic synthetic trail with labelled incidents (labels.json).
     #[command(
-        after_help = "Examples:\n  trailsight simulate --out /tmp/trail\n  trailsight simulate --out /tmp/week --days 7 --scale 1.0 --seed 7 --start 2026-03-02\n  trailsight simulate --out /tmp/judge --world judge --seed 9101"
+        after_help = help::SIMULATE
     )]
     Simulate(SimulateArgs),
     /// Fit baselines from the rollups and store them in the state directory (models/baselines.json).
     #[command(
-        after_help = "The training window is the --days (default 28, from the config) before --until\n\
-(default: the start of the last stored day, so that day can be checked against a baseline that never saw it).\n\n\
-Examples:\n  trailsight baseline --state ./state\n  trailsight baseline --until 2026-02-02 --config trailsight.toml"
+        after_help = help::BASELINE
     )]
     Baseline(BaselineArgs),
     /// Run the detectors over a window and write findings.jsonl and insights.json.
     #[command(
-        after_help = "Without --from/--to the window is the last stored day.\n\n\
-Examples:\n  trailsight detect --state ./state --out ./findings\n  trailsight detect --from 2026-02-02 --to 2026-02-09 --out ./week --config trailsight.toml"
+        after_help = help::DETECT
     )]
     Detect(DetectArgs),
     /// Print a finding's full reasoning with the numbers behind it.
     #[command(
-        after_help = "Examples:\n  trailsight explain 3f2a9c0d1b2e4f56 --findings ./findings/findings.jsonl"
+        after_help = help::EXPLAIN
     )]
     Explain(ExplainArgs),
     /// Score detection against simulated incidents (labels.json) over several seeds, replayed
     /// night by night as the nightly job would have run.
     #[command(
-        after_help = "Each seed's trail is simulated, ingested and replayed one night at a time from --first-day\n\
-(each night against baselines of the nights before it), and the incidents raised are matched\n\
-against the labels: incident precision and recall, recall per incident kind, false incidents per\n\
-account per week, decoys flagged per scenario family, and the findings behind them.\n\n\
-Examples:\n  trailsight eval\n  trailsight eval --seeds 101,202,303 --scale 0.1 --json\n  \
-trailsight eval --seeds 9001 --work /tmp/eval --first-day 2\n  \
-trailsight eval --world judge --seeds 9001,9002,9003\n  \
-python3 judge/trailgen.py --out /tmp/tg1 --seed 1 && trailsight eval --trail /tmp/tg1"
+        after_help = help::EVAL
     )]
     Eval(EvalArgs),
     /// What the nightly job would have raised on each day of a past period (state untouched).
     #[command(
-        after_help = "Each day from --from to --to (both included) is checked against baselines fitted on the\n\
-days before it only, exactly as `run` would have done that night; baselines are fitted in memory,\n\
-the state is not changed. Writes <out>/<date>/findings.jsonl and incidents.jsonl per day and\n\
-<out>/backtest.json, and prints incidents per day per kind (with --labels, precision and recall).\n\n\
-Examples:\n  trailsight backtest --state ./state --from 2026-01-06 --to 2026-02-08\n  \
-trailsight backtest --from 2026-02-01 --to 2026-02-07 --config new-thresholds.toml --out ./what-if\n  \
-trailsight backtest --state ./demo/state --from 2026-01-06 --to 2026-02-08 --labels ./demo/trail/labels.json"
+        after_help = help::BACKTEST
     )]
     Backtest(BacktestArgs),
     /// The nightly job: ingest new files, refit baselines, detect, write a dated report.
     #[command(
-        after_help = "Reads only the input files that are new or changed since the last run (by path, size and\n\
-modification time), refits the baselines on the history before the day checked, detects over that\n\
-day (and any nights missed since the last run, up to --catch-up-days), and writes findings.jsonl,\n\
-insights.json, shadow.jsonl, suppressed.jsonl, run.json and report.html into <out>/<date>/, then\n\
-points <out>/latest at it. One run at a time per state directory (a second fails at once).\n\
-Re-running a date repeats it exactly; a run killed at any point is completed by the next.\n\n\
-Exit status: 0 success; 1 findings at or above --fail-on; 2 an error.\n\n\
-Examples:\n  trailsight run --input /data/cloudtrail/AWSLogs --state /var/lib/trailsight --out /var/www/trailsight\n  \
-trailsight run --input ./AWSLogs --date 2026-02-03 --config trailsight.toml --fail-on high\n  \
-trailsight run --log-format json --input ./AWSLogs >> /var/log/trailsight.jsonl\n  \
-trailsight run --input s3://my-trail-bucket/prefix --profile audit --region eu-west-1"
+        after_help = help::RUN
     )]
     Run(RunArgs),
     /// Print the default configuration, or check a configuration file.
@@ -236,36 +200,22 @@ trailsight run --input s3://my-trail-bucket/prefix --profile audit --region eu-w
     Config(ConfigCommand),
     /// Replay one detector over stored history at several thresholds.
     #[command(
-        after_help = "Fits baselines on the history before the last --days stored days (without touching the\n\
-state's models), replays the detector over those days once per --grid value and prints, per\n\
-value, findings per day, the APIs and principals that would fire most and, with --labels\n\
-(labels.json from `simulate`), precision and recall. Writes tune-<detector>.csv and\n\
-tune-<detector>.png into --out.\n\n\
-Examples:\n  trailsight tune --detector call_rate_spike --grid 50,60,70,80,90\n  \
-trailsight tune --state ./demo/state --days 7 --detector iam_burst --grid 40,55,70,85 --labels ./demo/trail/labels.json"
+        after_help = help::TUNE
     )]
     Tune(TuneArgs),
     /// Fetch AWS's own CloudTrail Insights events and compare them with trailsight's findings.
     #[command(
-        after_help = "Matches by account, region, event source and API with overlapping windows (15 min slack):\n\
-which both raised, which only AWS, which only trailsight.\n\n\
-Examples:\n  trailsight aws-insights --findings ./findings/findings.jsonl --out ./findings --since 2026-02-02\n  \
-trailsight aws-insights --from cloudtrail://eu-west-1 --profile audit --findings f.jsonl --out .\n  \
-trailsight aws-insights --from ./insight-records.json --findings f.jsonl --out ."
+        after_help = help::AWS_INSIGHTS
     )]
     AwsInsights(AwsInsightsArgs),
     /// Simulate 35 days, ingest them, and show what was found.
     #[command(
-        after_help = "Examples:\n  trailsight demo\n  trailsight demo --out /tmp/demo --scale 0.2"
+        after_help = help::DEMO
     )]
     Demo(DemoArgs),
     /// Write the HTML report: charts per finding, overview, data quality, configuration.
     #[command(
-        after_help = "Writes DIR/report.html, one self-contained file (charts embedded, no external scripts, fonts\n\
-or styles) to open from disk or mail, and DIR/report.json with the numbers behind it.\n\
-Without --from/--to the period is the UTC days the findings span.\n\n\
-Examples:\n  trailsight report --state ./state --findings ./findings/findings.jsonl --out ./report\n  \
-trailsight report --findings ./week/findings.jsonl --out ./report --from 2026-02-02 --to 2026-02-09 --config trailsight.toml"
+        after_help = help::REPORT
     )]
     Report(ReportArgs),
 }
@@ -399,21 +349,27 @@ pub struct RunArgs {
     /// Largest decompressed size read from one file, in MiB (guards against gzip bombs).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_file_mib: u64,
+    /// Print the outcome (days checked, incidents, output folder) as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `config` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print every setting with its default value and documentation.
-    #[command(after_help = "Examples:\n  trailsight config default > trailsight.toml")]
+    #[command(after_help = help::CONFIG_DEFAULT)]
     Default,
     /// Check a configuration file; errors name the key, the value and the allowed range.
     #[command(
-        after_help = "Exit status: 0 valid, 2 invalid.\n\nExamples:\n  trailsight config check trailsight.toml"
+        after_help = help::CONFIG_CHECK
     )]
     Check {
         /// The file to check.
         file: PathBuf,
+        /// Print the verdict as one JSON object on stdout (`valid`, `errors`, `warnings`).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -535,6 +491,9 @@ pub struct DetectArgs {
     /// How many findings to print.
     #[arg(long, default_value_t = 15)]
     pub top: usize,
+    /// Print the result (counts, incidents, findings) as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `explain` arguments.
@@ -545,6 +504,9 @@ pub struct ExplainArgs {
     /// findings.jsonl written by `detect`.
     #[arg(long)]
     pub findings: PathBuf,
+    /// Print the finding as JSON (its stored record) instead of the explanation.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `eval` arguments.
@@ -681,6 +643,204 @@ pub struct DemoArgs {
     pub seed: u64,
 }
 
+/// The text after each command's options: what it does in prose, its exit status, and
+/// examples. Kept within 80 columns so clap never wraps an example or a sentence mid-way
+/// (a test checks that, and that every flag named here exists).
+mod help {
+    pub(super) const TOP: &str = "\
+Examples:
+  trailsight demo
+  trailsight simulate --out /tmp/trail --days 35
+  trailsight ingest --state ./state /tmp/trail
+  trailsight run --state ./state --input /tmp/trail --out ./reports
+
+Exit status: 0 success; 1 `run --fail-on` was met; 2 an error; 3 nothing to
+work on (no CloudTrail file among the inputs, or no stored event in the
+window).";
+
+    pub(super) const INGEST: &str = "\
+Inputs: S3-delivery trees (AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/
+*.json.gz, organization trails, any bucket prefix), {\"Records\":[...]} files,
+bare JSON arrays, JSON Lines (.jsonl, .jsonl.gz) and LookupEvents output
+({\"Events\":[{\"CloudTrailEvent\":...}]}). Folders are walked.
+
+Live sources: s3://bucket[/prefix] reads a trail's bucket (new objects only:
+processed keys and ETags are kept in <state>/sources/s3.json);
+cloudtrail://[region] reads the 90-day event history (LookupEvents, 2 requests
+a second, resumes where it stopped). Credentials: the standard AWS chain
+(environment, profiles, SSO, web identity, instance and container roles);
+--profile picks one.
+
+Re-ingesting the same files changes nothing: events are deduplicated by
+eventID. A path that cannot be read is reported and the others are read.
+
+Exit status: 0 success; 2 an error; 3 no CloudTrail file among the inputs
+(nothing is stored then).
+
+Examples:
+  trailsight ingest --state ./state ./bucket-copy/AWSLogs
+  trailsight ingest --json export.jsonl.gz lookup-events.json
+  trailsight ingest --profile audit --since 2026-02-01 \\
+      s3://my-trail-bucket/org-prefix
+  trailsight ingest --region eu-west-1 cloudtrail://";
+
+    pub(super) const SIMULATE: &str = "\
+Writes <out>/AWSLogs/... as CloudTrail delivers it and <out>/labels.json, the
+incidents and decoys it planted (ingest skips labels.json).
+
+Examples:
+  trailsight simulate --out /tmp/trail
+  trailsight simulate --out /tmp/week --days 7 --scale 1.0 --seed 7 \\
+      --start 2026-03-02
+  trailsight simulate --out /tmp/judge --world judge --seed 9101";
+
+    pub(super) const BASELINE: &str = "\
+The training window is the config's `training_days` (default 28) before
+--until (default: the start of the last stored day, so that day can be checked
+against a baseline that never saw it).
+
+Examples:
+  trailsight baseline --state ./state
+  trailsight baseline --until 2026-02-02 --config trailsight.toml";
+
+    pub(super) const DETECT: &str = "\
+Without --from/--to the window is the last stored day. Writes findings.jsonl,
+incidents.jsonl, insights.json and config.toml (the configuration used, which
+`report` shows) into --out.
+
+Exit status: 0 success; 2 an error; 3 no stored event in the window.
+
+Examples:
+  trailsight detect --state ./state --out ./findings
+  trailsight detect --from 2026-02-02 --to 2026-02-09 --out ./week \\
+      --config trailsight.toml
+  trailsight detect --out ./findings --json | jq '.incidents'";
+
+    pub(super) const EXPLAIN: &str = "\
+The id may be shortened to a unique prefix of at least 4 characters; an
+ambiguous prefix lists the candidates. Lines of the file that cannot be read
+are reported and skipped.
+
+Examples:
+  trailsight explain 3f2a9c0d --findings ./findings/findings.jsonl
+  trailsight explain 3f2a9c0d --findings ./findings/findings.jsonl --json";
+
+    pub(super) const EVAL: &str = "\
+Each seed's trail is simulated, ingested and replayed one night at a time from
+--first-day (each night against baselines of the nights before it), and the
+incidents raised are matched against the labels: incident precision and
+recall, recall per incident kind, false incidents per account per week, decoys
+flagged per scenario family, and the findings behind them.
+
+Examples:
+  trailsight eval
+  trailsight eval --seeds 101,202,303 --scale 0.1 --json
+  trailsight eval --seeds 9001 --work /tmp/eval --first-day 2
+  trailsight eval --world judge --seeds 9001,9002,9003
+  python3 judge/trailgen.py --out /tmp/tg1 --seed 1
+  trailsight eval --trail /tmp/tg1";
+
+    pub(super) const BACKTEST: &str = "\
+Each day from --from to --to (both included) is checked against baselines
+fitted on the days before it only, exactly as `run` would have done that night;
+baselines are fitted in memory and the state is not changed. Writes
+<out>/<date>/findings.jsonl and incidents.jsonl per day and
+<out>/backtest.json, and prints incidents per day per kind (with --labels,
+precision and recall).
+
+Examples:
+  trailsight backtest --state ./state --from 2026-01-06 --to 2026-02-08
+  trailsight backtest --from 2026-02-01 --to 2026-02-07 \\
+      --config new-thresholds.toml --out ./what-if
+  trailsight backtest --state ./demo/state --from 2026-01-06 \\
+      --to 2026-02-08 --labels ./demo/trail/labels.json";
+
+    pub(super) const RUN: &str = "\
+Reads only the input files that are new or changed since the last run (by
+path, size and modification time), refits the baselines on the history before
+the day checked, detects over that day (and any nights missed since the last
+run, up to --catch-up-days), and writes findings.jsonl, incidents.jsonl,
+insights.json, shadow.jsonl, suppressed.jsonl, config.toml, run.json and
+report.html into <out>/<date>/, then points <out>/latest at it. --date must lie
+within the stored data; `latest` only moves forward, to a day checked. One run
+at a time per state directory (a second fails at once). Re-running a date
+repeats it exactly; a run killed at any point is completed by the next.
+
+Exit status: 0 success; 1 an incident at or above --fail-on; 2 an error
+(--date outside the stored data included); 3 nothing to work on (no CloudTrail
+file among the inputs and nothing stored).
+
+Examples:
+  trailsight run --input /data/cloudtrail/AWSLogs --state /var/lib/trailsight \\
+      --out /var/www/trailsight
+  trailsight run --input ./AWSLogs --date 2026-02-03 --config trailsight.toml \\
+      --fail-on high
+  trailsight --log-format json run --input ./AWSLogs --json \\
+      >> /var/log/trailsight.jsonl 2>&1
+  trailsight run --input s3://my-trail-bucket/prefix --profile audit \\
+      --region eu-west-1";
+
+    pub(super) const TUNE: &str = "\
+Fits baselines on the history before the last --days stored days (without
+touching the state's models), replays the detector over those days once per
+--grid value and prints, per value, findings per day, the APIs and principals
+that would fire most and, with --labels (labels.json from `simulate`),
+precision and recall. Writes tune-<detector>.csv and tune-<detector>.png into
+--out.
+
+Examples:
+  trailsight tune --detector call_rate_spike --grid 50,60,70,80,90
+  trailsight tune --state ./demo/state --days 7 --detector iam_burst \\
+      --grid 40,55,70,85 --labels ./demo/trail/labels.json";
+
+    pub(super) const AWS_INSIGHTS: &str = "\
+Matches by account, region, event source and API with overlapping windows
+(15 minutes of slack): which both raised, which only AWS, which only
+trailsight. The period compared is --since/--until; without them, the period
+of the Insights file given to --from, or 35 days back for the event history.
+
+Examples:
+  trailsight aws-insights --findings ./findings/findings.jsonl \\
+      --out ./findings --since 2026-02-02
+  trailsight aws-insights --from cloudtrail://eu-west-1 --profile audit \\
+      --findings f.jsonl --out .
+  trailsight aws-insights --from ./insight-records.json --findings f.jsonl \\
+      --out .";
+
+    pub(super) const DEMO: &str = "\
+Examples:
+  trailsight demo
+  trailsight demo --out /tmp/demo --scale 0.2";
+
+    pub(super) const REPORT: &str = "\
+Writes <out>/report.html, one self-contained file (charts embedded, no
+external scripts, fonts or styles) to open from disk or mail, and
+<out>/report.json with the numbers behind it. Without --from/--to the period
+is the UTC days the findings span. The configuration shown is the one saved
+beside the findings (config.toml, written by `detect` and `run`); --config is
+used only when there is none.
+
+Examples:
+  trailsight report --state ./state --findings ./findings/findings.jsonl \\
+      --out ./report
+  trailsight report --findings ./week/findings.jsonl --out ./report \\
+      --from 2026-02-02 --to 2026-02-09";
+
+    pub(super) const CONFIG_DEFAULT: &str = "\
+Examples:
+  trailsight config default > trailsight.toml";
+
+    pub(super) const CONFIG_CHECK: &str = "\
+Errors name the key, its line, the value and what is allowed. Suppression
+rules past their `expires` date are listed as warnings.
+
+Exit status: 0 valid; 2 invalid.
+
+Examples:
+  trailsight config check trailsight.toml
+  trailsight config check trailsight.toml --json";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -712,5 +872,56 @@ mod tests {
         );
         assert_eq!(parse_time("2026-01-12"), Ok(1_768_176_000));
         assert_eq!(parse_time("2026-01-12T01:00:00+01:00"), Ok(1_768_176_000));
+    }
+
+    /// Issue 15: examples broken across lines, prose wrapped mid-sentence, a `--days` flag
+    /// that `baseline` does not have. Every help page reads at 80 columns, and every flag its
+    /// text names is one the command (or, on the top page, some command) takes.
+    #[test]
+    fn help_reads_at_80_columns_and_names_only_real_flags() {
+        use clap::CommandFactory;
+        fn flags(c: &clap::Command) -> Vec<String> {
+            c.get_arguments()
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+                .chain(["--help".to_string(), "--version".to_string()])
+                .collect()
+        }
+        fn pages(c: &clap::Command, path: &str, out: &mut Vec<(String, clap::Command)>) {
+            out.push((path.to_string(), c.clone()));
+            for sub in c.get_subcommands() {
+                pages(sub, &format!("{path} {}", sub.get_name()), out);
+            }
+        }
+        let mut all = Vec::new();
+        let mut root = Cli::command();
+        root.build();
+        pages(&root, "trailsight", &mut all);
+        let every: Vec<String> = all.iter().flat_map(|(_, c)| flags(c)).collect();
+        let mut checked = 0;
+        for (path, cmd) in &all {
+            let Some(text) = cmd.get_after_help().map(|t| t.to_string()) else {
+                continue;
+            };
+            checked += 1;
+            for line in text.lines() {
+                assert!(line.chars().count() <= 80, "{path}: over 80 columns: {line}");
+            }
+            let known = if path == "trailsight" { every.clone() } else { flags(cmd) };
+            // Lines of another program (the trailgen example) name its flags, not ours.
+            let ours = text.lines().filter(|l| !l.trim_start().starts_with("python3"));
+            for word in ours.flat_map(|l| l.split(|c: char| c.is_whitespace() || "/(),;`".contains(c))) {
+                let Some(name) = word.strip_prefix("--") else {
+                    continue;
+                };
+                let flag = format!("--{}", name.trim_end_matches(|c: char| !c.is_alphanumeric()));
+                assert!(known.contains(&flag), "{path}: help names {flag}, which it does not take");
+            }
+            // At 80 columns clap prints every line as written: no example or sentence broken.
+            let rendered = cmd.clone().term_width(80).render_long_help().to_string();
+            for line in text.lines() {
+                assert!(rendered.contains(line.trim_end()), "{path}: line broken: {line}");
+            }
+        }
+        assert!(checked >= 15, "{checked} help pages with text");
     }
 }

@@ -252,11 +252,29 @@ impl Config {
         })
     }
 
-    /// Parses and validates TOML text.
+    /// Parses and validates TOML text. Every error names the key and its line, in words a
+    /// reader of the file knows ("a whole number ≥ 0", not `u32`).
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let c: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
-        c.validate()?;
+        let c: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Syntax(explain::message(text, &e.to_string())))?;
+        c.validate().map_err(|e| match e {
+            ConfigError::Invalid(m) => ConfigError::Invalid(explain::message(text, &m)),
+            other => ConfigError::Invalid(explain::message(text, &other.to_string())),
+        })?;
         Ok(c)
+    }
+
+    /// The suppression rules that have expired by `today`, one line each (`config check`,
+    /// `detect` and `run` warn about them: an expired rule silently stops hiding findings).
+    pub fn expired_rules(&self, today: chrono::NaiveDate) -> Vec<String> {
+        self.suppress
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let d = r.expires?;
+                (d < today).then(|| format!("suppress[{i}] ({:?}) expired on {d}", r.reason))
+            })
+            .collect()
     }
 
     /// Checks what serde cannot: cross-field rules, suppression rules, and every detector's
@@ -324,6 +342,88 @@ impl Config {
     /// The config from `--config`, or the defaults.
     pub fn from_arg(path: Option<&Path>) -> Result<Config, ConfigError> {
         path.map_or_else(|| Ok(Config::default()), Config::load)
+    }
+}
+
+/// Config error messages made to read well: the key's line added where the message has
+/// none, serde's type names in words, and what `expires` takes.
+mod explain {
+    /// Top-level tables of the file; a word starting with one of them names a key path.
+    const ROOTS: [&str; 5] = ["baseline", "detectors", "incidents", "catalog", "suppress"];
+
+    pub(super) fn message(text: &str, msg: &str) -> String {
+        let mut m = msg
+            .replace("expected u32", "expected a whole number ≥ 0")
+            .replace("expected u64", "expected a whole number ≥ 0")
+            .replace("expected u16", "expected a whole number ≥ 0")
+            .replace("expected u8", "expected a whole number ≥ 0")
+            .replace("expected usize", "expected a whole number ≥ 0")
+            .replace("expected i64", "expected a whole number")
+            .replace("expected i32", "expected a whole number")
+            .replace("expected f64", "expected a number")
+            .replace("expected f32", "expected a number");
+        if m.contains("expires") && !m.contains("YYYY-MM-DD") {
+            m.push_str(" (expires takes a date, YYYY-MM-DD, in quotes)");
+        }
+        if m.contains("TOML parse error at line") {
+            return m;
+        }
+        match key_path(&m).and_then(|p| line_of(text, &p)) {
+            Some(line) => format!("line {line}: {m}"),
+            None => m,
+        }
+    }
+
+    /// The first key path the message names (`detectors.iam_burst.min_score`, `suppress[2]`).
+    fn key_path(msg: &str) -> Option<String> {
+        msg.split(|c: char| c.is_whitespace() || c == ':' || c == '=' || c == ',' || c == '(')
+            .map(|w| w.trim_matches(|c: char| c == '`' || c == '"' || c == '\''))
+            .find(|w| {
+                ROOTS
+                    .iter()
+                    .any(|r| w.starts_with(&format!("{r}.")) || w.starts_with(&format!("{r}[")))
+            })
+            .map(str::to_string)
+    }
+
+    /// The 1-based line of `path` in `text`: the key's own line, else its table's header,
+    /// else the closest enclosing table's.
+    pub(super) fn line_of(text: &str, path: &str) -> Option<usize> {
+        let mut table = String::new();
+        let mut arrays: std::collections::BTreeMap<String, usize> = Default::default();
+        let mut best: Option<(usize, usize)> = None; // (matched length, line)
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            let here = if let Some(name) = line.strip_prefix("[[").and_then(|l| l.split("]]").next()) {
+                let name = unquote(name);
+                let n = arrays.entry(name.clone()).or_insert(0);
+                table = format!("{name}[{n}]");
+                *n += 1;
+                table.clone()
+            } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
+                table = unquote(name);
+                table.clone()
+            } else if let Some((key, _)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
+                let key = unquote(key);
+                if table.is_empty() { key } else { format!("{table}.{key}") }
+            } else {
+                continue;
+            };
+            if here == path {
+                return Some(i + 1);
+            }
+            let enclosing = path.starts_with(&here)
+                && matches!(path.as_bytes().get(here.len()), Some(b'.') | Some(b'['));
+            if enclosing && best.is_none_or(|(len, _)| here.len() > len) {
+                best = Some((here.len(), i + 1));
+            }
+        }
+        best.map(|(_, line)| line)
+    }
+
+    /// `a."b:c".d ` → `a.b:c.d`.
+    fn unquote(s: &str) -> String {
+        s.trim().replace(['"', '\''], "").split('.').map(str::trim).collect::<Vec<_>>().join(".")
     }
 }
 
@@ -407,6 +507,31 @@ expires = "2027-01-31"
         assert!(e.contains("source_ip") || e.contains("10.0.0.0/40"), "{e}");
         let e = err("[[suppress]]\nreason = \"r\"\nkind = \"spike\"\n");
         assert!(e.contains("spike"), "{e}");
+    }
+
+    /// Issue 15: every config error gives the key and its line, in words; `expires` says what
+    /// it takes; an expired rule is named.
+    #[test]
+    fn config_errors_give_the_key_the_line_and_plain_words() {
+        let e = err("[baseline]\ntraining_days = 0\n");
+        assert!(e.starts_with("line 2: baseline.training_days = 0"), "{e}");
+        let e = err("# x\n[detectors.iam_burst]\nenabled = true\nmin_score = 140\n");
+        assert!(e.contains("line 4") && e.contains("min_score") && e.contains("140"), "{e}");
+        let e = err("[baseline]\ntraining_days = -3\n");
+        assert!(e.contains("line 2") && e.contains("a whole number ≥ 0") && !e.contains("u32"), "{e}");
+        let e = err("[[suppress]]\nreason = \"a\"\nprincipal = \"x\"\n[[suppress]]\nreason = \"all\"\n");
+        assert!(e.starts_with("line 4: suppress[1]"), "{e}");
+        let e = err("[[suppress]]\nreason = \"a\"\nprincipal = \"x\"\nexpires = \"31/01/2027\"\n");
+        assert!(e.contains("line 4") && e.contains("YYYY-MM-DD"), "{e}");
+        let e = err("[detectors.call_rate_spike.overrides.\"ec2:RunInstances\"]\nmin_score = 90\n");
+        assert!(e.contains("can never match") && e.contains("ec2.amazonaws.com:RunInstances"), "{e}");
+        let c = Config::parse(
+            "[[suppress]]\nreason = \"old\"\nprincipal = \"x\"\nexpires = \"2026-01-31\"\n\
+             [[suppress]]\nreason = \"new\"\nprincipal = \"y\"\nexpires = \"2026-03-01\"\n",
+        )
+        .unwrap();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap();
+        assert_eq!(c.expired_rules(today), vec!["suppress[0] (\"old\") expired on 2026-01-31"]);
     }
 
     #[test]

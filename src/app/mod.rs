@@ -17,11 +17,78 @@ use crate::cli::{
 use crate::config::Config;
 use crate::finding::FindingKind;
 use crate::ingest::IngestOptions;
-use crate::pipeline::{self, eval::EvalScore};
+use crate::pipeline::{self, eval::EvalScore, PipelineError};
 use crate::rollup::Store;
 use crate::simulate::SimConfig;
 use crate::state::StateDir;
 use crate::time::TimeRange;
+
+/// The binary's whole life: parse the command line once, run it, print an error (as JSON when
+/// the log format is JSON) and map the outcome to the documented exit status: 0 success, 1
+/// `run --fail-on` met, 2 an error, 3 nothing to work on ([`PipelineError::Empty`]).
+pub fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match <Cli as clap::Parser>::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            // Usage errors follow an explicit `--log-format json`; help and version print as usual.
+            if e.use_stderr() && json_asked(&args) {
+                init_logging(LogFormat::Json);
+                let text = e.to_string();
+                let text = text.trim().trim_start_matches("error: ");
+                tracing::error!("{text}");
+                return ExitCode::from(2);
+            }
+            e.exit()
+        }
+    };
+    let json = log_is_json(cli.log_format);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let text = error_text(&e);
+            if json {
+                tracing::error!("{text}");
+            } else {
+                eprintln!("trailsight: error: {text}");
+            }
+            exit_code(&e)
+        }
+    }
+}
+
+/// Whether the raw arguments ask for JSON logs (`--log-format json` or `--log-format=json`).
+fn json_asked(args: &[std::ffi::OsString]) -> bool {
+    args.windows(2)
+        .any(|w| w[0] == "--log-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--log-format=json")
+}
+
+/// An error and its causes on one line, each cause once: a cause whose text the message
+/// already holds is not repeated (issue 15: "File exists (os error 17): File exists (os error
+/// 17)").
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if c.is_empty() || text.contains(&c) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&c);
+    }
+    text
+}
+
+/// The exit status of a failed command: 3 when there was nothing to work on, else 2.
+pub fn exit_code(e: &anyhow::Error) -> ExitCode {
+    let empty = e
+        .chain()
+        .any(|c| matches!(c.downcast_ref::<PipelineError>(), Some(PipelineError::Empty(_))));
+    ExitCode::from(if empty { 3 } else { 2 })
+}
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -44,16 +111,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let json = match format {
+/// Whether logs (and errors) go to stderr as JSON lines.
+fn log_is_json(format: LogFormat) -> bool {
+    match format {
         LogFormat::Json => true,
         LogFormat::Text => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),
-    };
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let json = log_is_json(format);
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILSIGHT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only on a terminal, and never with NO_COLOR (issue 15: codes written into pipes).
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().try_init()
@@ -126,7 +201,7 @@ fn cmd_simulate(a: SimulateArgs, show: bool) -> Result<ExitCode> {
         s.duplicate_deliveries,
         s.first_event,
         s.last_event,
-        a.out.join("labels.json").display()
+        a.out.join(crate::ingest::LABELS_FILE).display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -251,15 +326,27 @@ fn cmd_baseline(a: BaselineArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Warns about each suppression rule past its `expires` date: it no longer hides anything.
+fn warn_expired(cfg: &Config) {
+    for rule in cfg.expired_rules(chrono::Utc::now().date_naive()) {
+        tracing::warn!("suppression rule {rule}: it no longer hides findings");
+    }
+}
+
 fn cmd_detect(a: DetectArgs) -> Result<ExitCode> {
     let cfg = Config::from_arg(a.config.config.as_deref())?;
+    warn_expired(&cfg);
     let state = a.state.dir();
     let default = pipeline::detect::last_day(&Store::open(&state)?)?;
     let window = TimeRange::new(a.from.unwrap_or(default.start), a.to.unwrap_or(default.end));
     let d = pipeline::detect::detect_into(&state, &cfg, window, &a.out)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&render::detection_json(&d, &a.out))?);
+        return Ok(ExitCode::SUCCESS);
+    }
     print!("{}", render::findings(&d, a.top));
     println!(
-        "wrote {} and {} (shadow.jsonl, suppressed.jsonl beside them)",
+        "wrote {} and {} (incidents.jsonl, shadow.jsonl, suppressed.jsonl, config.toml beside them)",
         a.out.join("findings.jsonl").display(),
         a.out.join("insights.json").display()
     );
@@ -268,7 +355,11 @@ fn cmd_detect(a: DetectArgs) -> Result<ExitCode> {
 
 fn cmd_explain(a: ExplainArgs) -> Result<ExitCode> {
     let f = pipeline::report::find(&a.findings, &a.id)?;
-    print!("{}", render::explanation(&f));
+    if a.json {
+        println!("{}", serde_json::to_string(&f)?);
+    } else {
+        print!("{}", render::explanation(&f));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -340,7 +431,8 @@ fn cmd_backtest(a: crate::cli::BacktestArgs, show: bool) -> Result<ExitCode> {
 }
 
 fn cmd_report(a: ReportArgs) -> Result<ExitCode> {
-    let cfg = Config::from_arg(a.config.config.as_deref())?;
+    let given = a.config.config.as_deref().map(Config::load).transpose()?;
+    let cfg = pipeline::report::config_for(&a.findings, given)?;
     let state = a.state.dir();
     let period = pipeline::report::period(&state, a.from, a.to)?;
     let r = pipeline::report::write_report(
@@ -364,10 +456,16 @@ fn cmd_report(a: ReportArgs) -> Result<ExitCode> {
 
 fn cmd_run(a: RunArgs, show: bool) -> Result<ExitCode> {
     let fail_on = a.fail_on;
+    let json = a.json;
     let req = a.into_request()?;
+    warn_expired(&req.config);
     let o = with_bar(show, "ingest", true, |p| pipeline::run::run(&req, p))?;
-    print!("{}", render::run(&o));
     let alert = fail_on.is_some_and(|s| o.alerts_at(s));
+    if json {
+        println!("{}", serde_json::to_string(&render::run_json(&o, alert))?);
+    } else {
+        print!("{}", render::run(&o));
+    }
     Ok(if alert {
         ExitCode::from(1)
     } else {
@@ -380,9 +478,21 @@ fn cmd_config(c: ConfigCommand) -> Result<ExitCode> {
         ConfigCommand::Default => {
             print!("{}", crate::config::DEFAULT_TOML);
         }
-        ConfigCommand::Check { file } => {
-            let cfg = Config::load(&file)?;
+        ConfigCommand::Check { file, json } => {
+            let cfg = match Config::load(&file) {
+                Ok(c) => c,
+                Err(e) if json => {
+                    let v = serde_json::json!({
+                        "file": file.display().to_string(), "valid": false,
+                        "errors": [e.to_string()], "warnings": [],
+                    });
+                    println!("{v}");
+                    return Ok(ExitCode::from(2));
+                }
+                Err(e) => return Err(e.into()),
+            };
             let today = chrono::Utc::now();
+            let expired_rules = cfg.expired_rules(today.date_naive());
             let mut overrides = 0;
             let mut shadow = Vec::new();
             let mut off = Vec::new();
@@ -397,6 +507,19 @@ fn cmd_config(c: ConfigCommand) -> Result<ExitCode> {
                 }
             }
             let expired = cfg.suppress.iter().filter(|r| !r.active_at(today)).count();
+            if json {
+                let v = serde_json::json!({
+                    "file": file.display().to_string(), "valid": true, "errors": [],
+                    "warnings": expired_rules.iter().map(|r| format!("suppression rule {r}")).collect::<Vec<_>>(),
+                    "suppression_rules": cfg.suppress.len(), "expired": expired,
+                    "overrides": overrides, "shadow": shadow, "disabled": off,
+                });
+                println!("{v}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            for r in &expired_rules {
+                eprintln!("warning: suppression rule {r}: it no longer hides findings");
+            }
             println!(
                 "{}: valid. {} suppression rule(s) ({} expired), {} override(s), shadow mode: {}, disabled: {}",
                 file.display(),
@@ -437,4 +560,24 @@ fn cmd_aws_insights(a: crate::cli::AwsInsightsArgs) -> Result<ExitCode> {
         print!("{}", crate::aws::insights::render(&cmp));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15: an OS error printed twice ("File exists (os error 17): File exists (os
+    /// error 17)"); nothing to read mapped to exit 3.
+    #[test]
+    fn each_cause_is_printed_once_and_empty_maps_to_3() {
+        let io = std::io::Error::other("File exists (os error 17)");
+        let e = anyhow::Error::new(std::io::Error::other(io.to_string()))
+            .context("File exists (os error 17)")
+            .context("writing ./out");
+        assert_eq!(error_text(&e), "writing ./out: File exists (os error 17)");
+        let e = anyhow::Error::new(PipelineError::Empty("nothing".into())).context("ingest");
+        assert_eq!(exit_code(&e), ExitCode::from(3));
+        let e = anyhow::Error::new(PipelineError::NoData);
+        assert_eq!(exit_code(&e), ExitCode::from(2));
+    }
 }

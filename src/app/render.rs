@@ -158,13 +158,15 @@ pub fn explanation(f: &Finding) -> String {
     );
     let _ = writeln!(
         o,
-        "observed   {:.1} in all, {:.3}/min",
-        f.observed.total, f.observed.per_minute
+        "observed   {:.1} in all, {}",
+        f.observed.total,
+        crate::finding::format_rate(f.observed.total, f.duration_minutes())
     );
     let _ = writeln!(
         o,
-        "expected   {:.3} in all, {:.4}/min",
-        f.expected.total, f.expected.per_minute
+        "expected   {:.3} in all, {}",
+        f.expected.total,
+        crate::finding::format_rate(f.expected.total, f.duration_minutes())
     );
     let _ = writeln!(
         o,
@@ -273,7 +275,7 @@ pub fn baseline(b: &crate::baseline::Baselines, path: &std::path::Path) -> Strin
     for j in &b.jobs {
         let _ = writeln!(
             o,
-            "  job: {} {} by {} ({}/{}) {:?} at {:02}:{:02} UTC, {} of {} runs",
+            "  job: {} {} by {} ({}/{}) {} at {:02}:{:02} UTC, {} of {} runs",
             j.event_source,
             j.event_name,
             j.principal,
@@ -325,6 +327,46 @@ pub fn run(r: &crate::pipeline::run::RunOutcome) -> String {
     }
     let _ = writeln!(o, "  wrote {}", r.dated.display());
     o
+}
+
+/// `detect --json`: the window, the counts, the incidents and findings, where they were written.
+pub fn detection_json(d: &Detection, out: &std::path::Path) -> serde_json::Value {
+    serde_json::json!({
+        "window_start": crate::time::format(d.window.start),
+        "window_end": crate::time::format(d.window.end),
+        "events": d.events,
+        "series": d.series,
+        "incident_count": d.incidents.len(),
+        "finding_count": d.findings.len(),
+        "incidents": d.incidents,
+        "findings": d.findings,
+        "out": out.display().to_string(),
+    })
+}
+
+/// `run --json`: what the nightly run read, checked and wrote, and whether `--fail-on` was met.
+pub fn run_json(r: &crate::pipeline::run::RunOutcome, fail_on_met: bool) -> serde_json::Value {
+    let s = &r.ingest.summary;
+    serde_json::json!({
+        "date": r.date.to_string(),
+        "window_start": crate::time::format(r.window.start),
+        "window_end": crate::time::format(r.window.end),
+        "checked": r.detection.is_some(),
+        "warming_up": r.warming_up,
+        "files_read": s.files,
+        "files_unchanged": r.ingest.unchanged,
+        "new_events": s.management_events,
+        "duplicates": s.duplicates,
+        "bad_files": s.bad_files,
+        "bad_records": s.bad_records,
+        "incident_count": r.incidents().len(),
+        "findings": r.triage.active.len(),
+        "shadow": r.triage.shadow.len(),
+        "suppressed": r.triage.suppressed.len(),
+        "fail_on_met": fail_on_met,
+        "incidents": r.incidents(),
+        "dated": r.dated.display().to_string(),
+    })
 }
 
 /// An incident-level evaluation as a table.

@@ -192,6 +192,20 @@ pub fn pair_records(records: &[Value]) -> (Vec<AwsInsight>, usize) {
 }
 
 /// Matches AWS's insights with trailsight's findings over `[since, until)`.
+/// The period a file of Insights events covers, in whole UTC days: from the midnight before
+/// the earliest start to the midnight after the latest end (or start, for an open insight).
+/// `aws-insights --from FILE` compares over it by default (issue 15: a one-week default
+/// window called a February file's events "only AWS").
+pub fn file_period(insights: &[AwsInsight]) -> Option<(i64, i64)> {
+    let first = insights.iter().map(|i| i.start.timestamp()).min()?;
+    let last = insights
+        .iter()
+        .map(|i| i.end.unwrap_or(i.start).timestamp())
+        .max()?;
+    let day = crate::time::DAY_SECS;
+    Some((first.div_euclid(day) * day, (last.div_euclid(day) + 1) * day))
+}
+
 pub fn compare(
     aws: &[AwsInsight],
     findings: &[Finding],
@@ -497,5 +511,34 @@ mod tests {
         let back: InsightComparison =
             serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn a_files_period_is_the_whole_days_its_insights_span() {
+        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+        let one = |start: &str, end: Option<&str>| AwsInsight {
+            shared_event_id: start.into(),
+            account: "1".into(),
+            region: "r".into(),
+            event_source: "s".into(),
+            event_name: "n".into(),
+            insight_type: "ApiCallRateInsight".into(),
+            error_code: None,
+            start: at(start),
+            end: end.map(at),
+            baseline_average: None,
+            insight_average: None,
+        };
+        assert_eq!(file_period(&[]), None);
+        let p = file_period(&[
+            one("2026-02-03T10:00:00Z", Some("2026-02-03T11:00:00Z")),
+            one("2026-02-10T23:50:00Z", None),
+            one("2026-02-05T00:00:00Z", Some("2026-02-06T01:00:00Z")),
+        ])
+        .unwrap();
+        assert_eq!(
+            (crate::time::format(p.0), crate::time::format(p.1)),
+            ("2026-02-03T00:00:00Z".to_string(), "2026-02-11T00:00:00Z".to_string())
+        );
     }
 }

@@ -230,6 +230,11 @@ impl Draft<'_> {
     }
 }
 
+/// "1 API", "3 APIs".
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }

@@ -371,10 +371,10 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
             let code = dominant(&attr);
             let clause = ctx.describe();
             let explanation = format!(
-                "{principal} had {} failed calls across {} APIs of {} services in {} vs {:.1} expected{}; first: {}{}",
+                "{principal} had {} failed calls across {} of {} in {} vs {:.1} expected{}; first: {}{}",
                 h.observed,
-                ranked.len(),
-                sources.len(),
+                at::count(ranked.len(), "API", "APIs"),
+                at::count(sources.len(), "service", "services"),
                 at::duration(end - start),
                 h.expected,
                 code.as_deref().map(|c| format!(", mostly {c}")).unwrap_or_default(),

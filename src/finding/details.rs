@@ -137,18 +137,29 @@ impl Details {
         matches!(self, Details::None(_))
     }
 
-    /// The fields as `(key, value)` text pairs, for pages and terminals that list them.
+    /// The fields as `(label, value)` text pairs, for pages and terminals that list them:
+    /// labels in words ("principal baseline errors", not the JSON key), yes/no, a job's
+    /// period as said ("weekly on Saturday").
     pub fn pairs(&self) -> Vec<(String, String)> {
+        use serde_json::Value;
         let v = serde_json::to_value(self).expect("details serialise");
         v.as_object()
             .map(|m| {
                 m.iter()
                     .map(|(k, v)| {
                         let s = match v {
-                            serde_json::Value::String(s) => s.clone(),
+                            _ if k == "period" => serde_json::from_value::<crate::baseline::Period>(v.clone())
+                                .map_or_else(|_| v.to_string(), |p| p.to_string()),
+                            Value::String(s) => s.clone(),
+                            Value::Bool(b) => (if *b { "yes" } else { "no" }).to_string(),
+                            Value::Null => "—".to_string(),
+                            Value::Number(n) => match n.as_f64() {
+                                Some(f) if n.is_f64() => format!("{:.3}", f).trim_end_matches('0').trim_end_matches('.').to_string(),
+                                _ => n.to_string(),
+                            },
                             other => other.to_string(),
                         };
-                        (k.clone(), s)
+                        (k.replace('_', " "), s)
                     })
                     .collect()
             })
@@ -159,6 +170,22 @@ impl Details {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 15: `Weekly { weekday: 6 }` and snake_case keys on the page.
+    #[test]
+    fn pairs_read_as_words() {
+        let d = Details::MaintenanceGap(MaintenanceGapDetails {
+            expected_run: "2026-01-10T03:00:00Z".into(),
+            period: crate::baseline::Period::Weekly { weekday: 5 },
+            ran_off_schedule: false,
+            runs_expected: 4,
+            runs_seen: 4,
+        });
+        let p = d.pairs();
+        assert!(p.contains(&("period".into(), "weekly on Saturday".into())), "{p:?}");
+        assert!(p.contains(&("ran off schedule".into(), "no".into())), "{p:?}");
+        assert!(p.iter().all(|(k, _)| !k.contains('_')), "{p:?}");
+    }
 
     #[test]
     fn each_shape_reads_back_as_itself() {

@@ -462,6 +462,19 @@ pub fn write_jsonl(path: &Path, findings: &[Finding]) -> Result<(), FindingError
 }
 
 /// Reads a findings file written by [`write_jsonl`]. Blank lines are ignored; any other line
+/// `total` over `minutes` as a reader takes it in: per minute when that reads as a number,
+/// else per hour or per day (issue 15: "0.0000/min" for an API called twice a day).
+pub fn format_rate(total: f64, minutes: f64) -> String {
+    let m = if minutes > 0.0 { total / minutes } else { 0.0 };
+    match m {
+        m if m <= 0.0 || !m.is_finite() => "0/min".to_string(),
+        m if m >= 1.0 => format!("{m:.1}/min"),
+        m if m >= 0.01 => format!("{m:.2}/min"),
+        m if m * 60.0 >= 0.1 => format!("{:.2}/hour", m * 60.0),
+        m => format!("{:.2}/day", m * 1440.0),
+    }
+}
+
 /// that is not a finding is an error naming the file and the line.
 pub fn read_jsonl(path: &Path) -> Result<Vec<Finding>, FindingError> {
     let text = fs::read_to_string(path).map_err(io_err(path))?;

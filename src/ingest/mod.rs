@@ -24,7 +24,7 @@ use crate::event::{classify_prepared, parse_record, EventClass, Prepared};
 use crate::rollup::{Rollup, Store, StoreError};
 
 pub use input::{merge_summary, Input, InputError};
-pub use source::{discover, parse_trail_key, InputFile, ReadError, TrailKey};
+pub use source::{discover, parse_trail_key, InputFile, ReadError, TrailKey, LABELS_FILE};
 use split::DocKind;
 
 /// Runtime limits of one ingest.

@@ -55,11 +55,15 @@ pub fn parse_trail_key(path: &str) -> Option<TrailKey> {
     })
 }
 
+/// The labels a simulator writes beside its trail (`trailsight simulate`, `judge/trailgen.py`):
+/// one owner of the name; folder walks skip it (issue 15: it was counted as a bad file).
+pub const LABELS_FILE: &str = "labels.json";
+
 fn looks_like_input(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let s = p.to_string_lossy();
     // Digest files sign deliveries; they hold no events.
-    if s.contains("CloudTrail-Digest") {
+    if s.contains("CloudTrail-Digest") || name == LABELS_FILE {
         return false;
     }
     [
@@ -232,6 +236,23 @@ fn read_from(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 15: `simulate` writes labels.json inside the trail; ingesting the folder counted it
+    /// as a bad file. Walks skip it; named explicitly, a file is still read.
+    #[test]
+    fn a_simulators_labels_file_is_not_walked_into() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("AWSLogs/1/CloudTrail/r/2026/01/05");
+        fs::create_dir_all(&day).unwrap();
+        fs::write(day.join("a.json.gz"), b"x").unwrap();
+        fs::write(dir.path().join(LABELS_FILE), b"{}").unwrap();
+        let (files, errors) = discover(&[dir.path().to_path_buf()]);
+        let names: Vec<_> = files.iter().map(|f| f.path.file_name().unwrap().to_owned()).collect();
+        assert_eq!(names, ["a.json.gz"]);
+        assert!(errors.is_empty());
+        let (files, _) = discover(&[dir.path().join(LABELS_FILE)]);
+        assert_eq!(files.len(), 1);
+    }
 
     #[test]
     fn trail_keys() {

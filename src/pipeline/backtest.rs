@@ -149,7 +149,7 @@ pub fn backtest(
     for n in &nights {
         let dir = req.out.join(n.date.format("%Y-%m-%d").to_string());
         super::create_dir(&dir)?;
-        write_night(&dir, n)?;
+        write_night(&dir, n, &req.config)?;
         let mut by_kind = std::collections::BTreeMap::new();
         for i in &n.incidents {
             *by_kind.entry(strongest(i)).or_default() += 1;
@@ -194,8 +194,8 @@ fn strongest(i: &Incident) -> FindingKind {
 }
 
 /// Writes one night's findings (with their incident ids) and incidents into `dir`.
-pub fn write_night(dir: &Path, n: &Night) -> Result<(), PipelineError> {
-    super::detect::write_outputs(dir, &n.triage, &n.incidents)
+pub fn write_night(dir: &Path, n: &Night, cfg: &Config) -> Result<(), PipelineError> {
+    super::detect::write_outputs(dir, &n.triage, &n.incidents, cfg)
 }
 
 /// The findings of `nights`, each with the night it was raised in.

@@ -147,16 +147,47 @@ pub fn detect_into(
             "the baselines were trained on part of the detection window; incidents in it may look normal"
         );
     }
-    let (d, t) = Prepared::load(&store, window)?.run_triaged(&b, cfg);
+    let prepared = Prepared::load(&store, window)?;
+    // A window with no stored event is not "0 findings" (issue 15).
+    if prepared.series.is_empty() {
+        let stored = match store.span() {
+            Some(s) => format!(
+                "the state holds {} .. {}",
+                crate::time::format(s.start),
+                crate::time::format(s.end)
+            ),
+            None => "the state holds no events".to_string(),
+        };
+        return Err(PipelineError::Empty(format!(
+            "no stored event in the window {} .. {} ({stored})",
+            crate::time::format(window.start),
+            crate::time::format(window.end)
+        )));
+    }
+    let (d, t) = prepared.run_triaged(&b, cfg);
     super::create_dir(out)?;
-    write_outputs(out, &t, &d.incidents)?;
+    write_outputs(out, &t, &d.incidents, cfg)?;
     Ok(d)
 }
 
+/// The configuration a detection used, saved beside its findings (the report shows it).
+pub const CONFIG_FILE: &str = "config.toml";
+
 /// Writes findings.jsonl and insights.json (alerting findings), incidents.jsonl (one incident
-/// per line, highest score first), shadow.jsonl (shadow-mode detectors) and suppressed.jsonl
-/// (each line: rule index, reason, finding) into `out`.
-pub fn write_outputs(out: &Path, t: &Triage, incidents: &[Incident]) -> Result<(), PipelineError> {
+/// per line, highest score first), shadow.jsonl (shadow-mode detectors), suppressed.jsonl
+/// (each line: rule index, reason, finding) and the configuration used ([`CONFIG_FILE`])
+/// into `out`.
+pub fn write_outputs(
+    out: &Path,
+    t: &Triage,
+    incidents: &[Incident],
+    cfg: &Config,
+) -> Result<(), PipelineError> {
+    let toml = toml::to_string(cfg).expect("the configuration serialises to TOML");
+    crate::state::write_atomic(
+        &out.join(CONFIG_FILE),
+        format!("# The configuration this detection used (trailsight {}).\n{toml}", env!("CARGO_PKG_VERSION")).as_bytes(),
+    )?;
     crate::incident::write_jsonl(&out.join("incidents.jsonl"), incidents)?;
     crate::finding::write_jsonl(&out.join("findings.jsonl"), &t.active)?;
     crate::finding::write_insights(&out.join("insights.json"), &t.active)?;

@@ -206,14 +206,14 @@ pub fn simulate_or_reuse(
     }
     simulate::simulate(cfg, trail, progress)?;
     let labels = read_labels(trail).ok_or_else(|| PipelineError::File {
-        path: trail.join("labels.json"),
+        path: trail.join(crate::ingest::LABELS_FILE),
         reason: "the simulator wrote no readable labels".into(),
     })?;
     Ok((labels, false))
 }
 
 fn read_labels(trail: &Path) -> Option<Labels> {
-    std::fs::read(trail.join("labels.json"))
+    std::fs::read(trail.join(crate::ingest::LABELS_FILE))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
@@ -710,7 +710,7 @@ pub fn eval_trails(
     let mut total = IncidentScore::default();
     let mut per_seed = Vec::new();
     for (i, trail) in trails.iter().enumerate() {
-        let labels = load_labels(&trail.join("labels.json"))?;
+        let labels = load_labels(&trail.join(crate::ingest::LABELS_FILE))?;
         let name = trail
             .file_name()
             .map_or_else(|| format!("trail{i}"), |n| n.to_string_lossy().into_owned());

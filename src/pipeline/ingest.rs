@@ -22,8 +22,42 @@ fn split(inputs: &[Input]) -> (Vec<PathBuf>, Vec<Input>) {
     (local, remote)
 }
 
+/// The local files to read under `local`. Each path that cannot be read is logged now (it is
+/// also counted as a bad file in the summary); with no file to read and no remote source,
+/// [`PipelineError::Empty`] names what was looked at, so nothing passes as "0 files" silently.
+fn discover(local: &[PathBuf], remote: bool) -> Result<Listed, PipelineError> {
+    let (files, unreadable) = ingest::discover(local);
+    for (path, reason) in &unreadable {
+        tracing::warn!(path = %path.display(), "{reason}");
+    }
+    if files.is_empty() && !remote {
+        let paths: Vec<String> = local.iter().map(|p| p.display().to_string()).collect();
+        let why = if unreadable.len() == local.len() && !local.is_empty() {
+            "none of them could be read"
+        } else {
+            "no file looks like a CloudTrail log (*.json, *.json.gz, *.jsonl, *.jsonl.gz, \
+             *.ndjson, *.gz)"
+        };
+        return Err(PipelineError::Empty(format!(
+            "nothing to read in {}: {why}",
+            paths.join(", ")
+        )));
+    }
+    Ok((files, unreadable))
+}
+
+type Listed = (Vec<ingest::InputFile>, Vec<(PathBuf, String)>);
+
+/// Checks, before a state is created for them, that `inputs` hold something to read: a
+/// remote source or at least one local CloudTrail file ([`PipelineError::Empty`] otherwise).
+pub fn check_inputs(inputs: &[Input]) -> Result<(), PipelineError> {
+    let (local, remote) = split(inputs);
+    discover(&local, !remote.is_empty()).map(|_| ())
+}
+
 /// Reads `inputs` (local paths first, then each remote source) into the state, creating it if
-/// needed; each batch is committed as it is read.
+/// needed; each batch is committed as it is read. Inputs with nothing to read are refused
+/// before the state is created.
 pub fn ingest(
     state: &StateDir,
     inputs: &[Input],
@@ -31,12 +65,16 @@ pub fn ingest(
     aws: &AwsOptions,
     progress: Progress<'_>,
 ) -> Result<IngestSummary, PipelineError> {
-    let mut store = Store::open_or_create(state)?;
     let (local, remote) = split(inputs);
+    let (files, unreadable) = discover(&local, !remote.is_empty())?;
+    let mut store = Store::open_or_create(state)?;
+    let total: u64 = files.iter().map(|f| f.size).sum();
     let mut summary = if local.is_empty() {
         IngestSummary::default()
     } else {
-        ingest::ingest_paths(&mut store, &local, opts, progress)?
+        ingest::ingest_listed(&mut store, &files, unreadable, opts, &|d| {
+            progress(d, total)
+        })?
     };
     let s = crate::aws::ingest_remote(&mut store, &remote, opts, aws, progress)?;
     merge_summary(&mut summary, s, opts.max_listed_problems);
@@ -77,10 +115,29 @@ pub fn ingest_new(
     let state = store.state().clone();
     let (local, remote) = split(inputs);
     let mut ledger = Ledger::load(&state)?;
+    // An input folder with no new file is a normal night once the state holds data; a path
+    // that cannot be read is still reported.
     let (files, errors) = if local.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        ingest::discover_inputs(&local)?
+        let (files, errors) = ingest::discover(&local);
+        for (path, reason) in &errors {
+            tracing::warn!(path = %path.display(), "{reason}");
+        }
+        if files.is_empty() && errors.len() == local.len() {
+            return Err(PipelineError::Empty(format!(
+                "nothing to read: none of the --input paths could be read ({})",
+                errors
+                    .iter()
+                    .map(|(p, e)| format!("{}: {e}", p.display()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        }
+        if files.is_empty() {
+            tracing::warn!("no CloudTrail log file in the --input paths");
+        }
+        (files, errors)
     };
     let (todo, unchanged) = ledger.pending(files);
     let todo_files: Vec<ingest::InputFile> = todo.iter().map(|(f, _)| f.clone()).collect();

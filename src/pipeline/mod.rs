@@ -68,6 +68,10 @@ pub enum PipelineError {
     /// A file of Insights records (`aws-insights --from PATH`).
     #[error(transparent)]
     Records(#[from] crate::aws::insights::RecordsError),
+    /// Nothing to work on: no CloudTrail file among the inputs, or no stored event in the
+    /// window asked for. The command line exits 3 on it (documented in `--help`).
+    #[error("{0}")]
+    Empty(String),
     /// The state holds no data for what was asked.
     #[error("the state holds no data yet (run `trailsight ingest` first)")]
     NoData,
@@ -96,8 +100,14 @@ impl PipelineError {
     }
 }
 
-/// Creates an output folder.
+/// Creates an output folder (refusing a path that is a file).
 pub(crate) fn create_dir(dir: &std::path::Path) -> Result<(), PipelineError> {
+    if dir.metadata().is_ok_and(|m| !m.is_dir()) {
+        return Err(PipelineError::File {
+            path: dir.to_path_buf(),
+            reason: "is a file, expected a directory (the output folder)".into(),
+        });
+    }
     std::fs::create_dir_all(dir).map_err(|e| PipelineError::File {
         path: dir.to_path_buf(),
         reason: format!("creating it: {e}"),

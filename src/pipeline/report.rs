@@ -30,6 +30,28 @@ pub fn period(
     Ok(Some(p))
 }
 
+/// The configuration a findings file was produced with: the `config.toml` saved beside it by
+/// `detect`, `run` and `backtest`; without one, `given` (`--config`) or the defaults. A
+/// `--config` that differs from the saved one is ignored with a warning: the report shows
+/// what the detection used (issue 15).
+pub fn config_for(findings: &Path, given: Option<Config>) -> Result<Config, PipelineError> {
+    let saved = findings
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(super::detect::CONFIG_FILE);
+    if !saved.exists() {
+        return Ok(given.unwrap_or_default());
+    }
+    let cfg = Config::load(&saved)?;
+    if given.is_some_and(|g| g != cfg) {
+        tracing::warn!(
+            saved = %saved.display(),
+            "--config differs from the configuration saved beside the findings; the report shows the saved one, which the detection used"
+        );
+    }
+    Ok(cfg)
+}
+
 /// Reads `findings` and writes the HTML report for it into `out`. shadow.jsonl,
 /// suppressed.jsonl and insights-comparison.json are read from beside `findings` when there
 /// (`aws_insights` names another comparison file).
@@ -108,19 +130,61 @@ fn read_suppressed(path: &Path) -> Result<Vec<Suppressed>, PipelineError> {
         .collect()
 }
 
-/// Findings of a findings file whose id starts with `id` (for `explain`).
+/// Shortest id prefix `explain` takes: shorter ones match too much to be meant.
+pub const MIN_ID_PREFIX: usize = 4;
+
+/// The finding of a findings file whose id starts with `id` (for `explain`). Lines that are
+/// not findings are reported and skipped; an ambiguous prefix lists its candidates.
 pub fn find(findings: &Path, id: &str) -> Result<Finding, PipelineError> {
-    let all = finding::read_jsonl(findings)?;
-    let hits: Vec<Finding> = all.into_iter().filter(|f| f.id.starts_with(id)).collect();
+    let id = id.trim();
+    if id.chars().count() < MIN_ID_PREFIX {
+        return Err(PipelineError::Invalid(format!(
+            "a finding id is needed (the whole id or its first {MIN_ID_PREFIX} characters or more), not {id:?}"
+        )));
+    }
+    let text = std::fs::read_to_string(findings).map_err(PipelineError::file(findings))?;
+    let mut hits = Vec::new();
+    let mut bad = 0;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Finding>(line) {
+            Ok(f) if f.id.starts_with(id) => hits.push(f),
+            Ok(_) => {}
+            Err(e) => {
+                bad += 1;
+                tracing::warn!(
+                    path = %findings.display(),
+                    line = i + 1,
+                    "skipped a line that is not a finding: {e}"
+                );
+            }
+        }
+    }
     match hits.len() {
         1 => Ok(hits.into_iter().next().expect("one")),
         0 => Err(PipelineError::Invalid(format!(
-            "no finding with id {id} in {}",
-            findings.display()
+            "no finding with id {id} in {}{}",
+            findings.display(),
+            if bad > 0 {
+                format!(" ({bad} lines of it could not be read)")
+            } else {
+                String::new()
+            }
         ))),
-        n => Err(PipelineError::Invalid(format!(
-            "{n} findings start with {id}; give more of the id"
-        ))),
+        n => {
+            let list: Vec<String> = hits
+                .iter()
+                .take(10)
+                .map(|f| format!("  {} {} {}", f.id, f.kind.as_str(), crate::time::format_datetime(&f.start)))
+                .collect();
+            Err(PipelineError::Invalid(format!(
+                "{n} findings start with {id}; give more of the id:\n{}{}",
+                list.join("\n"),
+                if n > 10 { format!("\n  … and {} more", n - 10) } else { String::new() }
+            )))
+        }
     }
 }
 
@@ -139,20 +203,21 @@ pub struct AwsInsightsRequest {
     pub json: bool,
 }
 
-/// Fetches AWS's own Insights events for the period (the last 7 days by default), compares
+/// Fetches AWS's own Insights events for the period (--since/--until; by default a file's own
+/// days, or the last 35 days of the event history), compares
 /// them with the findings, and writes `aws-insights.json` and `insights-comparison.json`.
 pub fn aws_insights(
     req: &AwsInsightsRequest,
 ) -> Result<crate::aws::insights::InsightComparison, PipelineError> {
     use crate::aws::insights;
     use crate::ingest::Input;
-    let until = req
-        .aws
-        .until
-        .unwrap_or_else(|| chrono::Utc::now().timestamp());
-    let since = req.aws.since.unwrap_or(until - 7 * crate::time::DAY_SECS);
+    let now = chrono::Utc::now().timestamp();
     let records = match &req.from {
-        Input::History { region } => insights::fetch(&req.aws, region.as_deref(), since, until)?,
+        Input::History { region } => {
+            let until = req.aws.until.unwrap_or(now);
+            let since = req.aws.since.unwrap_or(until - 35 * crate::time::DAY_SECS);
+            insights::fetch(&req.aws, region.as_deref(), since, until)?
+        }
         Input::Local(p) => insights::read_records(p)?,
         Input::S3 { .. } => {
             return Err(PipelineError::Invalid(
@@ -166,6 +231,20 @@ pub fn aws_insights(
             skipped,
             "records that are not placeable Insights events were skipped"
         );
+    }
+    // The period compared: --since/--until; for a file, else the file's own days.
+    let own = match &req.from {
+        Input::Local(_) => insights::file_period(&aws_insights),
+        _ => None,
+    };
+    let until = req.aws.until.or(own.map(|p| p.1)).unwrap_or(now);
+    let since = req
+        .aws
+        .since
+        .or(own.map(|p| p.0))
+        .unwrap_or(until - 35 * crate::time::DAY_SECS);
+    if until <= since {
+        return Err(PipelineError::Invalid("--until must be after --since".into()));
     }
     let findings = finding::read_jsonl(&req.findings)?;
     let cmp = insights::compare(

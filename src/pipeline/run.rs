@@ -129,12 +129,39 @@ pub fn default_date(stored_days: &[i64], today: NaiveDate) -> Option<NaiveDate> 
     DateTime::from_timestamp(day * 86_400, 0).map(|t| t.date_naive())
 }
 
+/// Refuses a `--date` outside the stored data (`stored_days`: epoch days), naming the stored
+/// period: a future day or one before any data would only ever be "warming up" (issue 15).
+pub fn check_stored(date: NaiveDate, stored_days: &[i64]) -> Result<(), PipelineError> {
+    let to_date = |d: i64| {
+        DateTime::from_timestamp(d * 86_400, 0)
+            .map(|t| t.date_naive().to_string())
+            .unwrap_or_default()
+    };
+    let (Some(&first), Some(&last)) = (stored_days.first(), stored_days.last()) else {
+        return Err(PipelineError::Empty(
+            "the state holds no events yet: nothing to check (are the --input paths right?)".into(),
+        ));
+    };
+    let day = day_start(date).div_euclid(86_400);
+    if day < first || day > last {
+        return Err(PipelineError::Invalid(format!(
+            "--date {date} is outside the stored data ({} .. {}, {} days)",
+            to_date(first),
+            to_date(last),
+            stored_days.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Writes a dated run's outputs into `<out>/<date>/` as one step: `write` fills a staging
 /// folder, which then replaces any earlier folder of that date; `<out>/latest` then points at
-/// the newest date published. Returns the dated folder.
+/// the newest date published that was `checked` (a warming-up day never moves it). Returns the
+/// dated folder.
 pub fn publish(
     out: &Path,
     date: NaiveDate,
+    checked: bool,
     write: impl FnOnce(&Path) -> Result<(), PipelineError>,
 ) -> Result<PathBuf, PipelineError> {
     let fail = |what: &str, path: &Path| {
@@ -180,7 +207,7 @@ pub fn publish(
     let current = fs::read_link(&latest)
         .ok()
         .map(|p| p.to_string_lossy().into_owned());
-    if current.as_deref().is_none_or(|c| c <= name.as_str()) {
+    if checked && current.as_deref().is_none_or(|c| c <= name.as_str()) {
         let tmp = out.join(format!(".latest.{pid}"));
         let _ = fs::remove_file(&tmp);
         symlink_dir(Path::new(&name), &tmp).map_err(fail("creating it", &tmp))?;
@@ -278,6 +305,10 @@ struct RunInfo<'a> {
 pub fn run(req: &RunRequest, progress: Progress<'_>) -> Result<RunOutcome, PipelineError> {
     let cfg = &req.config;
     let state = &req.state;
+    // Inputs with nothing to read do not create an empty state (issue 15).
+    if !state.exists() {
+        super::ingest::check_inputs(&req.inputs)?;
+    }
     let _lock = state.lock()?;
 
     // 1. Ingest what is new; the ledgers are written only after the events are committed.
@@ -287,10 +318,14 @@ pub fn run(req: &RunRequest, progress: Progress<'_>) -> Result<RunOutcome, Pipel
 
     // 2. The day to check, and the window (missed nights included, re-runs repeated).
     let store = store;
+    let days = store.days();
     let date = match req.date {
-        Some(d) => d,
-        None => default_date(&store.days(), Utc::now().date_naive()).ok_or_else(|| {
-            PipelineError::Invalid(
+        Some(d) => {
+            check_stored(d, &days)?;
+            d
+        }
+        None => default_date(&days, Utc::now().date_naive()).ok_or_else(|| {
+            PipelineError::Empty(
                 "the state holds no events yet: nothing to check (are the --input paths right?)"
                     .into(),
             )
@@ -333,8 +368,8 @@ pub fn run(req: &RunRequest, progress: Progress<'_>) -> Result<RunOutcome, Pipel
         config: cfg,
     };
     let incidents: &[Incident] = detection.as_ref().map_or(&[], |d| &d.incidents);
-    let dated = publish(&req.out, date, |dir| {
-        write_outputs(dir, &triage, incidents)?;
+    let dated = publish(&req.out, date, detection.is_some(), |dir| {
+        write_outputs(dir, &triage, incidents, cfg)?;
         crate::state::write_atomic(
             &dir.join("run.json"),
             &serde_json::to_vec_pretty(&info).expect("run.json serialises"),
@@ -428,6 +463,21 @@ mod tests {
     }
 
     #[test]
+    fn a_date_outside_the_stored_data_is_refused_with_the_period() {
+        let days: Vec<i64> = (0..35).map(|i| day_start(d("2026-01-05")) / 86_400 + i).collect();
+        check_stored(d("2026-01-05"), &days).unwrap();
+        check_stored(d("2026-02-08"), &days).unwrap();
+        for bad in ["2027-06-01", "2025-01-01", "2026-02-09", "2026-01-04"] {
+            let e = check_stored(d(bad), &days).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!("--date {bad} is outside the stored data (2026-01-05 .. 2026-02-08, 35 days)")
+            );
+        }
+        assert!(matches!(check_stored(d("2026-01-05"), &[]), Err(PipelineError::Empty(_))));
+    }
+
+    #[test]
     fn a_second_lock_fails_at_once_and_names_the_holder() {
         let dir = tempfile::tempdir().unwrap();
         let state = StateDir::new(dir.path());
@@ -451,14 +501,21 @@ mod tests {
                 Ok(())
             }
         };
-        publish(out, d("2026-01-10"), put("a")).unwrap();
-        publish(out, d("2026-01-10"), put("b")).unwrap();
+        publish(out, d("2026-01-10"), true, put("a")).unwrap();
+        publish(out, d("2026-01-10"), true, put("b")).unwrap();
         assert_eq!(
             fs::read_to_string(out.join("2026-01-10/findings.jsonl")).unwrap(),
             "b"
         );
-        publish(out, d("2026-01-11"), put("c")).unwrap();
-        publish(out, d("2026-01-09"), put("z")).unwrap();
+        publish(out, d("2026-01-11"), true, put("c")).unwrap();
+        publish(out, d("2026-01-09"), true, put("z")).unwrap();
+        assert_eq!(
+            fs::read_to_string(out.join("latest/findings.jsonl")).unwrap(),
+            "c"
+        );
+        // A later day not checked (warming up) is published but `latest` stays (issue 15).
+        publish(out, d("2026-01-12"), false, put("w")).unwrap();
+        assert_eq!(fs::read_to_string(out.join("2026-01-12/findings.jsonl")).unwrap(), "w");
         assert_eq!(
             fs::read_to_string(out.join("latest/findings.jsonl")).unwrap(),
             "c"

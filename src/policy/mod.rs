@@ -48,6 +48,17 @@ pub enum ParseTargetError {
     /// A `:` without a valid service and API on either side.
     #[error("override key {0:?}: not a service:API pair {EXPECTED_TARGET}")]
     NotAnApi(String),
+    /// `service:API` whose service part is not an endpoint (`ec2:RunInstances`): it names an
+    /// IAM action, which never matches a finding's `eventSource` (issue 15).
+    #[error("override key {key:?} can never match: findings name the service by its endpoint; write \"{endpoint}:{name}\"")]
+    ShortService {
+        /// The key as written.
+        key: String,
+        /// The endpoint meant, `<service>.amazonaws.com`.
+        endpoint: String,
+        /// The API.
+        name: String,
+    },
     /// No `:`, and not a service endpoint (`service.amazonaws.com`).
     #[error("override key {0:?}: not a service endpoint {EXPECTED_TARGET}")]
     NotAService(String),
@@ -77,6 +88,13 @@ impl FromStr for Target {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         };
         match s.split_once(':') {
+            Some((source, name)) if valid(source) && valid(name) && !source.contains('.') => {
+                Err(ParseTargetError::ShortService {
+                    key: s.to_string(),
+                    endpoint: format!("{}.amazonaws.com", source.to_ascii_lowercase()),
+                    name: name.to_string(),
+                })
+            }
             Some((source, name)) if valid(source) && valid(name) => Ok(Target::Api {
                 source: source.to_string(),
                 name: name.to_string(),
@@ -639,6 +657,11 @@ mod tests {
         assert_eq!(
             "ec2.amazonaws.com:".parse::<Target>().unwrap_err(),
             ParseTargetError::NotAnApi("ec2.amazonaws.com:".into())
+        );
+        // Issue 15: an IAM-style key never matches an eventSource; refused with the fix.
+        assert_eq!(
+            "ec2:RunInstances".parse::<Target>().unwrap_err().to_string(),
+            "override key \"ec2:RunInstances\" can never match: findings name the service by its endpoint; write \"ec2.amazonaws.com:RunInstances\""
         );
     }
 }

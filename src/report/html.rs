@@ -36,7 +36,11 @@ fn aws_side_by_side(c: &crate::aws::insights::InsightComparison) -> Value {
             where_ => format!("{} / {}", a.account, a.region),
             window => format!("{} – {}", t(&a.start), a.end.as_ref().map_or("open".to_string(), t)),
             rate => match (a.insight_average, a.baseline_average) {
-                (Some(i), Some(b)) => format!("{i:.2}/min vs {b:.2}/min"),
+                (Some(i), Some(b)) => format!(
+                    "{} vs {}",
+                    crate::finding::format_rate(i, 1.0),
+                    crate::finding::format_rate(b, 1.0)
+                ),
                 _ => String::new(),
             },
         }
@@ -212,8 +216,16 @@ fn detail(f: &Finding, related: &[&Finding], charts: &HashMap<String, Vec<u8>>) 
         chart: charts.get(&f.id).map_or(Value::from(()), |p| data_uri(p)),
         window: format!("{} – {} UTC", hm(&f.start), hm(&f.end)),
         duration: duration(f.end.timestamp() - f.start.timestamp()),
-        observed: format!("{:.0} ({:.3}/min)", f.observed.total, f.observed.per_minute),
-        expected: format!("{:.2} ({:.4}/min)", f.expected.total, f.expected.per_minute),
+        observed: format!(
+            "{:.0} ({})",
+            f.observed.total,
+            crate::finding::format_rate(f.observed.total, f.duration_minutes())
+        ),
+        expected: format!(
+            "{:.2} ({})",
+            f.expected.total,
+            crate::finding::format_rate(f.expected.total, f.duration_minutes())
+        ),
         ratio,
         p_value: format!("{:.2e}", f.p_value),
         baseline_window: format!(
@@ -339,8 +351,29 @@ pub(crate) fn summary(page: &Page<'_>) -> Summary {
 }
 
 /// Renders the page and report.json.
+/// Escapes `s` for HTML and lets long identifiers (ARNs, endpoints, user agents) wrap only
+/// after `:`, `/`, `.` or `@`, never mid-word (issue 15: ARNs and regions split mid-word).
+fn breakable(s: &str) -> Value {
+    let mut o = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#x27;"),
+            c => o.push(c),
+        }
+        if matches!(c, ':' | '/' | '.' | '@') {
+            o.push_str("<wbr>");
+        }
+    }
+    Value::from_safe_string(o)
+}
+
 pub(crate) fn render(page: &Page<'_>) -> Result<(String, String), ReportError> {
     let mut env = Environment::new();
+    env.add_filter("breakable", breakable);
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| ReportError::Template(e.to_string()))?;
     let rows: Vec<Row> = page

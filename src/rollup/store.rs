@@ -134,6 +134,7 @@ impl Store {
 impl Store {
     /// Opens an existing state directory.
     pub fn open(state: &StateDir) -> Result<Store, StoreError> {
+        state.check_is_dir()?;
         let manifest = state
             .read_versioned::<Manifest>(StateFile::Manifest, ROLLUP_SCHEMA)?
             .ok_or_else(|| StateError::Missing(state.root().to_path_buf()))?;

@@ -473,7 +473,7 @@ pub fn simulate(
             .filter(in_trail)
             .collect(),
     };
-    let path = out.join("labels.json");
+    let path = out.join(crate::ingest::LABELS_FILE);
     let tmp = out.join("labels.json.tmp");
     let mut text = serde_json::to_vec_pretty(&labels)?;
     text.push(b'\n');

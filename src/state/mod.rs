@@ -142,6 +142,9 @@ pub enum StateError {
         /// What the holder wrote into the lock file (pid, start time).
         holder: String,
     },
+    /// The state path is a file (issue 15: it used to fail as `File exists: File exists`).
+    #[error("{}: is a file, expected a directory (the state directory)", .0.display())]
+    NotADirectory(PathBuf),
     /// No state directory exists yet.
     #[error("no trailsight state at {} (run `trailsight ingest --state {} PATH...` first)", .0.display(), .0.display())]
     Missing(PathBuf),
@@ -184,7 +187,16 @@ impl StateDir {
 
     /// Creates the root folder if needed.
     pub fn create(&self) -> Result<(), StateError> {
+        self.check_is_dir()?;
         std::fs::create_dir_all(&self.root).map_err(io_error(&self.root))
+    }
+
+    /// Refuses a state path that exists and is not a folder.
+    pub fn check_is_dir(&self) -> Result<(), StateError> {
+        match std::fs::metadata(&self.root) {
+            Ok(m) if !m.is_dir() => Err(StateError::NotADirectory(self.root.clone())),
+            _ => Ok(()),
+        }
     }
 
     /// The relative name of one generation of a day's rollup table (`ext`: `parquet`, `bin`),
