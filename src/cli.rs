@@ -904,22 +904,42 @@ mod tests {
             };
             checked += 1;
             for line in text.lines() {
-                assert!(line.chars().count() <= 80, "{path}: over 80 columns: {line}");
+                assert!(
+                    line.chars().count() <= 80,
+                    "{path}: over 80 columns: {line}"
+                );
             }
-            let known = if path == "trailsight" { every.clone() } else { flags(cmd) };
+            let known = if path == "trailsight" {
+                every.clone()
+            } else {
+                flags(cmd)
+            };
             // Lines of another program (the trailgen example) name its flags, not ours.
-            let ours = text.lines().filter(|l| !l.trim_start().starts_with("python3"));
-            for word in ours.flat_map(|l| l.split(|c: char| c.is_whitespace() || "/(),;`".contains(c))) {
+            let ours = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("python3"));
+            for word in
+                ours.flat_map(|l| l.split(|c: char| c.is_whitespace() || "/(),;`".contains(c)))
+            {
                 let Some(name) = word.strip_prefix("--") else {
                     continue;
                 };
-                let flag = format!("--{}", name.trim_end_matches(|c: char| !c.is_alphanumeric()));
-                assert!(known.contains(&flag), "{path}: help names {flag}, which it does not take");
+                let flag = format!(
+                    "--{}",
+                    name.trim_end_matches(|c: char| !c.is_alphanumeric())
+                );
+                assert!(
+                    known.contains(&flag),
+                    "{path}: help names {flag}, which it does not take"
+                );
             }
             // At 80 columns clap prints every line as written: no example or sentence broken.
             let rendered = cmd.clone().term_width(80).render_long_help().to_string();
             for line in text.lines() {
-                assert!(rendered.contains(line.trim_end()), "{path}: line broken: {line}");
+                assert!(
+                    rendered.contains(line.trim_end()),
+                    "{path}: line broken: {line}"
+                );
             }
         }
         assert!(checked >= 15, "{checked} help pages with text");

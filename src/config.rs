@@ -366,7 +366,17 @@ mod explain {
             m.push_str(" (expires takes a date, YYYY-MM-DD, in quotes)");
         }
         if m.contains("TOML parse error at line") {
-            return m;
+            // toml points at the table of a value read inside a section (the detector
+            // sections read theirs from a table): point at the key the message names instead.
+            let (head, msg) = m.rsplit_once("^\n").unwrap_or(("", &m));
+            let at = key_path(msg).and_then(|p| line_of(text, &p));
+            return match at {
+                Some(line) if !head.starts_with(&format!("TOML parse error at line {line},")) => {
+                    let shown = text.lines().nth(line - 1).unwrap_or("").trim_end();
+                    format!("line {line}: {}\n  {line} | {shown}", msg.trim())
+                }
+                _ => m,
+            };
         }
         match key_path(&m).and_then(|p| line_of(text, &p)) {
             Some(line) => format!("line {line}: {m}"),
@@ -394,7 +404,9 @@ mod explain {
         let mut best: Option<(usize, usize)> = None; // (matched length, line)
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
-            let here = if let Some(name) = line.strip_prefix("[[").and_then(|l| l.split("]]").next()) {
+            let here = if let Some(name) =
+                line.strip_prefix("[[").and_then(|l| l.split("]]").next())
+            {
                 let name = unquote(name);
                 let n = arrays.entry(name.clone()).or_insert(0);
                 table = format!("{name}[{n}]");
@@ -405,7 +417,11 @@ mod explain {
                 table.clone()
             } else if let Some((key, _)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
                 let key = unquote(key);
-                if table.is_empty() { key } else { format!("{table}.{key}") }
+                if table.is_empty() {
+                    key
+                } else {
+                    format!("{table}.{key}")
+                }
             } else {
                 continue;
             };
@@ -423,7 +439,12 @@ mod explain {
 
     /// `a."b:c".d ` → `a.b:c.d`.
     fn unquote(s: &str) -> String {
-        s.trim().replace(['"', '\''], "").split('.').map(str::trim).collect::<Vec<_>>().join(".")
+        s.trim()
+            .replace(['"', '\''], "")
+            .split('.')
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(".")
     }
 }
 
@@ -516,22 +537,36 @@ expires = "2027-01-31"
         let e = err("[baseline]\ntraining_days = 0\n");
         assert!(e.starts_with("line 2: baseline.training_days = 0"), "{e}");
         let e = err("# x\n[detectors.iam_burst]\nenabled = true\nmin_score = 140\n");
-        assert!(e.contains("line 4") && e.contains("min_score") && e.contains("140"), "{e}");
+        assert!(
+            e.contains("line 4") && e.contains("min_score") && e.contains("140"),
+            "{e}"
+        );
         let e = err("[baseline]\ntraining_days = -3\n");
-        assert!(e.contains("line 2") && e.contains("a whole number ≥ 0") && !e.contains("u32"), "{e}");
-        let e = err("[[suppress]]\nreason = \"a\"\nprincipal = \"x\"\n[[suppress]]\nreason = \"all\"\n");
+        assert!(
+            e.contains("line 2") && e.contains("a whole number ≥ 0") && !e.contains("u32"),
+            "{e}"
+        );
+        let e = err(
+            "[[suppress]]\nreason = \"a\"\nprincipal = \"x\"\n[[suppress]]\nreason = \"all\"\n",
+        );
         assert!(e.starts_with("line 4: suppress[1]"), "{e}");
         let e = err("[[suppress]]\nreason = \"a\"\nprincipal = \"x\"\nexpires = \"31/01/2027\"\n");
         assert!(e.contains("line 4") && e.contains("YYYY-MM-DD"), "{e}");
         let e = err("[detectors.call_rate_spike.overrides.\"ec2:RunInstances\"]\nmin_score = 90\n");
-        assert!(e.contains("can never match") && e.contains("ec2.amazonaws.com:RunInstances"), "{e}");
+        assert!(
+            e.contains("can never match") && e.contains("ec2.amazonaws.com:RunInstances"),
+            "{e}"
+        );
         let c = Config::parse(
             "[[suppress]]\nreason = \"old\"\nprincipal = \"x\"\nexpires = \"2026-01-31\"\n\
              [[suppress]]\nreason = \"new\"\nprincipal = \"y\"\nexpires = \"2026-03-01\"\n",
         )
         .unwrap();
         let today = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap();
-        assert_eq!(c.expired_rules(today), vec!["suppress[0] (\"old\") expired on 2026-01-31"]);
+        assert_eq!(
+            c.expired_rules(today),
+            vec!["suppress[0] (\"old\") expired on 2026-01-31"]
+        );
     }
 
     #[test]

@@ -84,9 +84,12 @@ pub fn error_text(e: &anyhow::Error) -> String {
 
 /// The exit status of a failed command: 3 when there was nothing to work on, else 2.
 pub fn exit_code(e: &anyhow::Error) -> ExitCode {
-    let empty = e
-        .chain()
-        .any(|c| matches!(c.downcast_ref::<PipelineError>(), Some(PipelineError::Empty(_))));
+    let empty = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<PipelineError>(),
+            Some(PipelineError::Empty(_))
+        )
+    });
     ExitCode::from(if empty { 3 } else { 2 })
 }
 
@@ -341,7 +344,10 @@ fn cmd_detect(a: DetectArgs) -> Result<ExitCode> {
     let window = TimeRange::new(a.from.unwrap_or(default.start), a.to.unwrap_or(default.end));
     let d = pipeline::detect::detect_into(&state, &cfg, window, &a.out)?;
     if a.json {
-        println!("{}", serde_json::to_string(&render::detection_json(&d, &a.out))?);
+        println!(
+            "{}",
+            serde_json::to_string(&render::detection_json(&d, &a.out))?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     print!("{}", render::findings(&d, a.top));

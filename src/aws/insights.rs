@@ -191,7 +191,6 @@ pub fn pair_records(records: &[Value]) -> (Vec<AwsInsight>, usize) {
     (v, skipped)
 }
 
-/// Matches AWS's insights with trailsight's findings over `[since, until)`.
 /// The period a file of Insights events covers, in whole UTC days: from the midnight before
 /// the earliest start to the midnight after the latest end (or start, for an open insight).
 /// `aws-insights --from FILE` compares over it by default (issue 15: a one-week default
@@ -203,9 +202,13 @@ pub fn file_period(insights: &[AwsInsight]) -> Option<(i64, i64)> {
         .map(|i| i.end.unwrap_or(i.start).timestamp())
         .max()?;
     let day = crate::time::DAY_SECS;
-    Some((first.div_euclid(day) * day, (last.div_euclid(day) + 1) * day))
+    Some((
+        first.div_euclid(day) * day,
+        (last.div_euclid(day) + 1) * day,
+    ))
 }
 
+/// Matches AWS's insights with trailsight's findings over `[since, until)`.
 pub fn compare(
     aws: &[AwsInsight],
     findings: &[Finding],
@@ -538,7 +541,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             (crate::time::format(p.0), crate::time::format(p.1)),
-            ("2026-02-03T00:00:00Z".to_string(), "2026-02-11T00:00:00Z".to_string())
+            (
+                "2026-02-03T00:00:00Z".to_string(),
+                "2026-02-11T00:00:00Z".to_string()
+            )
         );
     }
 }

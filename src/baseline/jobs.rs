@@ -29,13 +29,23 @@ impl std::fmt::Display for Period {
     /// As a person says it: "daily", "Monday to Friday", "weekly on Saturday".
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         const DAYS: [&str; 7] = [
-            "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
         ];
         match self {
             Period::Daily => f.write_str("daily"),
             Period::Workdays => f.write_str("Monday to Friday"),
             Period::Weekly { weekday } => {
-                write!(f, "weekly on {}", DAYS.get(*weekday as usize).unwrap_or(&"?"))
+                write!(
+                    f,
+                    "weekly on {}",
+                    DAYS.get(*weekday as usize).unwrap_or(&"?")
+                )
             }
         }
     }

@@ -148,13 +148,18 @@ impl Details {
                 m.iter()
                     .map(|(k, v)| {
                         let s = match v {
-                            _ if k == "period" => serde_json::from_value::<crate::baseline::Period>(v.clone())
-                                .map_or_else(|_| v.to_string(), |p| p.to_string()),
+                            _ if k == "period" => {
+                                serde_json::from_value::<crate::baseline::Period>(v.clone())
+                                    .map_or_else(|_| v.to_string(), |p| p.to_string())
+                            }
                             Value::String(s) => s.clone(),
                             Value::Bool(b) => (if *b { "yes" } else { "no" }).to_string(),
                             Value::Null => "—".to_string(),
                             Value::Number(n) => match n.as_f64() {
-                                Some(f) if n.is_f64() => format!("{:.3}", f).trim_end_matches('0').trim_end_matches('.').to_string(),
+                                Some(f) if n.is_f64() => format!("{:.3}", f)
+                                    .trim_end_matches('0')
+                                    .trim_end_matches('.')
+                                    .to_string(),
                                 _ => n.to_string(),
                             },
                             other => other.to_string(),
@@ -182,8 +187,14 @@ mod tests {
             runs_seen: 4,
         });
         let p = d.pairs();
-        assert!(p.contains(&("period".into(), "weekly on Saturday".into())), "{p:?}");
-        assert!(p.contains(&("ran off schedule".into(), "no".into())), "{p:?}");
+        assert!(
+            p.contains(&("period".into(), "weekly on Saturday".into())),
+            "{p:?}"
+        );
+        assert!(
+            p.contains(&("ran off schedule".into(), "no".into())),
+            "{p:?}"
+        );
         assert!(p.iter().all(|(k, _)| !k.contains('_')), "{p:?}");
     }
 

@@ -469,7 +469,7 @@ pub fn format_rate(total: f64, minutes: f64) -> String {
     match m {
         m if m <= 0.0 || !m.is_finite() => "0/min".to_string(),
         m if m >= 1.0 => format!("{m:.1}/min"),
-        m if m >= 0.01 => format!("{m:.2}/min"),
+        m if m >= 0.1 => format!("{m:.2}/min"),
         m if m * 60.0 >= 0.1 => format!("{:.2}/hour", m * 60.0),
         m => format!("{:.2}/day", m * 1440.0),
     }

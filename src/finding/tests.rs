@@ -520,7 +520,8 @@ fn rates_read_in_the_unit_that_shows_them() {
     use super::format_rate;
     assert_eq!(format_rate(0.0, 60.0), "0/min");
     assert_eq!(format_rate(120.0, 60.0), "2.0/min");
-    assert_eq!(format_rate(3.0, 60.0), "0.05/min");
+    assert_eq!(format_rate(12.0, 60.0), "0.20/min");
+    assert_eq!(format_rate(3.0, 60.0), "3.00/hour");
     assert_eq!(format_rate(2.0, 60.0), "2.00/hour");
     assert_eq!(format_rate(2.0, 1440.0 * 7.0), "0.29/day");
     assert_eq!(format_rate(1.0, 0.0), "0/min");

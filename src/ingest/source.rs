@@ -247,7 +247,10 @@ mod tests {
         fs::write(day.join("a.json.gz"), b"x").unwrap();
         fs::write(dir.path().join(LABELS_FILE), b"{}").unwrap();
         let (files, errors) = discover(&[dir.path().to_path_buf()]);
-        let names: Vec<_> = files.iter().map(|f| f.path.file_name().unwrap().to_owned()).collect();
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_owned())
+            .collect();
         assert_eq!(names, ["a.json.gz"]);
         assert!(errors.is_empty());
         let (files, _) = discover(&[dir.path().join(LABELS_FILE)]);

@@ -186,7 +186,11 @@ pub fn write_outputs(
     let toml = toml::to_string(cfg).expect("the configuration serialises to TOML");
     crate::state::write_atomic(
         &out.join(CONFIG_FILE),
-        format!("# The configuration this detection used (trailsight {}).\n{toml}", env!("CARGO_PKG_VERSION")).as_bytes(),
+        format!(
+            "# The configuration this detection used (trailsight {}).\n{toml}",
+            env!("CARGO_PKG_VERSION")
+        )
+        .as_bytes(),
     )?;
     crate::incident::write_jsonl(&out.join("incidents.jsonl"), incidents)?;
     crate::finding::write_jsonl(&out.join("findings.jsonl"), &t.active)?;

@@ -177,12 +177,23 @@ pub fn find(findings: &Path, id: &str) -> Result<Finding, PipelineError> {
             let list: Vec<String> = hits
                 .iter()
                 .take(10)
-                .map(|f| format!("  {} {} {}", f.id, f.kind.as_str(), crate::time::format_datetime(&f.start)))
+                .map(|f| {
+                    format!(
+                        "  {} {} {}",
+                        f.id,
+                        f.kind.as_str(),
+                        crate::time::format_datetime(&f.start)
+                    )
+                })
                 .collect();
             Err(PipelineError::Invalid(format!(
                 "{n} findings start with {id}; give more of the id:\n{}{}",
                 list.join("\n"),
-                if n > 10 { format!("\n  … and {} more", n - 10) } else { String::new() }
+                if n > 10 {
+                    format!("\n  … and {} more", n - 10)
+                } else {
+                    String::new()
+                }
             )))
         }
     }
@@ -244,7 +255,9 @@ pub fn aws_insights(
         .or(own.map(|p| p.0))
         .unwrap_or(until - 35 * crate::time::DAY_SECS);
     if until <= since {
-        return Err(PipelineError::Invalid("--until must be after --since".into()));
+        return Err(PipelineError::Invalid(
+            "--until must be after --since".into(),
+        ));
     }
     let findings = finding::read_jsonl(&req.findings)?;
     let cmp = insights::compare(

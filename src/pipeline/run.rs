@@ -305,8 +305,9 @@ struct RunInfo<'a> {
 pub fn run(req: &RunRequest, progress: Progress<'_>) -> Result<RunOutcome, PipelineError> {
     let cfg = &req.config;
     let state = &req.state;
-    // Inputs with nothing to read do not create an empty state (issue 15).
-    if !state.exists() {
+    // Inputs with nothing to read do not create an empty state (issue 15); a state folder
+    // that exists (another run may hold its lock) is locked first.
+    if !state.root().exists() {
         super::ingest::check_inputs(&req.inputs)?;
     }
     let _lock = state.lock()?;
@@ -464,17 +465,24 @@ mod tests {
 
     #[test]
     fn a_date_outside_the_stored_data_is_refused_with_the_period() {
-        let days: Vec<i64> = (0..35).map(|i| day_start(d("2026-01-05")) / 86_400 + i).collect();
+        let days: Vec<i64> = (0..35)
+            .map(|i| day_start(d("2026-01-05")) / 86_400 + i)
+            .collect();
         check_stored(d("2026-01-05"), &days).unwrap();
         check_stored(d("2026-02-08"), &days).unwrap();
         for bad in ["2027-06-01", "2025-01-01", "2026-02-09", "2026-01-04"] {
             let e = check_stored(d(bad), &days).unwrap_err().to_string();
             assert_eq!(
                 e,
-                format!("--date {bad} is outside the stored data (2026-01-05 .. 2026-02-08, 35 days)")
+                format!(
+                    "--date {bad} is outside the stored data (2026-01-05 .. 2026-02-08, 35 days)"
+                )
             );
         }
-        assert!(matches!(check_stored(d("2026-01-05"), &[]), Err(PipelineError::Empty(_))));
+        assert!(matches!(
+            check_stored(d("2026-01-05"), &[]),
+            Err(PipelineError::Empty(_))
+        ));
     }
 
     #[test]
@@ -515,7 +523,10 @@ mod tests {
         );
         // A later day not checked (warming up) is published but `latest` stays (issue 15).
         publish(out, d("2026-01-12"), false, put("w")).unwrap();
-        assert_eq!(fs::read_to_string(out.join("2026-01-12/findings.jsonl")).unwrap(), "w");
+        assert_eq!(
+            fs::read_to_string(out.join("2026-01-12/findings.jsonl")).unwrap(),
+            "w"
+        );
         assert_eq!(
             fs::read_to_string(out.join("latest/findings.jsonl")).unwrap(),
             "c"

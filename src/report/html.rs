@@ -371,11 +371,17 @@ fn breakable(s: &str) -> Value {
     Value::from_safe_string(o)
 }
 
-pub(crate) fn render(page: &Page<'_>) -> Result<(String, String), ReportError> {
+/// The template with its filters.
+fn environment() -> Result<Environment<'static>, ReportError> {
     let mut env = Environment::new();
     env.add_filter("breakable", breakable);
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| ReportError::Template(e.to_string()))?;
+    Ok(env)
+}
+
+pub(crate) fn render(page: &Page<'_>) -> Result<(String, String), ReportError> {
+    let env = environment()?;
     let rows: Vec<Row> = page
         .groups
         .iter()
@@ -553,8 +559,7 @@ mod tests {
 
     #[test]
     fn the_template_escapes_log_strings() {
-        let mut env = Environment::new();
-        env.add_template("report.html", TEMPLATE).unwrap();
+        let env = environment().unwrap();
         let t = env.get_template("report.html").unwrap();
         let evil = "\"><img src=x onerror=alert(1)><script>alert(2)</script>";
         let out = t
@@ -568,5 +573,16 @@ mod tests {
         assert!(!out.contains("<img src=x"), "unescaped payload");
         assert!(!out.contains("<script>alert"), "unescaped payload");
         assert!(out.contains("&lt;script&gt;alert(2)"));
+    }
+
+    /// Issue 15: ARNs wrapped mid-word in the table; they break after `:` and `/` only, and
+    /// what they hold is still escaped.
+    #[test]
+    fn identifiers_break_after_separators_only_and_stay_escaped() {
+        let v = breakable("arn:aws:iam::1:role/<x>");
+        assert_eq!(
+            v.to_string(),
+            "arn:<wbr>aws:<wbr>iam:<wbr>:<wbr>1:<wbr>role/<wbr>&lt;x&gt;"
+        );
     }
 }

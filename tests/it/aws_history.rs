@@ -412,6 +412,36 @@ fn aws_insights_are_compared_with_findings() {
     assert_eq!(saved["Records"].as_array().unwrap().len(), 4);
     assert!(out.join("insights-comparison.json").exists());
 
+    // Issue 15: `--from FILE` compares over the file's own days by default; with a one-week
+    // window back from today, February's insights were all "only AWS".
+    let feb = 1_770_112_800; // 2026-02-03T10:00:00Z
+    let records: Vec<Value> = [
+        insight("Start", feb, "f1", "CreateAccessKey"),
+        insight("End", feb + 1800, "f1", "CreateAccessKey"),
+    ]
+    .iter()
+    .map(|e| serde_json::from_str(&e.event).unwrap())
+    .collect();
+    let file = dir.path().join("feb-insights.json");
+    std::fs::write(&file, json!({ "Records": records }).to_string()).unwrap();
+    let mut f: Value = serde_json::from_str(&lines[0]).unwrap();
+    f["start"] = json!(rfc3339(feb + 600));
+    f["end"] = json!(rfc3339(feb + 4200));
+    let feb_findings = dir.path().join("feb-findings.jsonl");
+    std::fs::write(&feb_findings, f.to_string() + "\n").unwrap();
+    let mut c = aws_cli(dir.path());
+    c.args(["aws-insights", "--json", "--from"])
+        .arg(&file)
+        .arg("--findings")
+        .arg(&feb_findings)
+        .arg("--out")
+        .arg(dir.path().join("feb"));
+    let (ok, so, se) = run(&mut c);
+    assert!(ok, "{se}");
+    let cmp: Value = serde_json::from_str(so.trim()).unwrap();
+    assert_eq!(cmp["both"].as_array().unwrap().len(), 1, "{cmp:#}");
+    assert!(cmp["only_aws"].as_array().unwrap().is_empty(), "{cmp:#}");
+
     // The report shows AWS's insights next to trailsight's findings.
     let state = dir.path().join("state");
     let input = crate::support::write(

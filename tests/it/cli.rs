@@ -104,7 +104,9 @@ fn nothing_to_read_exits_3_names_the_reason_and_creates_no_state() {
             .arg(&input)
             .assert()
             .code(3)
-            .stderr(predicate::str::contains("nothing to read").and(predicate::str::contains(says)));
+            .stderr(
+                predicate::str::contains("nothing to read").and(predicate::str::contains(says)),
+            );
         assert!(!state.exists(), "{} created a state", input.display());
     }
     bin()
@@ -119,7 +121,10 @@ fn nothing_to_read_exits_3_names_the_reason_and_creates_no_state() {
         .stderr(predicate::str::contains("nothing to read"));
     assert!(!state.exists() && !dir.path().join("out").exists());
     // A missing path next to a good one: reported, the good one read, exit 0.
-    let good = write(&dir.path().join("in/a.json"), &records_doc(&records("ok", 3)));
+    let good = write(
+        &dir.path().join("in/a.json"),
+        &records_doc(&records("ok", 3)),
+    );
     bin()
         .args(["ingest", "--state"])
         .arg(&state)
@@ -137,7 +142,10 @@ fn nothing_to_read_exits_3_names_the_reason_and_creates_no_state() {
 fn a_path_that_is_a_file_says_so_once() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(&dir.path().join("state"), b"x");
-    let good = write(&dir.path().join("in/a.json"), &records_doc(&records("f", 2)));
+    let good = write(
+        &dir.path().join("in/a.json"),
+        &records_doc(&records("f", 2)),
+    );
     for args in [vec!["ingest", "--state"], vec!["baseline", "--state"]] {
         let mut c = bin();
         c.args(&args).arg(&file);
@@ -150,7 +158,12 @@ fn a_path_that_is_a_file_says_so_once() {
         assert_eq!(e.matches("os error").count(), 0, "{e}");
     }
     let state = dir.path().join("s");
-    bin().args(["ingest", "--state"]).arg(&state).arg(&good).assert().success();
+    bin()
+        .args(["ingest", "--state"])
+        .arg(&state)
+        .arg(&good)
+        .assert()
+        .success();
     let o = bin()
         .args(["run", "--state"])
         .arg(&state)
@@ -164,7 +177,10 @@ fn a_path_that_is_a_file_says_so_once() {
         .stderr
         .clone();
     let e = String::from_utf8_lossy(&o);
-    assert!(e.contains("is a file, expected a directory (the output folder)"), "{e}");
+    assert!(
+        e.contains("is a file, expected a directory (the output folder)"),
+        "{e}"
+    );
 }
 
 /// Issue 15: with `--log-format json` every stderr line is JSON, errors and usage errors too;
@@ -191,7 +207,10 @@ fn errors_are_json_lines_when_the_log_format_is_json() {
     let last = v.last().unwrap();
     assert_eq!(last["level"], "ERROR");
     assert!(
-        last["fields"]["message"].as_str().unwrap().contains("nothing to read"),
+        last["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing to read"),
         "{last}"
     );
     assert!(v.iter().any(|l| l["level"] == "WARN"), "{v:?}");
@@ -204,7 +223,13 @@ fn errors_are_json_lines_when_the_log_format_is_json() {
         .stderr
         .clone();
     let v = lines(&o);
-    assert!(v[0]["fields"]["message"].as_str().unwrap().contains("required"), "{v:?}");
+    assert!(
+        v[0]["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("required"),
+        "{v:?}"
+    );
     // Text into a pipe: plain text, no escape codes.
     let o = bin()
         .args(["--log-format", "text", "ingest", "--state"])
@@ -228,7 +253,9 @@ fn run_refuses_a_date_outside_the_stored_data_and_latest_stays() {
     let trail = dir.path().join("trail");
     let (state, out) = (dir.path().join("state"), dir.path().join("out"));
     bin()
-        .args(["simulate", "--days", "3", "--scale", "0.02", "--seed", "4", "--out"])
+        .args([
+            "simulate", "--days", "3", "--scale", "0.02", "--seed", "4", "--out",
+        ])
         .arg(&trail)
         .assert()
         .success();
@@ -242,14 +269,25 @@ fn run_refuses_a_date_outside_the_stored_data_and_latest_stays() {
             .arg(trail.join("AWSLogs"));
         c
     };
-    let o = run("2026-01-06").assert().success().get_output().stdout.clone();
+    let o = run("2026-01-06")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let v: serde_json::Value = serde_json::from_slice(&o).unwrap();
-    assert_eq!((v["date"].as_str(), v["checked"].as_bool()), (Some("2026-01-06"), Some(true)));
+    assert_eq!(
+        (v["date"].as_str(), v["checked"].as_bool()),
+        (Some("2026-01-06"), Some(true))
+    );
     assert!(v["incidents"].is_array() && v["dated"].as_str().unwrap().ends_with("2026-01-06"));
     for bad in ["2027-06-01", "2025-01-01"] {
-        run(bad).assert().code(2).stderr(predicate::str::contains(format!(
-            "--date {bad} is outside the stored data (2026-01-05 .. 2026-01-07, 3 days)"
-        )));
+        run(bad)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "--date {bad} is outside the stored data (2026-01-05 .. 2026-01-07, 3 days)"
+            )));
         assert!(!out.join(bad).exists());
     }
     let latest = std::fs::read_link(out.join("latest")).unwrap();
@@ -402,7 +440,15 @@ fn baseline_detect_explain_end_to_end() {
     let v: serde_json::Value = serde_json::from_slice(&o).unwrap();
     assert_eq!(v["id"], f.id.as_str());
     let o = bin()
-        .args(["detect", "--json", "--from", "2026-01-12", "--to", "2026-01-19", "--state"])
+        .args([
+            "detect",
+            "--json",
+            "--from",
+            "2026-01-12",
+            "--to",
+            "2026-01-19",
+            "--state",
+        ])
         .arg(&state)
         .arg("--out")
         .arg(&out)
@@ -412,14 +458,23 @@ fn baseline_detect_explain_end_to_end() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&o).unwrap();
-    assert_eq!(v["finding_count"].as_u64().unwrap() as usize, findings.len());
+    assert_eq!(
+        v["finding_count"].as_u64().unwrap() as usize,
+        findings.len()
+    );
     assert_eq!(v["findings"].as_array().unwrap().len(), findings.len());
     assert!(v["incidents"].as_array().is_some_and(|i| !i.is_empty()));
     // The configuration used is saved beside the findings, and the report shows it even
     // when given another --config (issue 15).
     let saved = std::fs::read_to_string(out.join("config.toml")).unwrap();
-    assert_eq!(trailsight::config::Config::parse(&saved).unwrap(), trailsight::config::Config::default());
-    let other = write(&dir.path().join("other.toml"), b"[[suppress]]\nreason = \"never shown\"\nprincipal = \"nobody\"\n");
+    assert_eq!(
+        trailsight::config::Config::parse(&saved).unwrap(),
+        trailsight::config::Config::default()
+    );
+    let other = write(
+        &dir.path().join("other.toml"),
+        b"[[suppress]]\nreason = \"never shown\"\nprincipal = \"nobody\"\n",
+    );
     bin()
         .args(["report", "--state"])
         .arg(&state)
@@ -436,7 +491,14 @@ fn baseline_detect_explain_end_to_end() {
     assert!(!html.contains("never shown"));
     // A window with no stored event: exit 3, naming the window and the stored span.
     bin()
-        .args(["detect", "--from", "2027-01-01", "--to", "2027-01-02", "--state"])
+        .args([
+            "detect",
+            "--from",
+            "2027-01-01",
+            "--to",
+            "2027-01-02",
+            "--state",
+        ])
         .arg(&state)
         .arg("--out")
         .arg(dir.path().join("none"))
@@ -466,7 +528,10 @@ fn baseline_detect_explain_end_to_end() {
 
 /// Issue 15: `explain` failed on any bad line of the file, could not say which findings an
 /// ambiguous prefix matched, and took an empty id.
-fn explain_tolerates_bad_lines_and_lists_candidates(findings: &[trailsight::finding::Finding], dir: &std::path::Path) {
+fn explain_tolerates_bad_lines_and_lists_candidates(
+    findings: &[trailsight::finding::Finding],
+    dir: &std::path::Path,
+) {
     let mut a = findings[0].clone();
     let mut b = findings[0].clone();
     a.id = "abcd1111".into();
@@ -512,7 +577,10 @@ fn explain_tolerates_bad_lines_and_lists_candidates(findings: &[trailsight::find
 #[test]
 fn config_check_names_lines_expired_rules_and_speaks_json() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = write(&dir.path().join("bad.toml"), b"# mine\n[baseline]\ntraining_days = -1\n");
+    let bad = write(
+        &dir.path().join("bad.toml"),
+        b"# mine\n[baseline]\ntraining_days = -1\n",
+    );
     bin()
         .args(["config", "check"])
         .arg(&bad)
@@ -539,7 +607,9 @@ fn config_check_names_lines_expired_rules_and_speaks_json() {
         .arg(&old)
         .assert()
         .success()
-        .stderr(predicate::str::contains("suppress[0] (\"migration\") expired on 2020-01-31"));
+        .stderr(predicate::str::contains(
+            "suppress[0] (\"migration\") expired on 2020-01-31",
+        ));
     let o = bin()
         .args(["config", "check", "--json"])
         .arg(&old)
@@ -549,8 +619,14 @@ fn config_check_names_lines_expired_rules_and_speaks_json() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&o).unwrap();
-    assert_eq!((v["valid"].as_bool(), v["expired"].as_u64()), (Some(true), Some(1)));
-    assert!(v["warnings"][0].as_str().unwrap().contains("migration"), "{v}");
+    assert_eq!(
+        (v["valid"].as_bool(), v["expired"].as_u64()),
+        (Some(true), Some(1))
+    );
+    assert!(
+        v["warnings"][0].as_str().unwrap().contains("migration"),
+        "{v}"
+    );
 }
 
 #[test]
