@@ -118,11 +118,15 @@ def delivery_date(path):
     return "%s-%s-%s" % (y, m, d)
 
 
+# ingest/source.rs LABELS_FILE: a simulator's labels beside its trail, never a log.
+LABELS_FILE = "labels.json"
+
+
 def looks_like_input(path):
     """ingest/source.rs looks_like_input: which files a folder walk reads."""
-    if "CloudTrail-Digest" in path:
-        return False
     name = path.rsplit("/", 1)[-1]
+    if "CloudTrail-Digest" in path or name == LABELS_FILE:
+        return False
     return name.endswith(INPUT_SUFFIXES)
 
 

@@ -102,14 +102,11 @@ impl PipelineError {
 
 /// Creates an output folder (refusing a path that is a file).
 pub(crate) fn create_dir(dir: &std::path::Path) -> Result<(), PipelineError> {
-    if dir.metadata().is_ok_and(|m| !m.is_dir()) {
-        return Err(PipelineError::File {
-            path: dir.to_path_buf(),
-            reason: "is a file, expected a directory (the output folder)".into(),
-        });
-    }
-    std::fs::create_dir_all(dir).map_err(|e| PipelineError::File {
+    crate::state::create_folder(dir).map_err(|e| PipelineError::File {
         path: dir.to_path_buf(),
-        reason: format!("creating it: {e}"),
+        reason: match e.kind() {
+            std::io::ErrorKind::NotADirectory => e.to_string(),
+            _ => format!("creating it: {e}"),
+        },
     })
 }

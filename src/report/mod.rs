@@ -251,7 +251,7 @@ pub fn write_report(input: &ReportInput<'_>, out_dir: &Path) -> Result<ReportSum
         store: &store,
     };
     let (text, json) = html::render(&page)?;
-    std::fs::create_dir_all(out_dir).map_err(|source| ReportError::Io {
+    crate::state::create_folder(out_dir).map_err(|source| ReportError::Io {
         path: out_dir.to_path_buf(),
         source,
     })?;

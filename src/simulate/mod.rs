@@ -400,7 +400,7 @@ pub fn simulate(
     if logs.exists() {
         return Err(SimError::OutputExists { path: logs });
     }
-    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    crate::state::create_folder(out).map_err(io_err(out))?;
     let world = World::shipped(cfg.world);
     let plan = model::Plan::new(cfg, world);
 

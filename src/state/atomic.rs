@@ -8,6 +8,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{io_error, StateError};
 
+/// Creates the output folder `dir` and its parents; a `dir` that is a file is refused with
+/// "is a file, expected a directory" (issue 15: `File exists (os error 17)` said nothing).
+pub fn create_folder(dir: &Path) -> std::io::Result<()> {
+    if dir.metadata().is_ok_and(|m| !m.is_dir()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            "is a file, expected a directory (the output folder)",
+        ));
+    }
+    std::fs::create_dir_all(dir)
+}
+
 /// Writes `bytes` to `path` with [`write_atomic_with`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     write_atomic_with(path, |f| f.write_all(bytes))

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{de::DeserializeOwned, Serialize};
 
-pub use atomic::{write_atomic, write_atomic_with};
+pub use atomic::{create_folder, write_atomic, write_atomic_with};
 pub use lock::Lock;
 
 /// A versioned file format: the `format` and `schema_version` fields its writer stamps.

@@ -181,6 +181,21 @@ fn a_path_that_is_a_file_says_so_once() {
         e.contains("is a file, expected a directory (the output folder)"),
         "{e}"
     );
+    // `simulate` and `report` said `File exists (os error 17)`.
+    let simulate = ["simulate", "--days", "1", "--scale", "0.01", "--out"];
+    let o = bin()
+        .args(simulate)
+        .arg(&file)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let e = String::from_utf8_lossy(&o);
+    assert!(
+        e.contains("is a file, expected a directory") && !e.contains("os error"),
+        "{e}"
+    );
 }
 
 /// Issue 15: with `--log-format json` every stderr line is JSON, errors and usage errors too;
