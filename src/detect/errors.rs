@@ -87,9 +87,12 @@ fn console_fanout(rows: &[(&ApiKey, &DetailKey, &DetailVal)], known_place: bool)
 const STRANGER_BREADTH: usize = 8;
 
 /// How much rarer than its routine a principal's new network and tool must be together for it
-/// to count as a stranger: a principal settled for about two weeks (`1 / churn` multiplied
-/// over the two, [`Context::surprise`]), not a traveller adding networks every few days.
-const STRANGER_SURPRISE: f64 = 50.0;
+/// to count as a stranger ([`Context::surprise`], `1 / churn` multiplied over the two): a
+/// principal that kept one network and one tool on five active days reaches `(7 / 2)² ≈ 12.3`
+/// — an IAM user whose key is used now and then from one laptop, the usual leaked key — while a
+/// traveller adding networks every few days stays far below. (50, two settled weeks, missed
+/// such keys: trailgen tuning seed 2.)
+const STRANGER_SURPRISE: f64 = 12.0;
 
 /// Whether an error code says the caller was not allowed (as opposed to throttled, not
 /// found or invalid): the answer an enumeration gets.

@@ -1773,4 +1773,42 @@ fn a_strangers_slow_broad_enumeration_is_an_error_burst() {
     assert_eq!(about(&own), 0, "{own:#?}");
     let narrow = run(&det, &probe(3, "45.61.56.232", "Boto3/1.26.90"), &b, 24);
     assert_eq!(about(&narrow), 0, "{narrow:#?}");
+
+    // Regression (trailgen tuning seed 2): the leaked key of a user active on five days of
+    // three weeks, always from one network with one tool, was not "settled" enough to count
+    // as a stranger. One place and one tool on every day it worked is settled; a key that
+    // shows up elsewhere with another tool is its stranger.
+    let mut quiet = crate::baseline::habits::HabitsBuilder::default();
+    for day in [0, 2, 13, 14, 17] {
+        quiet.add(T0 / 86_400 - 20 + day, "198.51.100.0/24", "aws-cli");
+    }
+    b.principals[0].habits = quiet.finish();
+    let stranger = run(&det, &probe(12, "45.61.56.232", "Boto3/1.26.90"), &b, 24);
+    assert_eq!(about(&stranger), 1, "{stranger:#?}");
+    let own = run(&det, &probe(12, "198.51.100.7", "aws-cli/2.15.0"), &b, 24);
+    assert_eq!(about(&own), 0, "{own:#?}");
+}
+
+/// Regression (trailgen tuning seed 1): a worker's 3-hour outage was read as a takeover,
+/// because the other callers of its busy KMS series ran ~20% above the series' profile that
+/// evening, so the series did not miss half of what the worker should have made. A takeover is
+/// the others rising over their own level just before, by half of what went missing.
+#[test]
+fn a_takeover_is_judged_on_the_other_callers_own_level() {
+    use super::rate::taken_over;
+    // 6 hours of 5-minute buckets, the profile flat at 10 a bucket; the caller makes 3 of them
+    // and stops for the last 3 hours (36 buckets, 108 calls missing).
+    let n = 72;
+    let exp = vec![10.0; n];
+    let caller: Vec<f64> = (0..n).map(|i| if i < 36 { 3.0 } else { 0.0 }).collect();
+    // Others at 9 a bucket all along (above the profile's 7): nothing taken over.
+    let steady: Vec<f64> = (0..n).map(|i| 9.0 + caller[i]).collect();
+    assert!(!taken_over(&steady, &caller, &exp, 36, 36, 108.0));
+    // Others rising by the caller's 3 when it stops: a takeover.
+    let rising = vec![12.0; n];
+    assert!(taken_over(&rising, &caller, &exp, 36, 36, 108.0));
+    // No hour before the window: the series itself must miss half.
+    let early: Vec<f64> = (0..n).map(|i| if i < 36 { 7.0 } else { 10.0 }).collect();
+    assert!(!taken_over(&early, &caller, &exp, 6, 36, 108.0));
+    assert!(taken_over(&rising, &caller, &exp, 6, 36, 108.0));
 }
