@@ -38,6 +38,9 @@ echo "== judge/: the independent trail generator's own tests (Python standard li
 python3 -m unittest judge/test_trailgen.py
 echo "== notebooks (headless, on a demo state)"
 bash scripts/notebooks.sh
+echo "== kill soak: nightly runs SIGKILLed at random, then identical to an uninterrupted replay"
+# ~15 s here; `python3 scripts/kill_soak.py --long` (a month, 150 kills) runs behind the flag.
+python3 scripts/kill_soak.py --bin target/debug/trailsight
 echo "== scale-out equivalence: Spark job and Athena SQL vs trailsight ingest (scale/)"
 # The binary `cargo test` just built: a plain `cargo build --bin` would resolve dependency
 # features without the dev-dependencies and compile polars a second time.
