@@ -41,6 +41,8 @@ bash scripts/notebooks.sh
 echo "== kill soak: nightly runs SIGKILLed at random, then identical to an uninterrupted replay"
 # ~15 s here; `python3 scripts/kill_soak.py --long` (a month, 150 kills) runs behind the flag.
 python3 scripts/kill_soak.py --bin target/debug/trailsight
+echo "== full disk: ingest and run on a tmpfs that fills up mid-commit (needs root or sudo -n)"
+python3 scripts/full_disk.py --bin target/debug/trailsight
 echo "== scale-out equivalence: Spark job and Athena SQL vs trailsight ingest (scale/)"
 # The binary `cargo test` just built: a plain `cargo build --bin` would resolve dependency
 # features without the dev-dependencies and compile polars a second time.

@@ -17,9 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::agg::Rollup;
 use super::table::{self, CountSeries, Resolution};
-use crate::state::{
-    io_error, write_atomic, write_atomic_with, StateDir, StateError, StateFile, ROLLUP_SCHEMA,
-};
+use crate::state::{io_error, write_atomic, StateDir, StateError, StateFile, ROLLUP_SCHEMA};
 use crate::time::{TimeRange, DAY_SECS};
 
 const IDS_MAGIC: &[u8; 8] = b"TSIDS001";
@@ -225,21 +223,19 @@ impl Store {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(io(dir))?;
         }
-        let mut failed = None;
-        let written = write_atomic_with(&path, |f| {
-            ParquetWriter::new(f)
-                .with_compression(ParquetCompression::Zstd(None))
-                .finish(df)
-                .map(|_| ())
-                .map_err(|e| {
-                    failed = Some(e);
-                    std::io::Error::other("parquet")
-                })
-        });
-        match (written, failed) {
-            (_, Some(source)) => Err(StoreError::Polars { path, source }),
-            (r, None) => Ok(r?),
-        }
+        // Encoded in memory first (a day's table is a few MiB), then written like every state
+        // file: a full disk then fails with the OS's own reason and the path ("No space left on
+        // device"), not an encoder's "Invalid thrift: transport error" (issue 18).
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(df)
+            .map_err(|source| StoreError::Polars {
+                path: path.clone(),
+                source,
+            })?;
+        write_atomic(&path, &bytes)?;
+        Ok(())
     }
 
     /// Adds `delta` (deduplicated new events) to the stored rollups and records `ids` (the full
