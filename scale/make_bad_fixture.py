@@ -44,7 +44,8 @@ def main(out):
     with open(os.path.join(d, "111122223333_CloudTrail_us-east-1_20260105T1000Z_trunc.json.gz"), "wb") as f:
         f.write(gz[: len(gz) * 2 // 3])
     # 2. A document with bad records among good ones: a readOnly that is no boolean, a bad
-    #    eventTime, no eventSource, a non-object record, a data event, a redelivered duplicate.
+    #    eventTime, no eventSource, a non-object record, a data event, a redelivered duplicate,
+    #    times before CloudTrail existed and far in the future.
     doc = {
         "Records": [
             rec(4),
@@ -55,6 +56,9 @@ def main(out):
             rec(8, eventCategory="Data", eventName="GetObject", eventSource="s3.amazonaws.com"),
             rec(4),
             rec(9, readOnly="True", eventID=None),
+            # Implausible times (ingest/mod.rs PlausibleTimes): before CloudTrail, far future.
+            rec(20, eventTime="1970-01-01T00:00:00Z"),
+            rec(21, eventTime="9999-12-31T23:59:59Z"),
         ]
     }
     with open(os.path.join(d, "111122223333_CloudTrail_us-east-1_20260105T1005Z_mixed.json.gz"), "wb") as f:

@@ -111,7 +111,7 @@ done
 # file:// makes the job list and read through Hadoop, the path it takes for s3a:// inputs.
 spark --input "file://$WORK/bad" --state "$WORK/bad-spark" > /dev/null
 $PY scale/check_summaries.py "$WORK/bad-rust.json" "$WORK/bad-spark/spark-summary.json" \
-  files=11 records=92 management_events=49 bad_records=12 bad_files=2 duplicates=28
+  files=11 records=94 management_events=49 bad_records=14 bad_files=2 duplicates=28
 $PY scale/compare_states.py "$WORK/bad-rust" "$WORK/bad-spark"
 
 echo "== Athena SQL: syntax (sqlglot, Athena dialect), then executed on DuckDB"

@@ -78,7 +78,7 @@ impl IngestArgs {
     pub fn into_request(self) -> IngestRequest {
         IngestRequest {
             state: self.state.dir(),
-            options: ingest_options(self.max_file_mib),
+            options: ingest_options(self.max_file_mib, self.allow_future),
             aws: self.aws.options(),
             inputs: self.inputs,
             json: self.json,
@@ -96,7 +96,7 @@ impl RunArgs {
             out: self.out,
             date: self.date,
             catch_up_days: self.catch_up_days,
-            ingest: ingest_options(self.max_file_mib),
+            ingest: ingest_options(self.max_file_mib, self.allow_future),
             aws: self.aws.options(),
         })
     }
@@ -144,11 +144,15 @@ impl SimulateArgs {
     }
 }
 
-fn ingest_options(max_file_mib: u64) -> IngestOptions {
-    IngestOptions {
+fn ingest_options(max_file_mib: u64, allow_future: bool) -> IngestOptions {
+    let mut o = IngestOptions {
         max_file_bytes: max_file_mib << 20,
         ..IngestOptions::default()
+    };
+    if allow_future {
+        o.times = crate::ingest::PlausibleTimes::any_future();
     }
+    o
 }
 
 /// Subcommands.
@@ -232,6 +236,10 @@ pub struct IngestArgs {
     /// Largest decompressed size read from one file, in MiB (guards against gzip bombs).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_file_mib: u64,
+    /// Accept eventTimes more than a day after this machine's clock (replayed or simulated
+    /// test data dated in the future); times before CloudTrail existed are always refused.
+    #[arg(long)]
+    pub allow_future: bool,
     /// AWS access and period, for s3:// and cloudtrail:// inputs.
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -349,6 +357,9 @@ pub struct RunArgs {
     /// Largest decompressed size read from one file, in MiB (guards against gzip bombs).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_file_mib: u64,
+    /// Accept eventTimes more than a day after this machine's clock (replayed test data).
+    #[arg(long)]
+    pub allow_future: bool,
     /// Print the outcome (days checked, incidents, output folder) as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -673,6 +684,9 @@ a second, resumes where it stopped). Credentials: the standard AWS chain
 
 Re-ingesting the same files changes nothing: events are deduplicated by
 eventID. A path that cannot be read is reported and the others are read.
+Records dated before CloudTrail existed (2013-11-01) or more than a day after
+this machine's clock are bad records; --allow-future accepts the future ones
+(replayed or simulated test data).
 
 Exit status: 0 success; 2 an error; 3 no CloudTrail file among the inputs
 (nothing is stored then).

@@ -111,6 +111,9 @@ ranked AS (
     FROM parsed p
     WHERE class = 'management' AND t IS NOT NULL AND event_id IS NOT NULL
         AND event_source IS NOT NULL AND event_name IS NOT NULL
+        -- ingest/mod.rs PlausibleTimes: nothing before CloudTrail existed (2013-11-01), nothing
+        -- more than a day after the query's clock.
+        AND t >= 1383264000 AND t <= CAST(floor(to_unixtime(current_timestamp)) AS BIGINT) + 86400
 )
 SELECT
     t, event_id, event_source, event_name, read_only, error_code, principal, principal_type,

@@ -14,6 +14,7 @@ import calendar
 import json
 import os
 import re
+import time
 import zlib
 from dataclasses import dataclass, field
 
@@ -373,6 +374,12 @@ def _epoch(y, mo, d, h, mi, s):
     return calendar.timegm((y, mo, d, h, mi, min(s, 59), 0, 0, 0))
 
 
+# ingest/mod.rs PlausibleTimes: 2013-11-01T00:00:00Z, and the run's clock plus a day
+# (None when replayed test data may be dated in the future: TRAILSIGHT_ALLOW_FUTURE=1).
+NOT_BEFORE = 1383264000
+NOT_AFTER = None if os.environ.get("TRAILSIGHT_ALLOW_FUTURE") == "1" else int(time.time()) + 86400
+
+
 def parse_event_time(s):
     """time.rs parse_event_time: whole seconds since the epoch, or None."""
     b = s.encode("utf-8", "surrogatepass")
@@ -520,6 +527,12 @@ def parse_record(obj, text):
         raise RecordError("record has no eventSource")
     if not name:
         raise RecordError("record has no eventName")
+    # ingest/mod.rs PlausibleTimes: nothing before CloudTrail existed, nothing more than a day
+    # after the clock of the run.
+    if t < NOT_BEFORE:
+        raise RecordError("eventTime %s is before CloudTrail existed (2013-11-01)" % time_s)
+    if NOT_AFTER is not None and t > NOT_AFTER:
+        raise RecordError("eventTime %s is more than a day after this run's clock" % time_s)
     cls = classify(f, source, name)
 
     def fallback():

@@ -244,7 +244,7 @@ fn cmd_demo(a: DemoArgs, show: bool) -> Result<ExitCode> {
         pipeline::ingest::ingest_local(
             &state,
             &[trail.join("AWSLogs")],
-            &IngestOptions::default(),
+            &IngestOptions::for_test_data(),
             p,
         )
     })?;

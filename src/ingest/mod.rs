@@ -38,6 +38,8 @@ pub struct IngestOptions {
     pub max_listed_problems: usize,
     /// Compressed bytes per commit: bounds memory whatever the input size.
     pub batch_bytes: u64,
+    /// Which `eventTime`s are believable; others are bad records.
+    pub times: PlausibleTimes,
 }
 
 impl Default for IngestOptions {
@@ -47,6 +49,72 @@ impl Default for IngestOptions {
             max_record_bytes: 16 << 20,
             max_listed_problems: 1000,
             batch_bytes: 64 << 20,
+            times: PlausibleTimes::at(chrono::Utc::now().timestamp()),
+        }
+    }
+}
+
+impl IngestOptions {
+    /// The defaults for simulated or replayed test data, which may be dated after the clock
+    /// (`demo`, `eval`).
+    pub fn for_test_data() -> IngestOptions {
+        IngestOptions {
+            times: PlausibleTimes::any_future(),
+            ..IngestOptions::default()
+        }
+    }
+}
+
+/// The `eventTime`s an ingest believes (issue 18): none before CloudTrail existed, none more
+/// than a day after the clock of the run. A record from 1970 or 9999 would otherwise become a
+/// stored day that the report period and `detect`'s default window follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlausibleTimes {
+    /// Earliest believable time: 2013-11-01, just before CloudTrail's launch (2013-11-13).
+    pub not_before: i64,
+    /// Latest believable time, or none for replayed test data dated in the future
+    /// (`--allow-future`).
+    pub not_after: Option<i64>,
+}
+
+impl PlausibleTimes {
+    /// 2013-11-01T00:00:00Z.
+    pub const CLOUDTRAIL_EPOCH: i64 = 1_383_264_000;
+    /// How far past the clock a record may be: clocks and delivery are not exact.
+    pub const AHEAD_SECS: i64 = 86_400;
+
+    /// For a run whose clock reads `now`.
+    pub fn at(now: i64) -> PlausibleTimes {
+        PlausibleTimes {
+            not_before: Self::CLOUDTRAIL_EPOCH,
+            not_after: Some(now + Self::AHEAD_SECS),
+        }
+    }
+
+    /// Any time after CloudTrail's launch, future ones included (replayed test data).
+    pub fn any_future() -> PlausibleTimes {
+        PlausibleTimes {
+            not_before: Self::CLOUDTRAIL_EPOCH,
+            not_after: None,
+        }
+    }
+
+    /// Why `t` is not believable, if it is not.
+    pub fn check(&self, t: i64) -> Option<String> {
+        let fmt = crate::time::format;
+        if t < self.not_before {
+            return Some(format!(
+                "eventTime {} is before CloudTrail existed (2013-11-01)",
+                fmt(t)
+            ));
+        }
+        match self.not_after {
+            Some(limit) if t > limit => Some(format!(
+                "eventTime {} is more than a day after this run's clock ({}); --allow-future accepts it for replayed test data",
+                fmt(t),
+                fmt(limit - Self::AHEAD_SECS)
+            )),
+            _ => None,
         }
     }
 }
@@ -367,6 +435,11 @@ impl Ctx<'_, '_> {
                 return;
             }
         };
+        if let Some(reason) = self.opts.times.check(c.event.time) {
+            acc.bad_records += 1;
+            acc.problem(self.opts, path, Some(n), reason);
+            return;
+        }
         match c.class {
             EventClass::Data => acc.skipped.data += 1,
             EventClass::Insight => acc.skipped.insight += 1,

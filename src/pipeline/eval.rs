@@ -305,7 +305,7 @@ pub fn eval_seed(
     super::ingest::ingest_local(
         &state,
         &[trail.join("AWSLogs")],
-        &IngestOptions::default(),
+        &IngestOptions::for_test_data(),
         progress,
     )?;
     let (from, to) = simulate::evaluation_window(sim);
@@ -783,7 +783,7 @@ fn ingest_and_replay(
         super::ingest::ingest_local(
             &state,
             &[logs.to_path_buf()],
-            &IngestOptions::default(),
+            &IngestOptions::for_test_data(),
             progress,
         )?;
     }

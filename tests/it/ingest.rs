@@ -478,3 +478,53 @@ fn check_samples(base: &Path, stratus_files: u64, panther: &str) {
         s.records
     );
 }
+
+/// Issue 18: records dated 1970-01-01 and 9999-12-31 were accepted and became stored days (the
+/// report period and `detect`'s default window follow the newest). Times before CloudTrail or
+/// more than a day after the run's clock are bad records with the reason; `--allow-future`
+/// (replayed test data) accepts the future ones.
+#[test]
+fn implausible_event_times_are_bad_records_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut recs = records("ok", 3);
+    for (id, t) in [
+        ("epoch", "1970-01-01T00:00:00Z"),
+        ("far", "9999-12-31T23:59:59Z"),
+        ("next-week", "2026-01-12T10:00:00Z"),
+    ] {
+        let mut r = recs[0].clone();
+        r["eventID"] = json!(id);
+        r["eventTime"] = json!(t);
+        recs.push(r);
+    }
+    let f = write(&dir.path().join("t.json"), &records_doc(&recs));
+    // The clock of this run: 2026-01-05 noon, so a record of 2026-01-12 is a week ahead.
+    let opts = IngestOptions {
+        times: trailsight::ingest::PlausibleTimes::at(1_767_614_400),
+        ..IngestOptions::default()
+    };
+    let s = run_with(&dir.path().join("a"), &[f.clone()], &opts);
+    assert_eq!((s.management_events, s.bad_records), (3, 3), "{s:#?}");
+    let reasons = problem_for(&s, "t.json");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("1970-01-01T00:00:00Z is before CloudTrail existed")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains(
+            "9999-12-31T23:59:59Z is more than a day after this run's clock (2026-01-05T12:00:00Z)"
+        )),
+        "{reasons:?}"
+    );
+    let store = Store::open(&StateDir::new(dir.path().join("a"))).unwrap();
+    assert_eq!(store.days().len(), 1, "only 2026-01-05 is stored");
+    // Replayed test data: the future is accepted, the time before CloudTrail still is not.
+    let opts = IngestOptions {
+        times: trailsight::ingest::PlausibleTimes::any_future(),
+        ..IngestOptions::default()
+    };
+    let s = run_with(&dir.path().join("b"), &[f], &opts);
+    assert_eq!((s.management_events, s.bad_records), (5, 1), "{s:#?}");
+}
