@@ -503,7 +503,7 @@ fn implausible_event_times_are_bad_records_with_the_reason() {
         times: trailsight::ingest::PlausibleTimes::at(1_767_614_400),
         ..IngestOptions::default()
     };
-    let s = run_with(&dir.path().join("a"), &[f.clone()], &opts);
+    let s = run_with(&dir.path().join("a"), std::slice::from_ref(&f), &opts);
     assert_eq!((s.management_events, s.bad_records), (3, 3), "{s:#?}");
     let reasons = problem_for(&s, "t.json");
     assert!(
