@@ -22,14 +22,10 @@ fn split(inputs: &[Input]) -> (Vec<PathBuf>, Vec<Input>) {
     (local, remote)
 }
 
-/// The local files to read under `local`. Each path that cannot be read is logged now (it is
-/// also counted as a bad file in the summary); with no file to read and no remote source,
+/// The local files to read under `local` ([`list`]); with no file to read and no remote source,
 /// [`PipelineError::Empty`] names what was looked at, so nothing passes as "0 files" silently.
 fn discover(local: &[PathBuf], remote: bool) -> Result<Listed, PipelineError> {
-    let (files, unreadable) = ingest::discover(local);
-    for (path, reason) in &unreadable {
-        tracing::warn!(path = %path.display(), "{reason}");
-    }
+    let (files, unreadable) = list(local);
     if files.is_empty() && !remote {
         let paths: Vec<String> = local.iter().map(|p| p.display().to_string()).collect();
         let why = if unreadable.len() == local.len() && !local.is_empty() {
@@ -47,6 +43,16 @@ fn discover(local: &[PathBuf], remote: bool) -> Result<Listed, PipelineError> {
 }
 
 type Listed = (Vec<ingest::InputFile>, Vec<(PathBuf, String)>);
+
+/// The files under `local`, each path that cannot be read logged now (it is also counted as a
+/// bad file in the summary).
+fn list(local: &[PathBuf]) -> Listed {
+    let (files, unreadable) = ingest::discover(local);
+    for (path, reason) in &unreadable {
+        tracing::warn!(path = %path.display(), "{reason}");
+    }
+    (files, unreadable)
+}
 
 /// Checks, before a state is created for them, that `inputs` hold something to read: a
 /// remote source or at least one local CloudTrail file ([`PipelineError::Empty`] otherwise).
@@ -120,10 +126,7 @@ pub fn ingest_new(
     let (files, errors) = if local.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        let (files, errors) = ingest::discover(&local);
-        for (path, reason) in &errors {
-            tracing::warn!(path = %path.display(), "{reason}");
-        }
+        let (files, errors) = list(&local);
         if files.is_empty() && errors.len() == local.len() {
             return Err(PipelineError::Empty(format!(
                 "nothing to read: none of the --input paths could be read ({})",
