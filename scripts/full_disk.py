@@ -50,13 +50,19 @@ def sudo():
 
 
 def mount(point, size_mib):
-    r = subprocess.run(sudo() + ["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mib, "tmpfs",
-                                 str(point)], capture_output=True, text=True)
+    try:
+        r = subprocess.run(sudo() + ["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mib,
+                                     "tmpfs", str(point)], capture_output=True, text=True)
+    except OSError as e:  # no sudo, no mount
+        return False, str(e)
     return r.returncode == 0, r.stderr.strip()
 
 
 def umount(point):
-    subprocess.run(sudo() + ["umount", str(point)], check=False)
+    try:
+        subprocess.run(sudo() + ["umount", str(point)], check=False)
+    except OSError:
+        pass
 
 
 def fill(point, leave):
