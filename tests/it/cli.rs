@@ -10,6 +10,21 @@ fn bin() -> Command {
     Command::cargo_bin("trailsight").unwrap()
 }
 
+/// What `c` printed on stdout, after checking that it succeeded.
+fn stdout_ok(c: &mut Command) -> Vec<u8> {
+    c.assert().success().get_output().stdout.clone()
+}
+
+/// What `c` printed on stdout, after checking its exit status.
+fn stdout_with(c: &mut Command, code: i32) -> Vec<u8> {
+    c.assert().code(code).get_output().stdout.clone()
+}
+
+/// What `c` printed on stderr, after checking its exit status.
+fn stderr_with(c: &mut Command, code: i32) -> Vec<u8> {
+    c.assert().code(code).get_output().stderr.clone()
+}
+
 #[test]
 fn every_command_has_help_with_examples() {
     for cmd in [
@@ -47,15 +62,12 @@ fn ingest_json_summary_has_the_documented_fields() {
         &dir.path().join("in/a.json.gz"),
         &gz(&records_doc(&records("cli", 7))),
     );
-    let out = bin()
-        .args(["ingest", "--json", "--state"])
-        .arg(dir.path().join("state"))
-        .arg(&f)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_ok(
+        bin()
+            .args(["ingest", "--json", "--state"])
+            .arg(dir.path().join("state"))
+            .arg(&f),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     for k in [
         "files",
@@ -152,7 +164,7 @@ fn a_path_that_is_a_file_says_so_once() {
         if args[0] == "ingest" {
             c.arg(&good);
         }
-        let o = c.assert().code(2).get_output().stderr.clone();
+        let o = stderr_with(&mut c, 2);
         let e = String::from_utf8_lossy(&o);
         assert!(e.contains("is a file, expected a directory"), "{e}");
         assert_eq!(e.matches("os error").count(), 0, "{e}");
@@ -164,18 +176,16 @@ fn a_path_that_is_a_file_says_so_once() {
         .arg(&good)
         .assert()
         .success();
-    let o = bin()
-        .args(["run", "--state"])
-        .arg(&state)
-        .arg("--out")
-        .arg(&file)
-        .arg("--input")
-        .arg(&good)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
+    let o = stderr_with(
+        bin()
+            .args(["run", "--state"])
+            .arg(&state)
+            .arg("--out")
+            .arg(&file)
+            .arg("--input")
+            .arg(&good),
+        2,
+    );
     let e = String::from_utf8_lossy(&o);
     assert!(
         e.contains("is a file, expected a directory (the output folder)"),
@@ -183,14 +193,7 @@ fn a_path_that_is_a_file_says_so_once() {
     );
     // `simulate` and `report` said `File exists (os error 17)`.
     let simulate = ["simulate", "--days", "1", "--scale", "0.01", "--out"];
-    let o = bin()
-        .args(simulate)
-        .arg(&file)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
+    let o = stderr_with(bin().args(simulate).arg(&file), 2);
     let e = String::from_utf8_lossy(&o);
     assert!(
         e.contains("is a file, expected a directory") && !e.contains("os error"),
@@ -209,15 +212,13 @@ fn errors_are_json_lines_when_the_log_format_is_json() {
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
             .collect()
     };
-    let o = bin()
-        .args(["--log-format", "json", "ingest", "--state"])
-        .arg(dir.path().join("s"))
-        .arg(dir.path().join("nope"))
-        .assert()
-        .code(3)
-        .get_output()
-        .stderr
-        .clone();
+    let o = stderr_with(
+        bin()
+            .args(["--log-format", "json", "ingest", "--state"])
+            .arg(dir.path().join("s"))
+            .arg(dir.path().join("nope")),
+        3,
+    );
     let v = lines(&o);
     let last = v.last().unwrap();
     assert_eq!(last["level"], "ERROR");
@@ -230,13 +231,7 @@ fn errors_are_json_lines_when_the_log_format_is_json() {
     );
     assert!(v.iter().any(|l| l["level"] == "WARN"), "{v:?}");
     // A usage error (no input given) is JSON too, exit 2.
-    let o = bin()
-        .args(["--log-format", "json", "ingest"])
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
+    let o = stderr_with(bin().args(["--log-format", "json", "ingest"]), 2);
     let v = lines(&o);
     assert!(
         v[0]["fields"]["message"]
@@ -246,15 +241,13 @@ fn errors_are_json_lines_when_the_log_format_is_json() {
         "{v:?}"
     );
     // Text into a pipe: plain text, no escape codes.
-    let o = bin()
-        .args(["--log-format", "text", "ingest", "--state"])
-        .arg(dir.path().join("s"))
-        .arg(dir.path().join("nope"))
-        .assert()
-        .code(3)
-        .get_output()
-        .stderr
-        .clone();
+    let o = stderr_with(
+        bin()
+            .args(["--log-format", "text", "ingest", "--state"])
+            .arg(dir.path().join("s"))
+            .arg(dir.path().join("nope")),
+        3,
+    );
     let e = String::from_utf8_lossy(&o);
     assert!(!e.contains('\u{1b}'), "{e:?}");
     assert!(e.contains("trailsight: error: nothing to read"), "{e}");
@@ -342,15 +335,12 @@ fn simulate_then_ingest_from_the_cli() {
     let labels: serde_json::Value =
         serde_json::from_slice(&std::fs::read(trail.join("labels.json")).unwrap()).unwrap();
     let want = labels["summary"]["management_events"].as_u64().unwrap();
-    let out = bin()
-        .args(["ingest", "--json", "--state"])
-        .arg(dir.path().join("s"))
-        .arg(&trail)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_ok(
+        bin()
+            .args(["ingest", "--json", "--state"])
+            .arg(dir.path().join("s"))
+            .arg(&trail),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["management_events"].as_u64().unwrap(), want);
 }
@@ -387,23 +377,20 @@ fn baseline_detect_explain_end_to_end() {
                 "job: ec2.amazonaws.com CreateSnapshot",
             )),
         );
-    let detect = bin()
-        .args([
-            "detect",
-            "--from",
-            "2026-01-12",
-            "--to",
-            "2026-01-19",
-            "--state",
-        ])
-        .arg(&state)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let detect = stdout_ok(
+        bin()
+            .args([
+                "detect",
+                "--from",
+                "2026-01-12",
+                "--to",
+                "2026-01-19",
+                "--state",
+            ])
+            .arg(&state)
+            .arg("--out")
+            .arg(&out),
+    );
     let text = String::from_utf8(detect).unwrap();
     assert!(
         text.contains("finding(s) over 2026-01-12T00:00:00Z"),
@@ -444,34 +431,28 @@ fn baseline_detect_explain_end_to_end() {
         .code(2);
     explain_tolerates_bad_lines_and_lists_candidates(&findings, dir.path());
     // --json: the result on stdout as JSON (issue 15).
-    let o = bin()
-        .args(["explain", &f.id, "--json", "--findings"])
-        .arg(out.join("findings.jsonl"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let o = stdout_ok(
+        bin()
+            .args(["explain", &f.id, "--json", "--findings"])
+            .arg(out.join("findings.jsonl")),
+    );
     let v: serde_json::Value = serde_json::from_slice(&o).unwrap();
     assert_eq!(v["id"], f.id.as_str());
-    let o = bin()
-        .args([
-            "detect",
-            "--json",
-            "--from",
-            "2026-01-12",
-            "--to",
-            "2026-01-19",
-            "--state",
-        ])
-        .arg(&state)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let o = stdout_ok(
+        bin()
+            .args([
+                "detect",
+                "--json",
+                "--from",
+                "2026-01-12",
+                "--to",
+                "2026-01-19",
+                "--state",
+            ])
+            .arg(&state)
+            .arg("--out")
+            .arg(&out),
+    );
     let v: serde_json::Value = serde_json::from_slice(&o).unwrap();
     assert_eq!(
         v["finding_count"].as_u64().unwrap() as usize,
@@ -602,14 +583,7 @@ fn config_check_names_lines_expired_rules_and_speaks_json() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("line 3").and(predicate::str::contains("a whole number")));
-    let o = bin()
-        .args(["config", "check", "--json"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .get_output()
-        .stdout
-        .clone();
+    let o = stdout_with(bin().args(["config", "check", "--json"]).arg(&bad), 2);
     let v: serde_json::Value = serde_json::from_slice(&o).unwrap();
     assert_eq!(v["valid"], false);
     assert!(v["errors"][0].as_str().unwrap().contains("line 3"), "{v}");
@@ -625,14 +599,7 @@ fn config_check_names_lines_expired_rules_and_speaks_json() {
         .stderr(predicate::str::contains(
             "suppress[0] (\"migration\") expired on 2020-01-31",
         ));
-    let o = bin()
-        .args(["config", "check", "--json"])
-        .arg(&old)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let o = stdout_ok(bin().args(["config", "check", "--json"]).arg(&old));
     let v: serde_json::Value = serde_json::from_slice(&o).unwrap();
     assert_eq!(
         (v["valid"].as_bool(), v["expired"].as_u64()),
@@ -681,16 +648,13 @@ fn a_run_killed_mid_commit_leaves_the_previous_state_and_the_next_run_completes(
     let store = trailsight::rollup::Store::open(&StateDir::new(&state)).unwrap();
     assert_eq!(store.total_events(), 5);
     // The next run completes the work exactly once and sweeps the leftovers.
-    let out = bin()
-        .args(["ingest", "--json", "--state"])
-        .arg(&state)
-        .arg(&a)
-        .arg(&b)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_ok(
+        bin()
+            .args(["ingest", "--json", "--state"])
+            .arg(&state)
+            .arg(&a)
+            .arg(&b),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(
         (v["management_events"].as_u64(), v["duplicates"].as_u64()),
