@@ -355,7 +355,7 @@ pub enum RecordsError {
 /// output (`{"Events":[{"CloudTrailEvent":"…"}]}`), a JSON array or JSON Lines.
 pub fn read_records(path: &Path) -> Result<Vec<Value>, RecordsError> {
     let mut bytes = Vec::new();
-    crate::ingest::read_file(path, 1 << 30, &mut bytes).map_err(|error| RecordsError::Read {
+    crate::ingest::read_file(path, 256 << 20, &mut bytes).map_err(|error| RecordsError::Read {
         path: path.to_path_buf(),
         error,
     })?;

@@ -282,7 +282,7 @@ pub fn parse_record(bytes: &str) -> Result<Classified<'_>, RecordError> {
 
 /// A record already read by the fast scanner while splitting its document; turned into a
 /// [`Classified`] by [`classify_prepared`].
-pub(crate) struct Prepared<'a>(RawRecord<'a>);
+pub struct Prepared<'a>(RawRecord<'a>);
 
 /// Reads the record object starting at byte `at` of a document with the fast scanner; returns
 /// it and the offset just past it, or `None` when the record needs the full parser.

@@ -10,7 +10,7 @@ mod input;
 pub mod ledger;
 pub mod log;
 mod source;
-mod split;
+pub mod split;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ use crate::rollup::{Rollup, Store, StoreError};
 
 pub use input::{merge_summary, Input, InputError};
 pub use source::{discover, parse_trail_key, InputFile, ReadError, TrailKey, LABELS_FILE};
-use split::DocKind;
+use split::Item;
 
 /// Runtime limits of one ingest.
 #[derive(Debug, Clone)]
@@ -494,97 +494,42 @@ impl Ctx<'_, '_> {
     }
 
     fn file_in(&self, acc: &mut Acc, f: &InputFile, blob: Option<&[u8]>, buf: &mut Vec<u8>) {
-        let limit = self.opts.max_file_bytes;
-        let contents = match blob {
-            Some(data) => source::read_slice(data, &f.path, limit, buf),
-            None => source::read_contents(&f.path, limit, buf),
+        let open = || -> Result<Box<dyn std::io::BufRead + '_>, ReadError> {
+            Ok(match blob {
+                Some(data) => Box::new(data),
+                None => Box::new(std::io::BufReader::with_capacity(
+                    256 << 10,
+                    std::fs::File::open(&f.path).map_err(ReadError::Open)?,
+                )),
+            })
         };
-        let contents = match contents {
-            Ok(c) => c,
-            Err(e) => {
-                acc.bad_files += 1;
-                acc.problem(self.opts, &f.path, None, e.to_string());
-                return;
+        let lim = split::Limits::new(self.opts.max_file_bytes, self.opts.max_record_bytes);
+        let path = &f.path;
+        let read = split::read(&open, path, lim, buf, &mut |item| match item {
+            Item::Record { n, text, prepared } => self.record(acc, path, n, text, prepared),
+            Item::Wrapped { n, text } => self.lookup_event(acc, path, n, text),
+            Item::TooLarge { n, bytes } => {
+                acc.records += 1;
+                acc.bad_records += 1;
+                let reason = format!(
+                    "record of {bytes} bytes exceeds the {} byte limit",
+                    self.opts.max_record_bytes
+                );
+                acc.problem(self.opts, path, Some(n), reason);
             }
+            Item::NoObject { n } => {
+                acc.records += 1;
+                acc.bad_records += 1;
+                acc.problem(self.opts, path, Some(n), "line holds no JSON object".into());
+            }
+        });
+        let reason = match read {
+            Ok(None) => return,
+            Ok(Some(reason)) => reason,
+            Err(e) => e.to_string(),
         };
-        let mut bad_file = contents.problem.clone();
-        let text: std::borrow::Cow<'_, str> = match std::str::from_utf8(buf) {
-            Ok(s) => s.into(),
-            Err(e) => {
-                bad_file.get_or_insert(format!(
-                    "invalid UTF-8 at byte {}; decoded with replacement characters",
-                    e.valid_up_to()
-                ));
-                String::from_utf8_lossy(buf).into_owned().into()
-            }
-        };
-        // Records are handled as the splitter finds them (a `NotADocument` yields none).
-        let split = if contents.is_jsonl_name {
-            None
-        } else {
-            let mut n = 0u64;
-            Some(split::split(&text, |kind, r, prepared| {
-                n += 1;
-                let item = &text[r];
-                if kind == DocKind::Events {
-                    self.lookup_event(acc, &f.path, n, item);
-                } else {
-                    self.record(acc, &f.path, n, item, prepared);
-                }
-            }))
-        };
-        match split {
-            Some(s) if s.kind != DocKind::NotADocument => {
-                if let Some((at, why)) = s.error {
-                    bad_file.get_or_insert(format!(
-                        "{why} at byte {at}; {} records before it were read",
-                        s.items
-                    ));
-                }
-            }
-            Some(s) if !looks_like_lines(&text) => {
-                // One JSON object that is neither a log document nor JSON Lines: a lone record
-                // (maybe pretty-printed), or not CloudTrail at all.
-                if let Some((at, why)) = s.error {
-                    bad_file.get_or_insert(format!("{why} at byte {at}"));
-                } else if let Err(e) = parse_record(text.trim()) {
-                    bad_file.get_or_insert(format!(
-                        "not a CloudTrail log: a JSON object with no Records or Events array, and not a record ({e})"
-                    ));
-                } else {
-                    self.record(acc, &f.path, 1, text.trim(), None);
-                }
-            }
-            _ => self.lines(acc, &f.path, &text),
-        }
-        if let Some(reason) = bad_file {
-            acc.bad_files += 1;
-            acc.problem(self.opts, &f.path, None, reason);
-        }
-        drop(text);
-        // One huge file must not pin its buffer for the rest of the run.
-        if buf.capacity() > 256 << 20 {
-            *buf = Vec::new();
-        }
-    }
-
-    /// JSON Lines, including CloudWatch Logs exports whose lines carry a timestamp prefix.
-    fn lines(&self, acc: &mut Acc, path: &Path, text: &str) {
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let n = i as u64 + 1;
-            match line.find('{') {
-                Some(at) => self.record(acc, path, n, &line[at..], None),
-                None => {
-                    acc.records += 1;
-                    acc.bad_records += 1;
-                    acc.problem(self.opts, path, Some(n), "line holds no JSON object".into());
-                }
-            }
-        }
+        acc.bad_files += 1;
+        acc.problem(self.opts, path, None, reason);
     }
 
     /// One element of LookupEvents output: the record is a JSON string in `CloudTrailEvent`.
@@ -608,13 +553,6 @@ impl Ctx<'_, '_> {
             }
         }
     }
-}
-
-/// JSON Lines when the first non-blank line is a whole JSON object on its own.
-fn looks_like_lines(text: &str) -> bool {
-    let first = text.trim_start().lines().next().unwrap_or("").trim();
-    let at = first.find('{').unwrap_or(0);
-    serde_json::from_str::<serde::de::IgnoredAny>(&first[at..]).is_ok()
 }
 
 /// Reads `files` and commits their management events to `store`. `progress` receives the
@@ -899,5 +837,5 @@ pub fn ingest_paths(
 
 /// Reads one file into `bytes` (gzip inflated, at most `limit` bytes), as ingest does.
 pub fn read_file(path: &Path, limit: u64, bytes: &mut Vec<u8>) -> Result<(), ReadError> {
-    source::read_contents(path, limit, bytes).map(|_| ())
+    source::read_contents(path, limit, bytes)
 }

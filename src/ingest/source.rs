@@ -137,100 +137,44 @@ pub enum ReadError {
     Fetch(Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// What reading a file found besides its bytes.
-#[derive(Debug)]
-pub(crate) struct Contents {
-    /// A problem that still left usable bytes (truncated gzip, size limit, not gzip).
-    pub(crate) problem: Option<String>,
-    pub(crate) is_jsonl_name: bool,
-}
-
-fn name_is_jsonl(p: &Path) -> bool {
+pub(super) fn name_is_jsonl(p: &Path) -> bool {
     let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
     [".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"]
         .iter()
         .any(|e| n.ends_with(e))
 }
 
-/// Reads a whole file into `bytes` (cleared first, capacity reused: fresh multi-megabyte
-/// buffers per file cost page faults that serialise threads), inflating gzip (all members), up
-/// to `limit` decompressed bytes.
-pub(crate) fn read_contents(
-    path: &Path,
-    limit: u64,
-    bytes: &mut Vec<u8>,
-) -> Result<Contents, ReadError> {
+/// Reads a whole file into `bytes` (cleared first), inflating gzip (all members); more than
+/// `limit` decompressed bytes, or damage, is an error. For small side files (AWS's own
+/// Insights exports); trails are read as a stream by [`super::split`].
+pub(crate) fn read_contents(path: &Path, limit: u64, bytes: &mut Vec<u8>) -> Result<(), ReadError> {
     bytes.clear();
     let f = fs::File::open(path).map_err(ReadError::Open)?;
-    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    read_from(
-        BufReader::with_capacity(256 * 1024, f),
-        path,
-        size,
-        limit,
-        bytes,
-    )
-}
-
-/// [`read_contents`] for bytes already in memory (an S3 object body, a LookupEvents page).
-pub(crate) fn read_slice(
-    data: &[u8],
-    path: &Path,
-    limit: u64,
-    bytes: &mut Vec<u8>,
-) -> Result<Contents, ReadError> {
-    bytes.clear();
-    read_from(data, path, data.len() as u64, limit, bytes)
-}
-
-fn read_from(
-    mut r: impl BufRead,
-    path: &Path,
-    size: u64,
-    limit: u64,
-    bytes: &mut Vec<u8>,
-) -> Result<Contents, ReadError> {
-    let head = r.fill_buf().map_err(ReadError::Read)?;
-    let gz = head.starts_with(&[0x1f, 0x8b]);
-    let named_gz = path.extension().is_some_and(|e| e == "gz");
-    let mut problem = (named_gz && !gz)
-        .then(|| "named .gz but not gzip-compressed; read as plain text".to_string());
-    let guess = if gz {
-        size.saturating_mul(12)
-    } else {
-        size.saturating_add(1)
-    };
-    bytes.reserve(guess.min(limit + 1).min(1 << 30) as usize);
+    let mut r = BufReader::with_capacity(256 * 1024, f);
+    let gz = r
+        .fill_buf()
+        .map_err(ReadError::Read)?
+        .starts_with(&[0x1f, 0x8b]);
     let res = if gz {
         MultiGzDecoder::new(r).take(limit + 1).read_to_end(bytes)
     } else {
         r.take(limit + 1).read_to_end(bytes)
     };
-    if let Err(e) = res {
-        if bytes.is_empty() {
-            return Err(if gz {
-                ReadError::Gzip(e)
-            } else {
-                ReadError::Plain(e)
-            });
+    res.map_err(|e| {
+        if gz {
+            ReadError::Gzip(e)
+        } else {
+            ReadError::Plain(e)
         }
-        let what = if gz { "gzip stream" } else { "file" };
-        problem = Some(format!(
-            "{what} damaged after {} bytes ({e}); records before the damage were read",
-            bytes.len()
-        ));
-    }
+    })?;
     if bytes.len() as u64 > limit {
-        bytes.truncate(limit as usize);
-        problem = Some(format!(
-            "decompressed size exceeds the {} MiB limit (a gzip bomb, or raise --max-file-mib); records within the limit were read",
+        bytes.clear();
+        return Err(ReadError::Plain(std::io::Error::other(format!(
+            "decompressed size exceeds {} MiB",
             limit >> 20
-        ));
+        ))));
     }
-    Ok(Contents {
-        problem,
-        is_jsonl_name: name_is_jsonl(path),
-    })
+    Ok(())
 }
 
 #[cfg(test)]
