@@ -34,6 +34,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked
 echo "== cargo test"
 cargo test --all-targets --locked
 # Benches are compiled above (--all-targets) and run briefly as tests so they cannot rot.
+echo "== fuzz targets: a short fixed count each (long runs: scripts/fuzz.sh 10000000)"
+scripts/fuzz.sh 20000
 echo "== judge/: the independent trail generator's own tests (Python standard library)"
 python3 -m unittest judge/test_trailgen.py
 echo "== notebooks (headless, on a demo state)"

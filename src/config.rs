@@ -264,6 +264,23 @@ impl Config {
         Ok(c)
     }
 
+    /// The config as a file: what `detect` and `run` save beside findings, and what
+    /// [`Config::parse`] reads back to the same config (the `config` fuzz target checks it).
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+
+    /// The `config` fuzz target's check: any text is refused with an error or accepted, and
+    /// an accepted config saved reads back the same. Panics otherwise.
+    pub fn check_round_trip(text: &str) {
+        if let Ok(c) = Config::parse(text) {
+            let saved = c.to_toml().expect("an accepted config can be saved");
+            let again = Config::parse(&saved)
+                .unwrap_or_else(|e| panic!("saved config refused: {e}\n{saved}"));
+            assert_eq!(c, again, "saved config reads back differently:\n{saved}");
+        }
+    }
+
     /// The suppression rules that have expired by `today`, one line each (`config check`,
     /// `detect` and `run` warn about them: an expired rule silently stops hiding findings).
     pub fn expired_rules(&self, today: chrono::NaiveDate) -> Vec<String> {

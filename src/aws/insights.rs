@@ -6,11 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "full")]
 use aws_sdk_cloudtrail::types::EventCategory;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+#[cfg(feature = "full")]
 use super::{history, now_secs, AwsError, AwsOptions};
 use crate::finding::insights::InsightRecord;
 use crate::finding::Finding;
@@ -359,8 +361,36 @@ pub fn read_records(path: &Path) -> Result<Vec<Value>, RecordsError> {
         path: path.to_path_buf(),
         error,
     })?;
-    let text = String::from_utf8_lossy(&bytes);
-    let doc: Result<Value, _> = serde_json::from_str(&text);
+    parse_records(&String::from_utf8_lossy(&bytes)).map_err(|e| match e {
+        ParseError::NotObjectOrArray => RecordsError::NotObjectOrArray(path.to_path_buf()),
+        ParseError::NotJson(error) => RecordsError::NotJson {
+            path: path.to_path_buf(),
+            error,
+        },
+    })
+}
+
+/// Why a text holds no Insights records.
+#[derive(Debug)]
+pub enum ParseError {
+    /// One JSON value that is neither an object nor an array.
+    NotObjectOrArray,
+    /// Neither one JSON document nor JSON Lines: the first line that is not JSON.
+    NotJson(serde_json::Error),
+}
+
+/// The `insights_reader` fuzz target's check: any bytes are read or refused, and pairing
+/// what was read never places more insights than it had records. Panics otherwise.
+pub fn check_reader(data: &[u8]) {
+    if let Ok(records) = parse_records(&String::from_utf8_lossy(data)) {
+        let (insights, skipped) = pair_records(&records);
+        assert!(insights.len() + skipped <= records.len());
+    }
+}
+
+/// [`read_records`] on text already read.
+pub fn parse_records(text: &str) -> Result<Vec<Value>, ParseError> {
+    let doc: Result<Value, _> = serde_json::from_str(text);
     let items = match doc {
         Ok(Value::Object(mut o)) => match (o.remove("Records"), o.remove("Events")) {
             (Some(Value::Array(r)), _) => r,
@@ -368,16 +398,13 @@ pub fn read_records(path: &Path) -> Result<Vec<Value>, RecordsError> {
             _ => vec![Value::Object(o)],
         },
         Ok(Value::Array(a)) => a,
-        Ok(_) => return Err(RecordsError::NotObjectOrArray(path.to_path_buf())),
+        Ok(_) => return Err(ParseError::NotObjectOrArray),
         Err(_) => text
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(serde_json::from_str)
             .collect::<Result<_, _>>()
-            .map_err(|error| RecordsError::NotJson {
-                path: path.to_path_buf(),
-                error,
-            })?,
+            .map_err(ParseError::NotJson)?,
     };
     Ok(items.into_iter().map(unwrap_lookup).collect())
 }
@@ -392,6 +419,7 @@ fn unwrap_lookup(v: Value) -> Value {
 
 /// AWS's Insights events of `[since, until)` from the event history of `region` (or the
 /// configured one), as records.
+#[cfg(feature = "full")]
 pub fn fetch(
     aws: &AwsOptions,
     region: Option<&str>,

@@ -8,29 +8,42 @@
 //! same record parser as local files ([`crate::ingest::ingest_from`]); what was processed is
 //! remembered under `<state>/sources/` only after the rollup commit that holds it succeeded.
 
+#[cfg(feature = "full")]
 mod errors;
+#[cfg(feature = "full")]
 mod history;
 pub mod insights;
+#[cfg(feature = "full")]
 mod limiter;
+#[cfg(feature = "full")]
 mod s3;
 
+#[cfg(feature = "full")]
 use std::time::Duration;
 
+#[cfg(feature = "full")]
 use serde::{de::DeserializeOwned, Serialize};
 
+#[cfg(feature = "full")]
 use crate::ingest::{merge_summary, IngestError, IngestOptions, IngestSummary, Input};
+#[cfg(feature = "full")]
 use crate::rollup::Store;
+#[cfg(feature = "full")]
 use crate::state::{StateDir, StateFile};
 
+#[cfg(feature = "full")]
 pub use errors::AwsError;
 
 /// How far back a source with no saved progress starts when `--since` is not given: enough
 /// for a 28-day baseline and a week to check.
+#[cfg(feature = "full")]
 pub const DEFAULT_FIRST_RUN_DAYS: i64 = 35;
 /// LookupEvents serves the last 90 days only.
+#[cfg(feature = "full")]
 pub const HISTORY_DAYS: i64 = 90;
 
 /// How to reach AWS, and which period to read.
+#[cfg(feature = "full")]
 #[derive(Debug, Clone)]
 pub struct AwsOptions {
     /// Named profile from the shared config (`--profile`); the default chain otherwise.
@@ -54,6 +67,7 @@ pub struct AwsOptions {
     pub initial_backoff: Duration,
 }
 
+#[cfg(feature = "full")]
 impl Default for AwsOptions {
     fn default() -> Self {
         AwsOptions {
@@ -73,6 +87,7 @@ impl Default for AwsOptions {
 /// Reads the remote inputs (`s3://`, `cloudtrail://`) into `store`, one after the other, each
 /// committed as it is read; the summaries are added up. Local inputs are ingest's own and are
 /// refused here.
+#[cfg(feature = "full")]
 pub fn ingest_remote(
     store: &mut Store,
     inputs: &[Input],
@@ -104,6 +119,7 @@ pub fn ingest_remote(
 }
 
 /// A small runtime: the work is network-bound, parsing happens on rayon's threads.
+#[cfg(feature = "full")]
 fn runtime() -> Result<tokio::runtime::Runtime, AwsError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -113,6 +129,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, AwsError> {
 }
 
 /// The SDK config from the standard chain, with our TLS stack and retry policy.
+#[cfg(feature = "full")]
 async fn sdk_config(aws: &AwsOptions, region: Option<&str>) -> aws_config::SdkConfig {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
     let http = aws_smithy_http_client::Builder::new()
@@ -137,6 +154,7 @@ async fn sdk_config(aws: &AwsOptions, region: Option<&str>) -> aws_config::SdkCo
 }
 
 /// A remote source's progress file (`sources/…`); empty when there is none yet.
+#[cfg(feature = "full")]
 fn load_json<T: DeserializeOwned + Default>(
     state: &StateDir,
     file: StateFile,
@@ -144,10 +162,12 @@ fn load_json<T: DeserializeOwned + Default>(
     Ok(state.read_json(file)?.unwrap_or_default())
 }
 
+#[cfg(feature = "full")]
 fn save_json<T: Serialize>(state: &StateDir, file: StateFile, v: &T) -> Result<(), AwsError> {
     Ok(state.write_json(file, v, true)?)
 }
 
+#[cfg(feature = "full")]
 fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }

@@ -26,7 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Category};
 use crate::event::absent_configuration;
-use crate::rollup::{ApiKey, Resolution, Rollup, Store, StoreError};
+use crate::rollup::{ApiKey, Rollup};
+#[cfg(feature = "full")]
+use crate::rollup::{Resolution, Store, StoreError};
 use crate::state::{StateDir, StateError, StateFile, MODEL_SCHEMA};
 use crate::time::{TimeRange, BUCKET_SECS};
 use stats::SeasonalProfile;
@@ -57,6 +59,7 @@ impl Default for BaselineConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
     /// Reading rollups failed.
+    #[cfg(feature = "full")]
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Not enough history to fit.
@@ -663,6 +666,7 @@ fn bucket_from<K: std::hash::Hash + Eq + Clone>(
 }
 
 /// Fits every baseline from the rollups in `[until - training_days, until)`.
+#[cfg(feature = "full")]
 pub fn fit(
     store: &Store,
     catalog: &Catalog,

@@ -280,8 +280,22 @@ pub fn parse_record(bytes: &str) -> Result<Classified<'_>, RecordError> {
     }
 }
 
+/// Where the fast scanner and serde disagree on `text`, if they do: when the fast scanner reads
+/// a record, serde must read the same event of the same class, or fail with the same error.
+/// For the `record_scanner` fuzz target and the property tests.
+pub fn fast_disagrees_with_serde(text: &str) -> Option<String> {
+    let fast = fast::raw_record(text).map(|r| from_raw(r, text))?;
+    let slow = parse_record_serde(text);
+    let same = match (&fast, &slow) {
+        (Ok(a), Ok(b)) => a.class == b.class && a.event == b.event,
+        (Err(a), Err(b)) => a == b,
+        _ => false,
+    };
+    (!same).then(|| format!("fast {fast:?} != serde {slow:?} for {text:?}"))
+}
+
 /// A record already read by the fast scanner while splitting its document; turned into a
-/// [`Classified`] by [`classify_prepared`].
+/// [`Classified`] when ingest checks it ([`crate::ingest::check_record`]).
 pub struct Prepared<'a>(RawRecord<'a>);
 
 /// Reads the record object starting at byte `at` of a document with the fast scanner; returns

@@ -6,26 +6,30 @@
 //! run — and counted once. Bad files and bad records are counted with their path and reason;
 //! the rest of the input is still ingested.
 
+#[cfg(feature = "full")]
+mod batch;
 mod input;
 pub mod ledger;
 pub mod log;
+mod record;
 mod source;
 pub mod split;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{classify_prepared, parse_record, EventClass, Prepared};
-use crate::rollup::{Rollup, Store, StoreError};
+#[cfg(feature = "full")]
+use crate::rollup::StoreError;
 
+#[cfg(feature = "full")]
+pub use batch::{ingest, ingest_from, ingest_listed, ingest_paths};
 pub use input::{merge_summary, Input, InputError};
+pub use record::{
+    check_file_bytes, check_record, read_records, scan_bytes, FileScan, Read, RecordSink,
+};
 pub use source::{discover, parse_trail_key, InputFile, ReadError, TrailKey, LABELS_FILE};
-use split::Item;
 
 /// Runtime limits of one ingest.
 #[derive(Debug, Clone)]
@@ -38,6 +42,9 @@ pub struct IngestOptions {
     pub max_listed_problems: usize,
     /// Compressed bytes per commit: bounds memory whatever the input size.
     pub batch_bytes: u64,
+    /// New events one reader thread holds before its batch is committed: one huge file is
+    /// committed in parts, so memory stays bounded by this, not by the file.
+    pub batch_events: u64,
     /// Which `eventTime`s are believable; others are bad records.
     pub times: PlausibleTimes,
 }
@@ -49,6 +56,7 @@ impl Default for IngestOptions {
             max_record_bytes: 16 << 20,
             max_listed_problems: 1000,
             batch_bytes: 64 << 20,
+            batch_events: 500_000,
             times: PlausibleTimes::at(chrono::Utc::now().timestamp()),
         }
     }
@@ -123,6 +131,7 @@ impl PlausibleTimes {
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// The state directory could not be read or written.
+    #[cfg(feature = "full")]
     #[error(transparent)]
     Store(#[from] StoreError),
     /// None of the given paths could be read.
@@ -146,18 +155,6 @@ pub trait BatchSource {
     fn fetch(&mut self, batch: &[&InputFile]) -> Result<Fetched, IngestError>;
     /// Called after `batch` was committed to the store (or held no new events).
     fn committed(&mut self, batch: &[&InputFile]) -> Result<(), IngestError>;
-}
-
-/// Local files only: nothing to fetch, nothing to remember.
-struct LocalFiles;
-
-impl BatchSource for LocalFiles {
-    fn fetch(&mut self, _: &[&InputFile]) -> Result<Fetched, IngestError> {
-        Ok(Fetched::new())
-    }
-    fn committed(&mut self, _: &[&InputFile]) -> Result<(), IngestError> {
-        Ok(())
-    }
 }
 
 /// A bad file or record, with where it is and why.
@@ -221,570 +218,6 @@ pub struct IngestSummary {
     pub seconds: f64,
 }
 
-const SHARDS: usize = 16;
-
-thread_local! {
-    /// Each reader thread's file buffer, reused from file to file.
-    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// eventID fingerprints of one day, sharded so parallel readers rarely contend.
-struct DaySet {
-    shards: Vec<Mutex<IdSet>>,
-}
-
-/// A set of fingerprints. They are already uniform 128-bit hashes, so the table hashes them
-/// by taking their high half (the low bits pick the shard) instead of running SipHash.
-type IdSet = hashbrown::HashSet<u128, std::hash::BuildHasherDefault<FingerprintHasher>>;
-
-/// Hasher for [`IdSet`]: the high 64 bits of a `u128` fingerprint.
-#[derive(Default)]
-struct FingerprintHasher(u64);
-
-impl std::hash::Hasher for FingerprintHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Not used by u128 keys; a plain fold keeps it correct for anything else.
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u128(&mut self, v: u128) {
-        self.0 = (v >> 64) as u64;
-    }
-}
-
-/// Seen eventIDs per day, loaded from the state on first touch.
-struct IdSets<'s> {
-    store: &'s Store,
-    days: Mutex<HashMap<i64, Arc<DaySet>>>,
-}
-
-impl<'s> IdSets<'s> {
-    /// Starts from the sets of the previous batch's days: their stored fingerprint files may
-    /// be being rewritten by that batch's commit, and these sets already hold what it writes.
-    fn new(store: &'s Store, carried: HashMap<i64, Arc<DaySet>>) -> Self {
-        IdSets {
-            store,
-            days: Mutex::new(carried),
-        }
-    }
-
-    fn day(&self, day: i64) -> Result<Arc<DaySet>, StoreError> {
-        let mut days = self.days.lock().expect("id map lock");
-        if let Some(d) = days.get(&day) {
-            return Ok(d.clone());
-        }
-        let stored = self.store.load_id_list(day)?;
-        let mut shards: Vec<IdSet> = (0..SHARDS)
-            .map(|_| {
-                IdSet::with_capacity_and_hasher(stored.len() / SHARDS + 1024, Default::default())
-            })
-            .collect();
-        for id in stored {
-            shards[(id as usize) % SHARDS].insert(id);
-        }
-        let set = Arc::new(DaySet {
-            shards: shards.into_iter().map(Mutex::new).collect(),
-        });
-        days.insert(day, set.clone());
-        Ok(set)
-    }
-
-    /// The fingerprints of the `touched` days (for their commit), and their sets (carried to
-    /// the next batch).
-    fn take(
-        self,
-        touched: &BTreeSet<i64>,
-    ) -> (BTreeMap<i64, Vec<u128>>, HashMap<i64, Arc<DaySet>>) {
-        let days = self.days.into_inner().expect("id map lock");
-        let mut ids = BTreeMap::new();
-        let mut carried = HashMap::new();
-        for (d, set) in days.into_iter().filter(|(d, _)| touched.contains(d)) {
-            let list = set
-                .shards
-                .iter()
-                .flat_map(|s| {
-                    s.lock()
-                        .expect("shard lock")
-                        .iter()
-                        .copied()
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            ids.insert(d, list);
-            carried.insert(d, set);
-        }
-        (ids, carried)
-    }
-}
-
-/// Per-thread accumulator.
-#[derive(Default)]
-struct Acc {
-    rollup: Rollup,
-    files: u64,
-    input_bytes: u64,
-    records: u64,
-    management: u64,
-    skipped: Skipped,
-    duplicates: u64,
-    bad_files: u64,
-    bad_records: u64,
-    first: Option<i64>,
-    last: Option<i64>,
-    accounts: HashSet<String>,
-    regions: HashSet<String>,
-    problems: Vec<Problem>,
-    problems_not_listed: u64,
-    fatal: Option<StoreError>,
-    pending_ids: BTreeMap<i64, Vec<u128>>,
-    /// The day set used last: consecutive events are almost always from the same day, and
-    /// this keeps the shared map's lock off the per-event path.
-    last_day: Option<(i64, Arc<DaySet>)>,
-}
-
-impl Acc {
-    fn problem(&mut self, opts: &IngestOptions, path: &Path, record: Option<u64>, reason: String) {
-        if self.problems.len() < opts.max_listed_problems {
-            self.problems.push(Problem {
-                path: path.display().to_string(),
-                record,
-                reason,
-            });
-        } else {
-            self.problems_not_listed += 1;
-        }
-    }
-
-    fn merge(mut self, o: Acc) -> Acc {
-        self.rollup.merge(o.rollup);
-        self.files += o.files;
-        self.input_bytes += o.input_bytes;
-        self.records += o.records;
-        self.management += o.management;
-        self.skipped.data += o.skipped.data;
-        self.skipped.insight += o.skipped.insight;
-        self.skipped.network_activity += o.skipped.network_activity;
-        self.duplicates += o.duplicates;
-        self.bad_files += o.bad_files;
-        self.bad_records += o.bad_records;
-        self.first = [self.first, o.first].into_iter().flatten().min();
-        self.last = [self.last, o.last].into_iter().flatten().max();
-        self.accounts.extend(o.accounts);
-        self.regions.extend(o.regions);
-        self.problems.extend(o.problems);
-        self.problems_not_listed += o.problems_not_listed;
-        self.fatal = self.fatal.or(o.fatal);
-        self.pending_ids.extend(o.pending_ids);
-        self.last_day = None;
-        self
-    }
-}
-
-struct Ctx<'a, 's> {
-    opts: &'a IngestOptions,
-    ids: &'a IdSets<'s>,
-}
-
-impl Ctx<'_, '_> {
-    /// One record's text: parse (unless the splitter's fast scan already did), classify,
-    /// deduplicate, count.
-    fn record<'t>(
-        &self,
-        acc: &mut Acc,
-        path: &Path,
-        n: u64,
-        text: &'t str,
-        prepared: Option<Prepared<'t>>,
-    ) {
-        acc.records += 1;
-        if text.len() > self.opts.max_record_bytes {
-            acc.bad_records += 1;
-            let reason = format!(
-                "record of {} bytes exceeds the {} byte limit",
-                text.len(),
-                self.opts.max_record_bytes
-            );
-            acc.problem(self.opts, path, Some(n), reason);
-            return;
-        }
-        let parsed = match prepared {
-            Some(p) => classify_prepared(p, text),
-            None if !text.starts_with('{') => {
-                acc.bad_records += 1;
-                acc.problem(
-                    self.opts,
-                    path,
-                    Some(n),
-                    "record is not a JSON object".into(),
-                );
-                return;
-            }
-            None => parse_record(text),
-        };
-        let c = match parsed {
-            Ok(c) => c,
-            Err(e) => {
-                acc.bad_records += 1;
-                acc.problem(self.opts, path, Some(n), e.to_string());
-                return;
-            }
-        };
-        if let Some(reason) = self.opts.times.check(c.event.time) {
-            acc.bad_records += 1;
-            acc.problem(self.opts, path, Some(n), reason);
-            return;
-        }
-        match c.class {
-            EventClass::Data => acc.skipped.data += 1,
-            EventClass::Insight => acc.skipped.insight += 1,
-            EventClass::NetworkActivity => acc.skipped.network_activity += 1,
-            EventClass::Management => {
-                let e = c.event;
-                let day = e.time.div_euclid(86_400);
-                let fp = xxhash_rust::xxh3::xxh3_128(e.event_id.as_bytes());
-                let set = match &acc.last_day {
-                    Some((d, s)) if *d == day => s.clone(),
-                    _ => match self.ids.day(day) {
-                        Ok(s) => {
-                            acc.last_day = Some((day, s.clone()));
-                            s
-                        }
-                        Err(err) => {
-                            acc.fatal.get_or_insert(err);
-                            return;
-                        }
-                    },
-                };
-                let fresh = set.shards[(fp as usize) % SHARDS]
-                    .lock()
-                    .expect("shard lock")
-                    .insert(fp);
-                if !fresh {
-                    acc.duplicates += 1;
-                    return;
-                }
-                acc.management += 1;
-                acc.rollup.add(&e);
-                acc.first = Some(acc.first.map_or(e.time, |f| f.min(e.time)));
-                acc.last = Some(acc.last.map_or(e.time, |l| l.max(e.time)));
-                // Accounts and regions are read off the rollup's series keys per batch.
-            }
-        }
-    }
-
-    fn file(&self, acc: &mut Acc, f: &InputFile, fetched: Option<&Result<Vec<u8>, ReadError>>) {
-        acc.files += 1;
-        acc.input_bytes += f.size;
-        let blob = match fetched {
-            Some(Err(e)) => {
-                acc.bad_files += 1;
-                acc.problem(self.opts, &f.path, None, e.to_string());
-                return;
-            }
-            Some(Ok(b)) => Some(b.as_slice()),
-            None => None,
-        };
-        BUFFER.with(|b| self.file_in(acc, f, blob, &mut b.borrow_mut()));
-    }
-
-    fn file_in(&self, acc: &mut Acc, f: &InputFile, blob: Option<&[u8]>, buf: &mut Vec<u8>) {
-        let open = || -> Result<Box<dyn std::io::BufRead + '_>, ReadError> {
-            Ok(match blob {
-                Some(data) => Box::new(data),
-                None => Box::new(std::io::BufReader::with_capacity(
-                    256 << 10,
-                    std::fs::File::open(&f.path).map_err(ReadError::Open)?,
-                )),
-            })
-        };
-        let lim = split::Limits::new(self.opts.max_file_bytes, self.opts.max_record_bytes);
-        let path = &f.path;
-        let read = split::read(&open, path, lim, buf, &mut |item| match item {
-            Item::Record { n, text, prepared } => self.record(acc, path, n, text, prepared),
-            Item::Wrapped { n, text } => self.lookup_event(acc, path, n, text),
-            Item::TooLarge { n, bytes } => {
-                acc.records += 1;
-                acc.bad_records += 1;
-                let reason = format!(
-                    "record of {bytes} bytes exceeds the {} byte limit",
-                    self.opts.max_record_bytes
-                );
-                acc.problem(self.opts, path, Some(n), reason);
-            }
-            Item::NoObject { n } => {
-                acc.records += 1;
-                acc.bad_records += 1;
-                acc.problem(self.opts, path, Some(n), "line holds no JSON object".into());
-            }
-        });
-        let reason = match read {
-            Ok(None) => return,
-            Ok(Some(reason)) => reason,
-            Err(e) => e.to_string(),
-        };
-        acc.bad_files += 1;
-        acc.problem(self.opts, path, None, reason);
-    }
-
-    /// One element of LookupEvents output: the record is a JSON string in `CloudTrailEvent`.
-    fn lookup_event(&self, acc: &mut Acc, path: &Path, n: u64, item: &str) {
-        #[derive(Deserialize)]
-        struct Wrapped<'a> {
-            #[serde(borrow, rename = "CloudTrailEvent")]
-            cloudtrail_event: std::borrow::Cow<'a, str>,
-        }
-        match serde_json::from_str::<Wrapped<'_>>(item) {
-            Ok(w) => self.record(acc, path, n, &w.cloudtrail_event, None),
-            Err(e) => {
-                acc.records += 1;
-                acc.bad_records += 1;
-                acc.problem(
-                    self.opts,
-                    path,
-                    Some(n),
-                    format!("LookupEvents entry without a CloudTrailEvent string: {e}"),
-                );
-            }
-        }
-    }
-}
-
-/// Reads `files` and commits their management events to `store`. `progress` receives the
-/// compressed bytes finished so far (the total is the sum of [`InputFile::size`]).
-///
-/// Files are taken in delivery-date order in batches of about
-/// [`IngestOptions::batch_bytes`]; each batch is one atomic commit. Memory is bounded by a
-/// batch, not by the input, and a run killed between commits is completed by the next run.
-pub fn ingest(
-    store: &mut Store,
-    files: &[InputFile],
-    opts: &IngestOptions,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<IngestSummary, IngestError> {
-    ingest_from(store, files, opts, progress, &mut LocalFiles)
-}
-
-/// [`ingest`] with file bytes from `source`, fetched one batch at a time.
-pub fn ingest_from(
-    store: &mut Store,
-    files: &[InputFile],
-    opts: &IngestOptions,
-    progress: &(dyn Fn(u64) + Sync),
-    source: &mut dyn BatchSource,
-) -> Result<IngestSummary, IngestError> {
-    let t0 = Instant::now();
-    // Delivery date first (S3 layout), then path: a batch then covers a few days of every
-    // account and region, so each stored day is rewritten about once per run.
-    let date_of = |f: &InputFile| {
-        parse_trail_key(&f.path.to_string_lossy())
-            .map(|k| k.date)
-            .unwrap_or_default()
-    };
-    let mut sorted: Vec<(String, &InputFile)> = files.iter().map(|f| (date_of(f), f)).collect();
-    sorted.sort_by(|a, b| (&a.0, &a.1.path).cmp(&(&b.0, &b.1.path)));
-    let sorted: Vec<&InputFile> = sorted.into_iter().map(|(_, f)| f).collect();
-    let done = std::sync::atomic::AtomicU64::new(0);
-    let mut total = Acc::default();
-    let mut days_updated = BTreeSet::new();
-    let mut rest = &sorted[..];
-    // Batch k is committed on its own thread while batch k+1 is read: the commit's serial
-    // parts (few days to write, fsync) then overlap with reading. Reading uses a snapshot of
-    // the state plus the previous batch's fingerprint sets, so it never sees a half-written day.
-    let mut inflight: Option<std::thread::JoinHandle<(Store, Result<(), StoreError>)>> = None;
-    let mut carried: HashMap<i64, Arc<DaySet>> = HashMap::new();
-    // Batches whose commit is in flight: the source hears of them once it is joined.
-    let mut awaiting: Vec<&[&InputFile]> = Vec::new();
-    let res = (|| -> Result<(), IngestError> {
-        while !rest.is_empty() {
-            let mut n = 0;
-            let mut bytes = 0u64;
-            while n < rest.len() && (n == 0 || bytes + rest[n].size <= opts.batch_bytes) {
-                bytes += rest[n].size;
-                n += 1;
-            }
-            let (batch, tail) = rest.split_at(n);
-            rest = tail;
-            let fetched = source.fetch(batch)?;
-            let t_read = Instant::now();
-            let (mut acc, sets) = ingest_batch(
-                store,
-                std::mem::take(&mut carried),
-                batch,
-                &fetched,
-                opts,
-                &done,
-                progress,
-            )?;
-            drop(fetched);
-            carried = sets;
-            tracing::debug!(
-                files = batch.len(),
-                seconds = t_read.elapsed().as_secs_f64(),
-                "batch read"
-            );
-            let rollup = std::mem::take(&mut acc.rollup);
-            for k in rollup.apis.keys() {
-                if !acc.accounts.contains(&k.account) {
-                    acc.accounts.insert(k.account.clone());
-                }
-                if !acc.regions.contains(&k.region) {
-                    acc.regions.insert(k.region.clone());
-                }
-            }
-            days_updated.extend(
-                rollup
-                    .apis
-                    .values()
-                    .flat_map(|a| a.minutes.keys())
-                    .map(|m| (m * 60).div_euclid(86_400)),
-            );
-            total = std::mem::take(&mut total).merge(acc);
-            if let Some(e) = total.fatal.take() {
-                return Err(e.into());
-            }
-            let ids = std::mem::take(&mut total.pending_ids);
-            join_commit(store, &mut inflight)?;
-            for b in awaiting.drain(..) {
-                source.committed(b)?;
-            }
-            if rollup.apis.is_empty() {
-                source.committed(batch)?;
-            } else {
-                awaiting.push(batch);
-                // `store` becomes a read-only snapshot until the commit is joined.
-                let snapshot = store.snapshot();
-                let mut owned = std::mem::replace(store, snapshot);
-                inflight = Some(std::thread::spawn(move || {
-                    let t_commit = Instant::now();
-                    let r = owned.commit(rollup, ids);
-                    tracing::debug!(
-                        seconds = t_commit.elapsed().as_secs_f64(),
-                        "batch committed"
-                    );
-                    (owned, r)
-                }));
-            }
-        }
-        Ok(())
-    })();
-    // Whatever happened, the last commit finishes and `store` is the real state again.
-    let joined = join_commit(store, &mut inflight);
-    res?;
-    joined?;
-    for b in awaiting.drain(..) {
-        source.committed(b)?;
-    }
-    let mut problems = total.problems;
-    problems.sort();
-    let mut accounts: Vec<String> = total.accounts.into_iter().collect();
-    accounts.sort();
-    let mut regions: Vec<String> = total.regions.into_iter().collect();
-    regions.sort();
-    Ok(IngestSummary {
-        files: total.files,
-        input_bytes: total.input_bytes,
-        records: total.records,
-        management_events: total.management,
-        skipped_non_management: total.skipped.data
-            + total.skipped.insight
-            + total.skipped.network_activity,
-        skipped: total.skipped,
-        duplicates: total.duplicates,
-        bad_files: total.bad_files,
-        bad_records: total.bad_records,
-        first_event: total.first.map(crate::time::format),
-        last_event: total.last.map(crate::time::format),
-        accounts,
-        regions,
-        days_updated: days_updated
-            .into_iter()
-            .map(crate::rollup::store::day_name)
-            .collect(),
-        problems,
-        problems_not_listed: total.problems_not_listed,
-        seconds: t0.elapsed().as_secs_f64(),
-    })
-}
-
-/// Waits for the commit in flight, if any, and puts the committed state back into `store`.
-fn join_commit(
-    store: &mut Store,
-    inflight: &mut Option<std::thread::JoinHandle<(Store, Result<(), StoreError>)>>,
-) -> Result<(), IngestError> {
-    let Some(h) = inflight.take() else {
-        return Ok(());
-    };
-    match h.join() {
-        Ok((owned, r)) => {
-            *store = owned;
-            Ok(r?)
-        }
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-}
-
-/// Reads one batch in parallel; returns its accumulator with the fingerprints of the days that
-/// gained events in `pending_ids`, and those days' sets for the next batch.
-fn ingest_batch(
-    store: &Store,
-    carried: HashMap<i64, Arc<DaySet>>,
-    batch: &[&InputFile],
-    fetched: &Fetched,
-    opts: &IngestOptions,
-    done: &std::sync::atomic::AtomicU64,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<(Acc, HashMap<i64, Arc<DaySet>>), IngestError> {
-    let ids = IdSets::new(store, carried);
-    let ctx = Ctx { opts, ids: &ids };
-    // Largest first, so one big file does not finish last on an idle core.
-    let mut order = batch.to_vec();
-    order.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
-    // One accumulator per worker thread, merged once at the end. (rayon's fold makes one per
-    // split task, and merging those rollups cost more than 7% of an ingest.) A thread only ever
-    // locks its own slot; the fallback covers a task re-entering on the same thread.
-    let slots: Vec<Mutex<Acc>> = (0..rayon::current_num_threads())
-        .map(|_| Mutex::new(Acc::default()))
-        .collect();
-    let extra: Mutex<Vec<Acc>> = Mutex::new(Vec::new());
-    order.par_iter().for_each(|f| {
-        let slot = rayon::current_thread_index().and_then(|i| slots.get(i));
-        match slot.and_then(|s| s.try_lock().ok()) {
-            Some(mut acc) => ctx.file(&mut acc, f, fetched.get(&f.path)),
-            None => {
-                let mut acc = Acc::default();
-                ctx.file(&mut acc, f, fetched.get(&f.path));
-                extra.lock().expect("accumulator list lock").push(acc);
-            }
-        }
-        let d = done.fetch_add(f.size, std::sync::atomic::Ordering::Relaxed) + f.size;
-        progress(d);
-    });
-    let mut acc = slots
-        .into_iter()
-        .map(|m| m.into_inner().expect("accumulator lock"))
-        .chain(extra.into_inner().expect("accumulator list lock"))
-        .reduce(Acc::merge)
-        .unwrap_or_default();
-    acc.last_day = None;
-    let touched: BTreeSet<i64> = acc
-        .rollup
-        .apis
-        .values()
-        .flat_map(|a| a.minutes.keys())
-        .map(|m| (m * 60).div_euclid(86_400))
-        .collect();
-    // Only days that gained events are rewritten; the others' fingerprints are unchanged.
-    let (pending, sets) = ids.take(&touched);
-    acc.pending_ids = pending;
-    Ok((acc, sets))
-}
-
 /// Paths that could not be read, with why.
 pub type Unreadable = Vec<(PathBuf, String)>;
 
@@ -800,39 +233,6 @@ pub fn discover_inputs(paths: &[PathBuf]) -> Result<(Vec<InputFile>, Unreadable)
         return Err(IngestError::NoInput(msg));
     }
     Ok((files, errors))
-}
-
-/// [`ingest`] `files`, counting each of `unreadable` as a bad file.
-pub fn ingest_listed(
-    store: &mut Store,
-    files: &[InputFile],
-    unreadable: Unreadable,
-    opts: &IngestOptions,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<IngestSummary, IngestError> {
-    let mut s = ingest(store, files, opts, progress)?;
-    for (p, e) in unreadable {
-        s.bad_files += 1;
-        s.problems.push(Problem {
-            path: p.display().to_string(),
-            record: None,
-            reason: e,
-        });
-    }
-    s.problems.sort();
-    Ok(s)
-}
-
-/// Discovers files under `paths` and ingests them; unreadable paths become problems.
-pub fn ingest_paths(
-    store: &mut Store,
-    paths: &[PathBuf],
-    opts: &IngestOptions,
-    progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<IngestSummary, IngestError> {
-    let (files, errors) = discover_inputs(paths)?;
-    let total: u64 = files.iter().map(|f| f.size).sum();
-    ingest_listed(store, &files, errors, opts, &|d| progress(d, total))
 }
 
 /// Reads one file into `bytes` (gzip inflated, at most `limit` bytes), as ingest does.

@@ -65,6 +65,8 @@ impl Limits {
 }
 
 /// One thing found in a file, in order.
+// Handed by value to a callback and never stored: boxing the record would allocate per record.
+#[allow(clippy::large_enum_variant)]
 pub enum Item<'t> {
     /// A record (`n` is its 1-based number, or its line in JSON Lines), with the fast scanner's
     /// reading when it could read it.
@@ -97,11 +99,23 @@ pub enum Item<'t> {
     },
 }
 
+impl Item<'_> {
+    /// The record number (or line) of any item.
+    pub fn number(&self) -> u64 {
+        match *self {
+            Item::Record { n, .. }
+            | Item::Wrapped { n, .. }
+            | Item::TooLarge { n, .. }
+            | Item::NoObject { n } => n,
+        }
+    }
+}
+
 /// Opens a file's raw bytes again from the start (a local file, or a fetched body in memory).
 pub type Open<'o> = dyn Fn() -> Result<Box<dyn BufRead + 'o>, ReadError> + 'o;
 
 /// Reads the file `open` gives (gzip or plain, by its magic bytes), handing each record to
-/// `each` as it is found. Returns the file-level problem, if any (damage, size limit, invalid
+/// `each` as it is found, until `each` returns false. Returns the file-level problem, if any (damage, size limit, invalid
 /// UTF-8, a cut or malformed document, not CloudTrail at all); records before it were handed
 /// on. An error means nothing at all could be read.
 ///
@@ -111,7 +125,7 @@ pub fn read(
     path: &Path,
     lim: Limits,
     buf: &mut Vec<u8>,
-    each: &mut dyn FnMut(Item<'_>),
+    each: &mut dyn FnMut(Item<'_>) -> bool,
 ) -> Result<Option<String>, ReadError> {
     let mut w = Window::open(open, path, lim, buf)?;
     if name_is_jsonl(path) {
@@ -119,6 +133,9 @@ pub fn read(
         return Ok(w.into_problem(None, buf));
     }
     let s = document(&mut w, each)?;
+    if s.stopped {
+        return Ok(w.into_problem(None, buf));
+    }
     if s.kind != DocKind::NotADocument {
         let cut = s.error.map(|(at, why)| {
             format!(
@@ -145,7 +162,8 @@ pub fn read(
     while !w.eof && w.buf.len() < w.lim.window {
         w.refill(0)?;
     }
-    if !w.eof {
+    // Too large by length, not by whether a read happened to bring it in whole.
+    if !w.eof || w.valid >= w.lim.window {
         each(Item::TooLarge {
             n: 1,
             bytes: w.drain()?,
@@ -179,6 +197,8 @@ pub struct Split {
     /// Byte offset (in the UTF-8-repaired text) and reason when the document is cut off or
     /// malformed.
     pub error: Option<(u64, &'static str)>,
+    /// Whether the receiver asked to stop before the end.
+    pub stopped: bool,
 }
 
 /// The decompressed, UTF-8-repaired text of a file, held a window at a time.
@@ -578,11 +598,15 @@ enum Phase {
 }
 
 /// Scans a document through the window, handing each element to `each`.
-fn document(w: &mut Window<'_>, each: &mut dyn FnMut(Item<'_>)) -> Result<Split, ReadError> {
+fn document(
+    w: &mut Window<'_>,
+    each: &mut dyn FnMut(Item<'_>) -> bool,
+) -> Result<Split, ReadError> {
     let mut s = Split {
         kind: DocKind::NotADocument,
         items: 0,
         error: None,
+        stopped: false,
     };
     let mut phase = Phase::Start;
     // Where the current unit starts in the window.
@@ -598,6 +622,7 @@ fn document(w: &mut Window<'_>, each: &mut dyn FnMut(Item<'_>)) -> Result<Split,
         c.ws();
         let unit_start = c.pos;
         match unit(&mut c, &mut phase, &mut s, w.base, w.lim.window, each) {
+            Ok(()) if s.stopped => return Ok(s),
             Ok(()) => cp = c.pos,
             Err(Halt::Bad(at, why)) => {
                 s.error = Some((w.base + at as u64, why));
@@ -674,7 +699,7 @@ fn unit(
     s: &mut Split,
     base: u64,
     window: usize,
-    each: &mut dyn FnMut(Item<'_>),
+    each: &mut dyn FnMut(Item<'_>) -> bool,
 ) -> Res<()> {
     const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
     let start = c.pos;
@@ -790,19 +815,20 @@ fn unit(
                 }
             };
             let len = c.pos - start;
-            if len >= window {
+            let go_on = if len >= window {
                 // Held only because a read brought it in whole: the same as when it is not.
                 each(Item::TooLarge {
                     n,
                     bytes: len as u64,
-                });
+                })
             } else {
                 let text = &c.text[start..c.pos];
                 each(match k {
                     DocKind::Events => Item::Wrapped { n, text },
                     _ => Item::Record { n, text, prepared },
-                });
-            }
+                })
+            };
+            s.stopped = !go_on;
             s.items += 1;
             *phase = Phase::Sep(k);
         }
@@ -833,7 +859,7 @@ fn close(k: DocKind) -> Phase {
 
 /// JSON Lines, including CloudWatch Logs exports whose lines carry a timestamp prefix. Lines
 /// are numbered as `str::lines` numbers them.
-fn lines(w: &mut Window<'_>, each: &mut dyn FnMut(Item<'_>)) -> Result<(), ReadError> {
+fn lines(w: &mut Window<'_>, each: &mut dyn FnMut(Item<'_>) -> bool) -> Result<(), ReadError> {
     let mut n = 0u64;
     let mut cp = 0usize;
     loop {
@@ -851,7 +877,9 @@ fn lines(w: &mut Window<'_>, each: &mut dyn FnMut(Item<'_>)) -> Result<(), ReadE
             None if w.full(cp) => {
                 n += 1;
                 let bytes = skip_line(w, cp)?;
-                each(Item::TooLarge { n, bytes });
+                if !each(Item::TooLarge { n, bytes }) {
+                    return Ok(());
+                }
                 cp = 0;
                 continue;
             }
@@ -862,22 +890,24 @@ fn lines(w: &mut Window<'_>, each: &mut dyn FnMut(Item<'_>)) -> Result<(), ReadE
             }
         };
         n += 1;
-        line(&text[cp..line_end], n, w.lim.window, each);
+        if !line(&text[cp..line_end], n, w.lim.window, each) {
+            return Ok(());
+        }
         cp = next;
     }
 }
 
-fn line(l: &str, n: u64, window: usize, each: &mut dyn FnMut(Item<'_>)) {
+/// Hands on one line's record; false when the receiver asks to stop.
+fn line(l: &str, n: u64, window: usize, each: &mut dyn FnMut(Item<'_>) -> bool) -> bool {
     if l.len() >= window {
-        each(Item::TooLarge {
+        return each(Item::TooLarge {
             n,
             bytes: l.len() as u64,
         });
-        return;
     }
     let l = l.trim();
     if l.is_empty() {
-        return;
+        return true;
     }
     match l.find('{') {
         Some(at) => each(Item::Record {
@@ -916,6 +946,11 @@ fn first_line_is_an_object(w: &mut Window<'_>) -> Result<bool, ReadError> {
         let text = w.text();
         let t = text.trim_start();
         let nl = memchr::memchr(b'\n', t.as_bytes());
+        let line_end = text.len() - t.len() + nl.unwrap_or(t.len());
+        if line_end >= w.lim.window && (nl.is_some() || w.eof) {
+            // The same answer as when the window fills before the line ends.
+            return Ok(true);
+        }
         if nl.is_some() || w.eof {
             let first = t[..nl.unwrap_or(t.len())].trim();
             let at = first.find('{').unwrap_or(0);
@@ -979,9 +1014,38 @@ pub fn read_all(
                 text: String::new(),
                 fast: false,
             },
-        })
+        });
+        true
     });
     (seen, res.map_err(|e| e.to_string()))
+}
+
+/// The `split_chunks` fuzz target's check: `data[0..3]` choose the window, the read size and
+/// the shape; the rest read a window at a time and in smaller reads must give the same.
+/// Panics on a difference.
+pub fn check_chunking(data: &[u8]) {
+    let [w, c, flags, rest @ ..] = data else {
+        return;
+    };
+    let window = 64 + usize::from(*w) * 2;
+    let chunk = 1 + usize::from(*c) % window;
+    let name = if flags & 1 == 1 { "x.jsonl" } else { "x.json" };
+    let max_file_bytes = if flags & 2 == 2 {
+        rest.len() as u64 / 2
+    } else {
+        1 << 20
+    };
+    let lim = Limits {
+        max_file_bytes,
+        window,
+        chunk: window,
+    };
+    let whole = read_all(rest, name, lim);
+    let cut = read_all(rest, name, Limits { chunk, ..lim });
+    assert_eq!(
+        whole, cut,
+        "read {chunk} bytes at a time with a {window}-byte window"
+    );
 }
 
 #[cfg(test)]
@@ -1003,12 +1067,15 @@ mod tests {
             let mut buf = Vec::new();
             let mut w = Window::open(&open, Path::new("x.json"), lim, &mut buf).unwrap();
             let mut got = Vec::new();
-            let s = document(&mut w, &mut |item| match item {
-                Item::Record { text, prepared, .. } => {
-                    got.push((text.to_string(), prepared.is_some()))
+            let s = document(&mut w, &mut |item| {
+                match item {
+                    Item::Record { text, prepared, .. } => {
+                        got.push((text.to_string(), prepared.is_some()))
+                    }
+                    Item::Wrapped { text, .. } => got.push((text.to_string(), false)),
+                    _ => panic!("nothing is too large here"),
                 }
-                Item::Wrapped { text, .. } => got.push((text.to_string(), false)),
-                _ => panic!("nothing is too large here"),
+                true
             })
             .unwrap();
             (s, got)
@@ -1199,6 +1266,7 @@ mod tests {
             if let Item::TooLarge { n, bytes } = i {
                 seen.push((n, bytes));
             }
+            true
         })
         .unwrap();
         assert!(seen.is_empty(), "the limit cuts the record before it ends");
@@ -1214,6 +1282,7 @@ mod tests {
             if let Item::TooLarge { n, bytes } = i {
                 seen.push((n, bytes));
             }
+            true
         })
         .unwrap();
         assert_eq!(problem, None);

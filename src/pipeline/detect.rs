@@ -183,7 +183,7 @@ pub fn write_outputs(
     incidents: &[Incident],
     cfg: &Config,
 ) -> Result<(), PipelineError> {
-    let toml = toml::to_string(cfg).expect("the configuration serialises to TOML");
+    let toml = cfg.to_toml().expect("the configuration serialises to TOML");
     crate::state::write_atomic(
         &out.join(CONFIG_FILE),
         format!(

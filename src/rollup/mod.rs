@@ -10,9 +10,15 @@
 //! files make up the state is recorded in one manifest that is swapped atomically (see [`store`]).
 
 pub mod agg;
+mod series;
+#[cfg(feature = "full")]
 pub mod store;
+#[cfg(feature = "full")]
 mod table;
 
 pub use agg::{ApiKey, Counts, DetailKey, DetailVal, Rollup};
+pub use series::{CountSeries, Resolution};
+#[cfg(feature = "full")]
 pub use store::{Manifest, Store, StoreError};
-pub use table::{col, CountSeries, Resolution};
+#[cfg(feature = "full")]
+pub use table::col;

@@ -16,7 +16,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::agg::Rollup;
-use super::table::{self, CountSeries, Resolution};
+use super::series::{CountSeries, Resolution};
+use super::table;
 use crate::state::{io_error, write_atomic, StateDir, StateError, StateFile, ROLLUP_SCHEMA};
 use crate::time::{TimeRange, DAY_SECS};
 

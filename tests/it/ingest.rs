@@ -194,10 +194,35 @@ fn bad_input_is_reported_and_good_input_still_ingested() {
     assert_eq!(s.bad_records, 5, "{s:#?}");
     assert_eq!(s.bad_files, 6, "{s:#?}");
     // Ingesting the same input again adds nothing, and reports the same problems.
-    let again = run_with(&dir.path().join("state"), &[d], &opts);
+    let again = run_with(&dir.path().join("state"), std::slice::from_ref(&d), &opts);
     assert_eq!(again.management_events, 0);
     assert_eq!(again.duplicates, s.management_events);
     assert_eq!(again.problems, s.problems);
+    // Committed in parts of 3 new events per thread (issue 18), every count and problem is
+    // the same: file-level problems once, bad records once.
+    let parts = IngestOptions {
+        batch_events: 3,
+        ..opts
+    };
+    let p = run_with(&dir.path().join("parted"), &[d], &parts);
+    assert_eq!(
+        (
+            p.files,
+            p.records,
+            p.management_events,
+            p.bad_records,
+            p.bad_files
+        ),
+        (
+            s.files,
+            s.records,
+            s.management_events,
+            s.bad_records,
+            s.bad_files
+        ),
+        "{p:#?}"
+    );
+    assert_eq!(p.problems, s.problems);
 }
 
 #[test]
@@ -286,6 +311,24 @@ fn simulated_trail_counts_are_exact_and_halves_equal_whole() {
         sim.management_events + sim.duplicate_deliveries
     );
     assert_eq!(tables(&batched), tables(&whole));
+
+    // Issue 18: one huge file was held whole until its batch committed. With a thread taking
+    // at most 7 new events per batch, every file is committed in parts (resumed where its
+    // reader stopped) and the result is the same, counts and problems included.
+    let parts = IngestOptions {
+        batch_events: 7,
+        ..IngestOptions::default()
+    };
+    let parted = dir.path().join("parted");
+    let p = run_with(&parted, &[trail.join("AWSLogs")], &parts);
+    assert_eq!(
+        (p.files, p.records, p.management_events, p.duplicates),
+        (s.files, s.records, s.management_events, s.duplicates),
+        "{p:#?}"
+    );
+    assert_eq!(p.days_updated, s.days_updated);
+    assert_eq!(p.problems, s.problems);
+    assert_eq!(tables(&parted), tables(&whole));
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod architecture;
 mod aws_history;
 mod aws_s3;
 mod cli;
+mod fuzz_regressions;
 mod ingest;
 mod nightly;
 mod report;
