@@ -725,8 +725,12 @@ fn unit(
                     *phase = Phase::Key;
                 }
                 None => {
-                    s.kind = DocKind::Array;
-                    return Err(c.end(c.pos, "empty file"));
+                    // Only once the text has ended: a unit that waits for more changes nothing.
+                    let halt = c.end(c.pos, "empty file");
+                    if matches!(halt, Halt::Bad(..)) {
+                        s.kind = DocKind::Array;
+                    }
+                    return Err(halt);
                 }
                 Some(_) => return Err(Halt::Bad(c.pos, "not a JSON object or array")),
             }
