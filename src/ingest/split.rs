@@ -355,8 +355,10 @@ impl<'r> Window<'r> {
     }
 
     /// Whether the window past `from` is full: a unit that still needs more is too large.
+    /// Counts checked text only: a character held back for the next read is not yet readable,
+    /// and counting it would call a unit too large by how a read happened to cut it.
     fn full(&self, from: usize) -> bool {
-        !self.eof && self.buf.len() - from >= self.lim.window
+        !self.eof && self.valid.saturating_sub(from) >= self.lim.window
     }
 
     /// Reads to the end without holding it, so damage or the size limit past the last record
@@ -754,8 +756,9 @@ fn unit(
                 _ => return Err(Halt::Bad(c.pos, "expected ':' after a key")),
             }
             c.ws();
-            if c.pos - start >= window {
-                // Read in whole by one large read: the same as when the window fills first.
+            // What the unit looked at, the next byte included: more than the window is the
+            // same error whether one large read brought it in or the window filled first.
+            if c.pos - start + usize::from(c.pos < c.b.len()) > window {
                 return Err(Halt::Bad(start, TOO_LONG_KEY));
             }
             let wanted = match key {
@@ -819,7 +822,10 @@ fn unit(
                 }
             };
             let len = c.pos - start;
-            let go_on = if len >= window {
+            // A scalar also looked at the delimiter after it.
+            let scalar = !matches!(c.b[start], b'{' | b'[' | b'"');
+            let looked = len + usize::from(scalar && c.pos < c.b.len());
+            let go_on = if looked > window {
                 // Held only because a read brought it in whole: the same as when it is not.
                 each(Item::TooLarge {
                     n,
