@@ -159,7 +159,8 @@ pub fn read(
         w.drain()?;
         return Ok(w.into_problem(Some(format!("{why} at byte {at}")), buf));
     }
-    while !w.eof && w.buf.len() < w.lim.window {
+    // Read until the length is known, or known to be past the window.
+    while !w.eof && w.valid <= w.lim.window {
         w.refill(0)?;
     }
     // Too large by length, not by whether a read happened to bring it in whole.
@@ -613,6 +614,8 @@ fn document(
     let mut phase = Phase::Start;
     // Where the current unit starts in the window.
     let mut cp = 0usize;
+    // Whether the current unit, with a full window, has read one byte past it.
+    let mut probed = false;
     while phase != Phase::Done {
         let text = w.text();
         let mut c = Cur {
@@ -625,10 +628,20 @@ fn document(
         let unit_start = c.pos;
         match unit(&mut c, &mut phase, &mut s, w.base, w.lim.window, each) {
             Ok(()) if s.stopped => return Ok(s),
-            Ok(()) => cp = c.pos,
+            Ok(()) => {
+                cp = c.pos;
+                probed = false;
+            }
             Err(Halt::Bad(at, why)) => {
                 s.error = Some((w.base + at as u64, why));
                 break;
+            }
+            Err(Halt::More) if w.full(unit_start) && !probed => {
+                // Whether the text ends right here depends on how reads fell; one more byte
+                // tells, so a unit that fits the window exactly is not called too large.
+                w.refill(unit_start)?;
+                cp = 0;
+                probed = true;
             }
             Err(Halt::More) if w.full(unit_start) => match phase {
                 Phase::Elem(_) | Phase::Value => match skip(w, unit_start)? {
@@ -659,6 +672,7 @@ fn document(
                 // Whitespace before the unit is done with; the unit is retried with more.
                 w.refill(unit_start)?;
                 cp = 0;
+                probed = false;
             }
         }
     }
