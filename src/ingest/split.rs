@@ -235,7 +235,7 @@ impl<'r> Window<'r> {
             .starts_with(&[0x1f, 0x8b]);
         let named_gz = path.extension().is_some_and(|e| e == "gz");
         let r: Box<dyn Read + 'r> = if gz {
-            Box::new(MultiGzDecoder::new(raw))
+            Box::new(Blocks::new(MultiGzDecoder::new(raw)))
         } else {
             Box::new(raw)
         };
@@ -388,6 +388,42 @@ impl<'r> Window<'r> {
 
     fn recycle(self, buf: &mut Vec<u8>) {
         *buf = self.buf;
+    }
+}
+
+/// Reads its inner reader in blocks of a fixed size whatever the caller asks for. A decoder that
+/// meets damage returns an error and drops what it inflated in that same call, so what is
+/// read before damage would otherwise depend on how large the caller's reads were.
+struct Blocks<R> {
+    inner: R,
+    block: Box<[u8]>,
+    pos: usize,
+    len: usize,
+}
+
+impl<R: Read> Blocks<R> {
+    const SIZE: usize = 64 << 10;
+
+    fn new(inner: R) -> Self {
+        Blocks {
+            inner,
+            block: vec![0; Self::SIZE].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for Blocks<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.len {
+            self.len = self.inner.read(&mut self.block)?;
+            self.pos = 0;
+        }
+        let n = out.len().min(self.len - self.pos);
+        out[..n].copy_from_slice(&self.block[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 
