@@ -115,9 +115,9 @@ impl Item<'_> {
 pub type Open<'o> = dyn Fn() -> Result<Box<dyn BufRead + 'o>, ReadError> + 'o;
 
 /// Reads the file `open` gives (gzip or plain, by its magic bytes), handing each record to
-/// `each` as it is found, until `each` returns false. Returns the file-level problem, if any (damage, size limit, invalid
-/// UTF-8, a cut or malformed document, not CloudTrail at all); records before it were handed
-/// on. An error means nothing at all could be read.
+/// `each` as it is found, until `each` returns false. Returns the file-level problem, if any
+/// (damage, size limit, invalid UTF-8, a cut or malformed document, not CloudTrail at all);
+/// records before it were handed on. An error means nothing at all could be read.
 ///
 /// `buf` is the window's storage, reused from file to file.
 pub fn read(
