@@ -15,10 +15,22 @@
 //!
 //! `r = (k + a · r_M) / (n + a)` with `a` = [`PRIOR_DAYS`] pseudo-days of the model: with no
 //! history the model decides; with four weeks a size reached once in them is at best a
-//! once-a-month event whatever `p` says. The return period `T = 1 / r` days maps to
-//! `score = 20 · log10(T) + 20`, clamped to 0–100: 20 ≈ daily, 40 ≈ every 10 days,
-//! 60 ≈ every 100 days, 70 ≈ once a year ([`score_of_period`]). A default `min_score` of 70
-//! therefore reads "would have alerted about once a year on this entity's own history".
+//! once-a-month event whatever `p` says.
+//!
+//! **Size alone has a ceiling**: `T = 1 / r` is at most [`MAX_EXTRAPOLATION`] times the
+//! history it was learned from (`n + a` days). Past what the entity ever did, `p` is the
+//! model's extrapolation into a tail nobody measured — a Prowler scan's first run and a stolen
+//! key's enumeration both give `p` of 1e-100 — so a size never reached scores "beyond anything
+//! in its history" (~88 with four weeks, ~78 on day 2) and what lifts a window above that is
+//! other evidence: a place new to the principal ([`super::context`]), another kind of evidence
+//! in the same incident.
+//!
+//! The return period maps to `score = 20 · log10(T) + 20` up to 80 (20 ≈ daily, 40 ≈ every 10
+//! days, 60 ≈ every 100 days, 70 ≈ once a year, 80 ≈ every 1000 days) and then approaches 100
+//! without reaching it, `100 − 20 · e^−(log10(T) − 3)` (the same slope at 80; 90 ≈ 10^3.7 days,
+//! 97 ≈ 10^5, 99 ≈ 10^6), so that evidence beyond the ceiling still ranks
+//! ([`score_of_period`]). A default `min_score` of 70 therefore reads "would have alerted about
+//! once a year on this entity's own history".
 
 /// Pseudo-days the model's rate counts for against the entity's own history.
 pub const PRIOR_DAYS: f64 = 7.0;
@@ -29,33 +41,57 @@ pub const MIN_PRECEDENT_DAYS: u32 = 2;
 /// A training day counts as having reached a burst when it reached this share of its size.
 pub const SAME_ORDER: f64 = 0.5;
 
-/// Score of a return period of `days`.
+/// A size never reached in `n` days claims a return period of at most this many times
+/// `n + PRIOR_DAYS` days, however small the model's `p`.
+pub const MAX_EXTRAPOLATION: f64 = 100.0;
+
+/// The score at which the scale stops being linear in `log10(T)` (T = 1000 days).
+const KNEE_SCORE: f64 = 80.0;
+/// `log10` of the return period at [`KNEE_SCORE`].
+const KNEE_DECADES: f64 = 3.0;
+
+/// Score of a return period of `days`: linear in its decades up to 80, then approaching 100.
 pub fn score_of_period(days: f64) -> f64 {
     if days.is_nan() {
         return 0.0;
     }
-    (20.0 * days.max(1e-9).log10() + 20.0).clamp(0.0, 100.0)
+    let x = days.max(1e-9).log10();
+    if x <= KNEE_DECADES {
+        (20.0 * x + 20.0).max(0.0)
+    } else {
+        100.0 - (100.0 - KNEE_SCORE) * (-(x - KNEE_DECADES)).exp()
+    }
 }
 
-/// The return period in days a score stands for (the inverse of [`score_of_period`]; a clamped
-/// 100 gives its lower bound, 10⁴ days).
+/// The return period in days a score stands for (the inverse of [`score_of_period`]; 100 is
+/// never reached and stands for an infinite one).
 pub fn period_of_score(score: f64) -> f64 {
-    10f64.powf((score - 20.0) / 20.0)
+    if score >= 100.0 {
+        return f64::INFINITY;
+    }
+    if score <= KNEE_SCORE {
+        10f64.powf((score - 20.0) / 20.0)
+    } else {
+        10f64.powf(KNEE_DECADES - ((100.0 - score) / (100.0 - KNEE_SCORE)).ln())
+    }
 }
 
 /// The return period in days of a window with model tail probability `p`, tried `tests` times
-/// a day, whose size the entity reached on `k` of its `n` training days.
+/// a day, whose size the entity reached on `k` of its `n` training days; at most
+/// [`MAX_EXTRAPOLATION`] × (`n` + [`PRIOR_DAYS`]).
 pub fn return_period(p: f64, tests: f64, k: u32, n: u32) -> f64 {
     let p = if p.is_nan() { 1.0 } else { p.clamp(0.0, 1.0) };
     let r_model = (tests * p).min(1.0);
     // One day is no precedent: it may have been an incident itself (the same stolen key used
     // twice), and one day is no rhythm — as the burst ceiling ignores a single day.
     let k = if k < MIN_PRECEDENT_DAYS { 0 } else { k };
-    let r = (f64::from(k) + PRIOR_DAYS * r_model) / (f64::from(n) + PRIOR_DAYS);
+    let days = f64::from(n) + PRIOR_DAYS;
+    let r = (f64::from(k) + PRIOR_DAYS * r_model) / days;
+    let ceiling = MAX_EXTRAPOLATION * days;
     if r <= 0.0 {
-        f64::INFINITY
+        ceiling
     } else {
-        1.0 / r
+        (1.0 / r).min(ceiling)
     }
 }
 
@@ -73,23 +109,61 @@ mod tests {
         assert!((score_of_period(1.0) - 20.0).abs() < 1e-9);
         assert!((score_of_period(10.0) - 40.0).abs() < 1e-9);
         assert!((score_of_period(365.0) - 71.2).abs() < 0.1);
-        assert_eq!(score_of_period(1e9), 100.0);
+        assert!((score_of_period(1000.0) - 80.0).abs() < 1e-9);
+        // Past the knee: ~90 at 10^3.7 days, ~99 at 10^6, never 100.
+        assert!((score_of_period(10f64.powf(3.7)) - 90.1).abs() < 0.1);
+        assert!((score_of_period(1e6) - 99.0).abs() < 0.01);
+        assert!(score_of_period(1e30) < 100.0);
         assert_eq!(score_of_period(0.01), 0.0);
         assert_eq!(score_of_period(f64::NAN), 0.0);
     }
 
     #[test]
     fn period_and_score_are_inverse() {
-        for t in [1.0, 10.0, 365.0, 1000.0] {
+        for t in [1.0, 10.0, 365.0, 1000.0, 3500.0, 1e6] {
             assert!((period_of_score(score_of_period(t)) - t).abs() < 1e-6 * t);
         }
     }
 
     #[test]
+    fn the_scale_is_continuous_and_rising_at_the_knee() {
+        let below = score_of_period(999.0);
+        let above = score_of_period(1001.0);
+        assert!(below < 80.0 && above > 80.0 && above - below < 0.05);
+        let mut last = -1.0;
+        for e in -20..200 {
+            let s = score_of_period(10f64.powf(f64::from(e) / 20.0));
+            assert!(
+                s > last || s == 0.0,
+                "1e{}: {s} <= {last}",
+                f64::from(e) / 20.0
+            );
+            last = s;
+        }
+    }
+
+    #[test]
+    fn size_alone_stops_at_the_ceiling_of_its_history() {
+        let tests = 1152.0;
+        // Never reached in 28 days: p of 1e-12 and of 1e-100 are the same evidence, "beyond
+        // anything in its history", 100 × 35 days.
+        let far = return_period(1e-100, tests, 0, 28);
+        assert!((far - 3500.0).abs() < 1e-6, "{far}");
+        assert_eq!(score(1e-12, tests, 0, 28), score(1e-100, tests, 0, 28));
+        let s = score(1e-100, tests, 0, 28);
+        assert!((88.0..89.0).contains(&s), "{s}");
+        // A shorter history claims less: day 2 (one day seen) still above 75.
+        let day2 = score(1e-100, tests, 0, 1);
+        assert!((75.0..s).contains(&day2), "{day2}");
+        // Below the ceiling the model still ranks.
+        assert!(score(1e-4, tests, 0, 28) < score(1e-5, tests, 0, 28));
+    }
+
+    #[test]
     fn own_history_caps_what_the_model_says() {
         let tests = 1152.0;
-        // Never reached in 28 days and far out in the model: top score.
-        assert_eq!(score(1e-30, tests, 0, 28), 100.0);
+        // Never reached in 28 days and far out in the model: the ceiling.
+        assert!(score(1e-30, tests, 0, 28) > 88.0);
         // The same window, reached on 2 of the 28 days: every ~two weeks, below 70.
         let twice = score(1e-30, tests, 2, 28);
         assert!((40.0..50.0).contains(&twice), "{twice}");
@@ -101,10 +175,10 @@ mod tests {
     fn short_history_leans_on_the_model() {
         let tests = 1152.0;
         // One day of history: an extreme window still scores high, a mild one does not.
-        assert!(score(1e-12, tests, 0, 1) > 90.0);
+        assert!(score(1e-12, tests, 0, 1) > 75.0);
         assert!(score(1e-3, tests, 0, 1) < 30.0);
         // Reached on the one day seen: one day is no precedent, the model decides.
-        assert!(score(1e-12, tests, 1, 1) > 90.0);
+        assert!(score(1e-12, tests, 1, 1) > 75.0);
         // Reached on both of two days: about weekly (the model's pseudo-days keep it above 1).
         assert!(score(1e-12, tests, 2, 2) < 40.0);
     }

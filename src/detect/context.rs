@@ -22,8 +22,8 @@ pub(crate) const HABITUAL: f64 = 0.65;
 /// ([`Habits::network_churn`] ≥ [`CHURNING`]): a traveller, a role on AWS's addresses.
 pub(crate) const CHURNING_NETWORK: f64 = 0.85;
 
-/// The most a new network and tool together multiply a return period by: three decades of
-/// score, so a routine-sized burst from a stolen key's new place alerts without every new place
+/// The most a new network and tool together multiply a return period by: three decades (60
+/// points of score below the knee of [`calibrate::score_of_period`]), so a routine-sized burst from a stolen key's new place alerts without every new place
 /// turning a daily event into an alert.
 pub(crate) const MAX_SURPRISE: f64 = 1000.0;
 

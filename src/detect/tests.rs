@@ -1173,7 +1173,8 @@ fn only_a_stream_drops_and_its_own_quiet_spells_are_routine() {
     let drop = CallRateDrop(DropConfig::default());
     let f = run(&drop, &r, &b, 6);
     assert_eq!(f.len(), 1, "{f:#?}");
-    assert!(f[0].score >= 90.0, "{}", f[0].score);
+    // Never this quiet in 28 days: the ceiling of 100 × 35 days.
+    assert!(f[0].score > 88.0, "{}", f[0].score);
     // The same silence in a series that comes as a sweep once an hour: a job, not a stream.
     b.series[0].density = 1.0 / 12.0;
     assert!(run(&drop, &r, &b, 6).is_empty());

@@ -11,7 +11,10 @@
 //!    attacker stays one incident as long as the pauses are shorter than the gap).
 //! 3. The incident's score combines its kinds of evidence as independent: `100·(1 − Π(1 − s/100))`
 //!    over the best finding of each kind, so two detectors agreeing outrank either alone but
-//!    many findings of one kind do not add up; its severity is that score's band.
+//!    many findings of one kind do not add up; its severity is that score's band. Kinds that
+//!    count the same calls are one piece of evidence, the better of them counting
+//!    ([`evidence`]): an API's call-rate spike and the provisioning spike its `RunInstances`
+//!    make, a stream's drop and the missed run of the same job.
 //! 4. Its id is stable: a hash of the account, the actor and the first finding's start, so a
 //!    re-run of the same day updates the incident rather than creating another.
 //!
@@ -226,16 +229,31 @@ pub fn read_jsonl(path: &std::path::Path) -> Result<Vec<Incident>, FindingError>
         .collect()
 }
 
+/// The piece of evidence a kind of finding is (rule 3), named by one of its kinds: kinds that
+/// count the same calls do not corroborate each other.
+fn evidence(kind: FindingKind) -> FindingKind {
+    match kind {
+        FindingKind::CallRateSpike | FindingKind::ProvisioningSpike => {
+            FindingKind::ProvisioningSpike
+        }
+        FindingKind::CallRateDrop | FindingKind::MaintenanceGap => FindingKind::MaintenanceGap,
+        k => k,
+    }
+}
+
 fn build(account: &str, actor: &Actor, fs: &[&Finding]) -> Incident {
     let start = fs.iter().map(|f| f.start).min().expect("one finding");
     let end = fs.iter().map(|f| f.end).max().expect("one finding");
     let mut best: BTreeMap<FindingKind, f64> = BTreeMap::new();
+    let mut by_evidence: BTreeMap<FindingKind, f64> = BTreeMap::new();
     for f in fs {
         let s = if f.score.is_nan() { 0.0 } else { f.score };
         let b = best.entry(f.kind).or_insert(0.0);
         *b = b.max(s);
+        let e = by_evidence.entry(evidence(f.kind)).or_insert(0.0);
+        *e = e.max(s);
     }
-    let miss: f64 = best
+    let miss: f64 = by_evidence
         .values()
         .map(|s| 1.0 - (s / 100.0).clamp(0.0, 1.0))
         .product();
@@ -496,6 +514,44 @@ mod tests {
         let mut rev = fs.clone();
         rev.reverse();
         assert_eq!(group(&rev, &IncidentConfig::default())[0].id, a[0].id);
+    }
+
+    #[test]
+    fn kinds_counting_the_same_calls_do_not_corroborate_each_other() {
+        // A month-end batch: its RunInstances make a provisioning spike and a call-rate spike
+        // on RunInstances. One piece of evidence: the better score, not 1 − 0.2·0.2.
+        let batch = vec![
+            f(
+                "p",
+                FindingKind::ProvisioningSpike,
+                Some(MARCO),
+                0,
+                900,
+                80.0,
+            ),
+            f("c", FindingKind::CallRateSpike, Some(MARCO), 0, 900, 75.0),
+        ];
+        let inc = group(&batch, &IncidentConfig::default());
+        assert_eq!(inc.len(), 1);
+        assert_eq!(inc[0].score, 80.0);
+        // Both kinds are still named.
+        assert_eq!(
+            inc[0].kinds,
+            vec![FindingKind::CallRateSpike, FindingKind::ProvisioningSpike]
+        );
+        // A drop and the missed run of the same job: one absence.
+        let absent = vec![
+            f("d", FindingKind::CallRateDrop, Some(MARCO), 0, 3600, 70.0),
+            f("m", FindingKind::MaintenanceGap, Some(MARCO), 0, 3600, 90.0),
+        ];
+        assert_eq!(group(&absent, &IncidentConfig::default())[0].score, 90.0);
+        // Failures on top of the spike are other evidence: 1 − 0.2·0.2.
+        let throttled = vec![
+            f("p", FindingKind::CallRateSpike, Some(MARCO), 0, 900, 80.0),
+            f("e", FindingKind::ErrorRate, Some(MARCO), 0, 900, 80.0),
+        ];
+        let t = group(&throttled, &IncidentConfig::default());
+        assert!((t[0].score - 96.0).abs() < 1e-9, "{}", t[0].score);
     }
 
     #[test]
