@@ -22,7 +22,7 @@
 //! model's extrapolation into a tail nobody measured — a Prowler scan's first run and a stolen
 //! key's enumeration both give `p` of 1e-100 — so a size never reached scores "beyond anything
 //! in its history" (~88 with four weeks, ~78 on day 2) and what lifts a window above that is
-//! other evidence: a place new to the principal ([`super::context`]), another kind of evidence
+//! other evidence: a place new to the principal (`detect::context`), another kind of evidence
 //! in the same incident.
 //!
 //! The return period maps to `score = 20 · log10(T) + 20` up to 80 (20 ≈ daily, 40 ≈ every 10

@@ -13,7 +13,7 @@
 //!    over the best finding of each kind, so two detectors agreeing outrank either alone but
 //!    many findings of one kind do not add up; its severity is that score's band. Kinds that
 //!    count the same calls are one piece of evidence, the better of them counting
-//!    ([`evidence`]): an API's call-rate spike and the provisioning spike its `RunInstances`
+//!    (`evidence`): an API's call-rate spike and the provisioning spike its `RunInstances`
 //!    make, a stream's drop and the missed run of the same job.
 //! 4. Its id is stable: a hash of the account, the actor and the first finding's start, so a
 //!    re-run of the same day updates the incident rather than creating another.
