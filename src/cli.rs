@@ -744,7 +744,9 @@ Each seed's trail is simulated, ingested and replayed one night at a time from
 --first-day (each night against baselines of the nights before it), and the
 incidents raised are matched against the labels: incident precision and
 recall, recall per incident kind, false incidents per account per week, decoys
-flagged per scenario family, and the findings behind them.
+flagged per scenario family, and the findings behind them; then how well the
+score ranks (the chance a true incident outscores a false one) and the true and
+false incidents each threshold from 70 to 99 would keep.
 
 Examples:
   trailsight eval

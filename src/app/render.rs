@@ -425,12 +425,31 @@ pub fn incident_score(s: &crate::pipeline::eval::IncidentScore) -> String {
     );
     let _ = writeln!(
         o,
-        "scores: true incidents median {}, false incidents p95 {}",
+        "scores: true incidents median {}, false incidents p95 {}; a true incident outscores a false one {}",
         pct(&s.true_scores, 0.5),
-        pct(&s.false_scores, 0.95)
+        pct(&s.false_scores, 0.95),
+        s.ranking().map_or("–".to_string(), |r| format!("{r:.2} of the time"))
     );
+    // What moving the threshold would keep: the curve `tune` and `--fail-on` move along.
+    let _ = writeln!(
+        o,
+        "\n| incidents scoring at least | true | false | precision |"
+    );
+    let _ = writeln!(o, "|---:|---:|---:|---:|");
+    for min in SCORE_STEPS {
+        let (t, f) = s.at_or_above(min);
+        let p = if t + f == 0 {
+            "–".to_string()
+        } else {
+            format!("{:.2}", t as f64 / (t + f) as f64)
+        };
+        let _ = writeln!(o, "| {min} | {t} | {f} | {p} |");
+    }
     o
 }
+
+/// The thresholds the eval summary shows incidents at (90 is severity critical).
+const SCORE_STEPS: [f64; 6] = [70.0, 80.0, 85.0, 90.0, 95.0, 99.0];
 
 /// A backtest summary: incidents per day per kind.
 pub fn backtest(s: &crate::pipeline::backtest::BacktestSummary) -> String {

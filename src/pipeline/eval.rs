@@ -576,6 +576,31 @@ impl IncidentScore {
         ratio(self.recalled, self.labels)
     }
 
+    /// How well the score ranks: the chance that a true incident outscores a false one (ties
+    /// count half; the area under the ROC curve). `None` without both kinds.
+    pub fn ranking(&self) -> Option<f64> {
+        if self.true_scores.is_empty() || self.false_scores.is_empty() {
+            return None;
+        }
+        let mut wins = 0.0;
+        for t in &self.true_scores {
+            for f in &self.false_scores {
+                wins += match t.total_cmp(f) {
+                    std::cmp::Ordering::Greater => 1.0,
+                    std::cmp::Ordering::Equal => 0.5,
+                    std::cmp::Ordering::Less => 0.0,
+                };
+            }
+        }
+        Some(wins / (self.true_scores.len() * self.false_scores.len()) as f64)
+    }
+
+    /// True and false incidents scoring at least `min`: what a threshold there would keep.
+    pub fn at_or_above(&self, min: f64) -> (usize, usize) {
+        let n = |v: &[f64]| v.iter().filter(|&&x| x >= min).count();
+        (n(&self.true_scores), n(&self.false_scores))
+    }
+
     /// False incidents per account per week of checked nights.
     pub fn false_per_account_week(&self) -> f64 {
         if self.nights == 0 {
@@ -829,4 +854,37 @@ fn write_verdicts(
     }
     crate::state::write_atomic(path, text.as_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IncidentScore;
+
+    fn scores(t: &[f64], f: &[f64]) -> IncidentScore {
+        IncidentScore {
+            true_scores: t.to_vec(),
+            false_scores: f.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ranking_is_the_chance_a_true_incident_outscores_a_false_one() {
+        // 90 beats 85 and 70, 80 beats 70 only: 3 of 4 pairs.
+        assert_eq!(scores(&[90.0, 80.0], &[85.0, 70.0]).ranking(), Some(0.75));
+        // Saturated scores rank nothing: every pair a tie.
+        assert_eq!(scores(&[100.0; 3], &[100.0; 2]).ranking(), Some(0.5));
+        assert_eq!(scores(&[60.0], &[95.0]).ranking(), Some(0.0));
+        assert_eq!(scores(&[], &[95.0]).ranking(), None);
+        assert_eq!(scores(&[95.0], &[]).ranking(), None);
+    }
+
+    #[test]
+    fn a_threshold_keeps_what_scores_at_least_it() {
+        let s = scores(&[99.0, 92.0, 88.4, 75.0], &[89.9, 84.0, 70.0]);
+        assert_eq!(s.at_or_above(70.0), (4, 3));
+        assert_eq!(s.at_or_above(88.4), (3, 1));
+        assert_eq!(s.at_or_above(90.0), (2, 0));
+        assert_eq!(s.at_or_above(100.0), (0, 0));
+    }
 }
