@@ -23,8 +23,9 @@ pub(crate) const HABITUAL: f64 = 0.65;
 pub(crate) const CHURNING_NETWORK: f64 = 0.85;
 
 /// The most a new network and tool together multiply a return period by: three decades (60
-/// points of score below the knee of [`calibrate::score_of_period`]), so a routine-sized burst from a stolen key's new place alerts without every new place
-/// turning a daily event into an alert.
+/// points of score below the knee of [`calibrate::score_of_period`]), so a routine-sized burst
+/// from a stolen key's new place alerts without every new place turning a daily event into an
+/// alert.
 pub(crate) const MAX_SURPRISE: f64 = 1000.0;
 
 pub(crate) use crate::baseline::habits::CHURNING;
@@ -153,11 +154,12 @@ impl Context {
 
     /// How far below `floor` to scan a principal whose calls of the day came from this
     /// context, so that a window its new place would lift over `floor` ([`Context::weigh`]) is
-    /// not dropped before it is weighed.
+    /// not dropped before it is weighed: the score whose return period, multiplied by
+    /// [`Context::surprise`], is `floor`'s.
     pub(crate) fn scan_floor(&self, floor: f64) -> f64 {
         let s = self.surprise();
         if s > 1.0 {
-            (floor - 20.0 * s.log10()).max(0.0)
+            calibrate::score_of_period(calibrate::period_of_score(floor) / s)
         } else {
             floor
         }
@@ -361,6 +363,27 @@ mod tests {
         // A new network every other day.
         let c = Context::of(&[(&k, &dk, &dv)], Some(&habits(2)));
         assert_eq!(c.factor(), CHURNING_NETWORK);
+    }
+
+    #[test]
+    fn the_scan_floor_is_what_weighing_lifts_to_the_threshold() {
+        let k = key();
+        let (dk, dv) = row("193.189.100.204", "python-requests/2.31.0 Boto3/1.26.0");
+        let c = Context::of(&[(&k, &dk, &dv)], Some(&habits(0)));
+        assert!(c.surprise() > 1.0);
+        // Below the knee and above it: a window at the floor is weighed up to the threshold.
+        for threshold in [60.0, 70.0, 90.0] {
+            let floor = c.scan_floor(threshold);
+            assert!(floor < threshold);
+            assert!(
+                (c.weigh(floor) - threshold).abs() < 1e-6,
+                "{threshold}: {floor}"
+            );
+        }
+        // Habitual calls are not lifted: the floor is the threshold.
+        let (dk, dv) = row("91.198.0.7", "aws-cli/2.18.0");
+        let usual = Context::of(&[(&k, &dk, &dv)], Some(&habits(0)));
+        assert_eq!(usual.scan_floor(70.0), 70.0);
     }
 
     #[test]
