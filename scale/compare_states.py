@@ -5,7 +5,8 @@
 Checks: the same days with the same event counts in manifest.json; for every day the `calls`
 and `detail` tables have the same Parquet schema (column names, physical and logical types)
 and the same rows (sorted, every column); the eventID fingerprint files are byte-identical.
-Exits 1 with the first differences listed when anything differs.
+Exits 1 with the first differences listed when anything differs, or when a day is kept in
+several pieces (only a day over the store's compaction limit is).
 """
 
 import json
@@ -47,6 +48,12 @@ def main(a, b):
     n_rows = {"calls": 0, "detail": 0}
     for day in sorted(set(ma["days"]) & set(mb["days"])):
         da, db = ma["days"][day], mb["days"][day]
+        # A day kept in several pieces (store.rs, days over COMPACT_EVENTS) has no one file to
+        # compare byte for byte; the states compared here are small enough to be one piece.
+        split = [n for n, d in ((a, da), (b, db)) if d.get("parts")]
+        if split:
+            problems.append("%s: kept in pieces in %s; compare states whose days are one piece" % (day, ", ".join(split)))
+            continue
         if da["events"] != db["events"]:
             problems.append("%s: events %d vs %d" % (day, da["events"], db["events"]))
         for table in ("calls", "detail"):

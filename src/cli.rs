@@ -278,6 +278,10 @@ pub struct AwsArgs {
     /// S3 downloads in flight at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub downloads: u64,
+    /// S3 objects larger than this many MiB are downloaded to a temporary file (in TMPDIR)
+    /// instead of memory; 0 spools every object.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(0..=4096))]
+    pub spool_mib: u64,
 }
 
 impl AwsArgs {
@@ -291,6 +295,7 @@ impl AwsArgs {
             until: self.until,
             max_attempts: self.max_attempts,
             concurrency: self.downloads as usize,
+            spool_bytes: self.spool_mib << 20,
             ..Default::default()
         }
     }

@@ -259,7 +259,7 @@ pub(crate) fn ingest_history(
                     path: path.clone(),
                     size: doc.len() as u64,
                 });
-                pending.insert(path, Ok(doc));
+                pending.insert(path, Ok(doc.into()));
             }
             if pending_bytes >= opts.batch_bytes {
                 flush(store, &mut files, &mut pending, &mut total)?;

@@ -59,6 +59,9 @@ pub struct AwsOptions {
     pub until: Option<i64>,
     /// Downloads in flight at once.
     pub concurrency: usize,
+    /// Objects larger than this are downloaded to a temporary file (under `TMPDIR`) instead of
+    /// memory, so 16 downloads of large objects cost disk, not memory.
+    pub spool_bytes: u64,
     /// LookupEvents requests per second per account and region (AWS documents 2).
     pub history_rate: f64,
     /// Attempts per request, with exponential backoff, for throttling and transient errors.
@@ -77,6 +80,7 @@ impl Default for AwsOptions {
             since: None,
             until: None,
             concurrency: 16,
+            spool_bytes: 8 << 20,
             history_rate: 2.0,
             max_attempts: 8,
             initial_backoff: Duration::from_millis(500),

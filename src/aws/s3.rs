@@ -8,6 +8,7 @@
 //! so only the needed dates are listed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -21,8 +22,8 @@ use tokio::task::JoinSet;
 use super::errors::explain;
 use super::{load_json, now_secs, save_json, AwsError, AwsOptions};
 use crate::ingest::{
-    ingest_from, BatchSource, Fetched, IngestError, IngestOptions, IngestSummary, InputFile,
-    ReadError,
+    ingest_from, BatchSource, Body, Fetched, IngestError, IngestOptions, IngestSummary, InputFile,
+    ReadError, Spool,
 };
 use crate::rollup::Store;
 use crate::state::{StateDir, StateFile};
@@ -158,6 +159,7 @@ pub(crate) fn ingest_bucket(
         objs,
         failed: HashSet::new(),
         concurrency: aws.concurrency.max(1),
+        spool_bytes: aws.spool_bytes,
         ledger,
         state,
         source_key,
@@ -410,6 +412,7 @@ struct Source<'r> {
     objs: HashMap<PathBuf, Obj>,
     failed: HashSet<PathBuf>,
     concurrency: usize,
+    spool_bytes: u64,
     ledger: Ledger,
     state: StateDir,
     source_key: String,
@@ -426,10 +429,10 @@ impl BatchSource for Source<'_> {
                     continue;
                 };
                 let (client, bucket, sem) = (self.client.clone(), self.bucket.clone(), sem.clone());
-                let (path, key) = (f.path.clone(), o.key.clone());
+                let (path, key, spool) = (f.path.clone(), o.key.clone(), self.spool_bytes);
                 tasks.spawn(async move {
                     let _permit = sem.acquire_owned().await.expect("semaphore open");
-                    (path, get(&client, &bucket, &key).await)
+                    (path, get(&client, &bucket, &key, spool).await)
                 });
             }
             let mut got = Vec::new();
@@ -499,10 +502,19 @@ enum GetError {
     /// The body stopped arriving.
     #[error("download interrupted: {0}")]
     Body(aws_sdk_s3::primitives::ByteStreamError),
+    /// A large body could not be written to its temporary file (a full or missing TMPDIR).
+    #[error("cannot spool the download to {path}: {source}")]
+    Spool {
+        /// The temporary file, or the temporary folder when it could not be created.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
 }
 
-/// One object's body.
-async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, GetError> {
+/// One object's body: in memory, or written to a temporary file as it arrives when the object
+/// is larger than `spool_bytes`.
+async fn get(client: &Client, bucket: &str, key: &str, spool_bytes: u64) -> Result<Body, GetError> {
     let resp = client
         .get_object()
         .bucket(bucket)
@@ -510,8 +522,28 @@ async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, GetErr
         .send()
         .await
         .map_err(|e| GetError::Request(explain(&e, NEEDS)))?;
-    let body = resp.body.collect().await.map_err(GetError::Body)?;
-    Ok(body.into_bytes().to_vec())
+    let size = resp.content_length().unwrap_or(0).max(0) as u64;
+    if size <= spool_bytes {
+        let body = resp.body.collect().await.map_err(GetError::Body)?;
+        return Ok(Body::Memory(body.into_bytes().to_vec()));
+    }
+    let (spool, file) = Spool::create("s3").map_err(|source| GetError::Spool {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let failed = |source| GetError::Spool {
+        path: spool.path().to_path_buf(),
+        source,
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut body = resp.body;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(GetError::Body)?;
+        out.write_all(&chunk).map_err(failed)?;
+    }
+    out.flush().map_err(failed)?;
+    drop(out);
+    Ok(Body::Spooled(spool))
 }
 
 #[cfg(test)]

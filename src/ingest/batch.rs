@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::record::{read_records, RecordSink};
 use super::{
-    discover_inputs, parse_trail_key, BatchSource, Fetched, IngestError, IngestOptions,
+    discover_inputs, parse_trail_key, BatchSource, Body, Fetched, IngestError, IngestOptions,
     IngestSummary, InputFile, Problem, ReadError, Skipped, Unreadable,
 };
 use crate::event::{Classified, EventClass};
@@ -24,9 +24,16 @@ thread_local! {
     static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// eventID fingerprints of one day, sharded so parallel readers rarely contend.
+/// eventID fingerprints of one day, sharded so parallel readers rarely contend: all seen (to
+/// deduplicate against) and those not yet committed (what the day's next piece records).
 struct DaySet {
-    shards: Vec<Mutex<IdSet>>,
+    shards: Vec<Mutex<Shard>>,
+}
+
+#[derive(Default)]
+struct Shard {
+    seen: IdSet,
+    fresh: Vec<u128>,
 }
 
 /// A set of fingerprints. They are already uniform 128-bit hashes, so the table hashes them
@@ -76,13 +83,17 @@ impl<'s> IdSets<'s> {
             return Ok(d.clone());
         }
         let stored = self.store.load_id_list(day)?;
-        let mut shards: Vec<IdSet> = (0..SHARDS)
-            .map(|_| {
-                IdSet::with_capacity_and_hasher(stored.len() / SHARDS + 1024, Default::default())
+        let mut shards: Vec<Shard> = (0..SHARDS)
+            .map(|_| Shard {
+                seen: IdSet::with_capacity_and_hasher(
+                    stored.len() / SHARDS + 1024,
+                    Default::default(),
+                ),
+                fresh: Vec::new(),
             })
             .collect();
         for id in stored {
-            shards[(id as usize) % SHARDS].insert(id);
+            shards[(id as usize) % SHARDS].seen.insert(id);
         }
         let set = Arc::new(DaySet {
             shards: shards.into_iter().map(Mutex::new).collect(),
@@ -91,8 +102,8 @@ impl<'s> IdSets<'s> {
         Ok(set)
     }
 
-    /// The fingerprints of the `touched` days (for their commit), and their sets (carried to
-    /// the next batch).
+    /// The fingerprints the `touched` days gained since their last commit (for this batch's
+    /// commit), and their sets (carried to the next batch).
     fn take(
         self,
         touched: &BTreeSet<i64>,
@@ -104,13 +115,7 @@ impl<'s> IdSets<'s> {
             let list = set
                 .shards
                 .iter()
-                .flat_map(|s| {
-                    s.lock()
-                        .expect("shard lock")
-                        .iter()
-                        .copied()
-                        .collect::<Vec<_>>()
-                })
+                .flat_map(|s| std::mem::take(&mut s.lock().expect("shard lock").fresh))
                 .collect();
             ids.insert(d, list);
             carried.insert(d, set);
@@ -193,7 +198,7 @@ impl Ctx<'_, '_> {
         &self,
         acc: &mut Acc,
         part: &Part<'_>,
-        fetched: Option<&Result<Vec<u8>, ReadError>>,
+        fetched: Option<&Result<Body, ReadError>>,
     ) -> Option<u64> {
         let f = part.file;
         if part.from == 0 {
@@ -206,17 +211,21 @@ impl Ctx<'_, '_> {
                 acc.problem(self.opts, &f.path, None, e.to_string());
                 return None;
             }
-            Some(Ok(b)) => Some(b.as_slice()),
+            Some(Ok(b)) => Some(b),
             None => None,
         };
         let open = || -> Result<Box<dyn std::io::BufRead + '_>, ReadError> {
-            Ok(match blob {
-                Some(data) => Box::new(data),
-                None => Box::new(std::io::BufReader::with_capacity(
+            let file = |p: &Path| -> Result<Box<dyn std::io::BufRead>, ReadError> {
+                Ok(Box::new(std::io::BufReader::with_capacity(
                     256 << 10,
-                    std::fs::File::open(&f.path).map_err(ReadError::Open)?,
-                )),
-            })
+                    std::fs::File::open(p).map_err(ReadError::Open)?,
+                )))
+            };
+            match blob {
+                Some(Body::Memory(data)) => Ok(Box::new(data.as_slice())),
+                Some(Body::Spooled(s)) => file(s.path()),
+                None => file(&f.path),
+            }
         };
         let mut sink = Sink {
             ctx: self,
@@ -291,13 +300,16 @@ impl RecordSink for Sink<'_, '_, '_> {
                         }
                     },
                 };
-                let fresh = set.shards[(fp as usize) % SHARDS]
-                    .lock()
-                    .expect("shard lock")
-                    .insert(fp);
-                if !fresh {
-                    acc.duplicates += 1;
-                    return;
+                {
+                    let mut shard = set.shards[(fp as usize) % SHARDS]
+                        .lock()
+                        .expect("shard lock");
+                    if !shard.seen.insert(fp) {
+                        drop(shard);
+                        acc.duplicates += 1;
+                        return;
+                    }
+                    shard.fresh.push(fp);
                 }
                 acc.management += 1;
                 acc.rollup.add(&e);
@@ -565,7 +577,7 @@ fn ingest_batch<'f>(
         .flat_map(|a| a.minutes.keys())
         .map(|m| (m * 60).div_euclid(86_400))
         .collect();
-    // Only days that gained events are rewritten; the others' fingerprints are unchanged.
+    // Only days that gained events get a piece; the others have no fresh fingerprints.
     let (pending, sets) = ids.take(&touched);
     acc.pending_ids = pending;
     let mut unfinished = unfinished.into_inner().expect("unfinished list lock");

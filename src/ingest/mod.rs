@@ -145,7 +145,66 @@ pub enum IngestError {
 
 /// Bytes of files fetched from elsewhere, by [`InputFile::path`]: the body, or why it could
 /// not be fetched ([`ReadError::Fetch`], counted as a bad file).
-pub type Fetched = HashMap<PathBuf, Result<Vec<u8>, ReadError>>;
+pub type Fetched = HashMap<PathBuf, Result<Body, ReadError>>;
+
+/// A fetched file's bytes: held in memory, or (a large object) spooled to a temporary file,
+/// so that what a batch holds in memory does not depend on one object's size.
+#[derive(Debug)]
+pub enum Body {
+    /// The bytes themselves.
+    Memory(Vec<u8>),
+    /// A temporary file holding them, removed when the body is dropped.
+    Spooled(Spool),
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(b: Vec<u8>) -> Body {
+        Body::Memory(b)
+    }
+}
+
+/// A temporary file under the system's temporary folder (`TMPDIR`), removed on drop.
+#[derive(Debug)]
+pub struct Spool {
+    path: PathBuf,
+}
+
+impl Spool {
+    /// Creates an empty temporary file (a name no other process or thread holds) for writing.
+    pub fn create(what: &str) -> std::io::Result<(Spool, std::fs::File)> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir();
+        loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!(
+                ".trailsight-{what}-{}-{n}-{:08x}.spool",
+                std::process::id(),
+                rand::random::<u32>()
+            ));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(f) => return Ok((Spool { path }, f)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
 
 /// Where [`ingest_from`] gets file bytes: local files are read by the parser threads; a
 /// remote source fetches each batch into memory before it is parsed (memory stays bounded by

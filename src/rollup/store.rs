@@ -5,6 +5,11 @@
 //! then atomically replaces `manifest.json`, then deletes the superseded files. A run killed at
 //! any point leaves either the old or the new manifest, both complete; unreferenced files left
 //! behind are removed by the next commit.
+//!
+//! A day is stored in pieces ([`DayEntry`]): a commit appends its new events as a piece and
+//! folds the newest pieces into it only while they are small together, so a commit's memory and
+//! time follow the new events, not the size of the day (issue 18: a 3.7M-event day was reloaded
+//! and rewritten whole by each of its commits). Readers sum a day's pieces.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -51,20 +56,86 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::State(io_error(path)(source))
 }
 
-/// The files of one stored UTC day.
+/// The files of one stored UTC day: a first piece (`calls`, `detail`, `ids`) and the pieces
+/// appended by later commits (`parts`). A commit appends the day's new events as a piece of
+/// their own, so its cost is the new events', not the day's; it folds the newest pieces into
+/// it while they hold no more than [`COMPACT_EVENTS`] events together, so a day filled night
+/// by night stays one piece and only a day too large to fold cheaply keeps several.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct DayEntry {
-    /// Increases with every rewrite of the day.
+    /// Increases with every commit that touches the day; names the files that commit writes.
     pub generation: u64,
+    /// First piece's `calls` table, relative to the state directory.
+    pub calls: String,
+    /// First piece's `detail` table, relative to the state directory.
+    pub detail: String,
+    /// First piece's eventID fingerprints, relative to the state directory.
+    pub ids: String,
+    /// Unique management events of the day (all pieces).
+    pub events: u64,
+    /// Pieces appended after the first, oldest first (absent when there are none, as in
+    /// states written before pieces existed and by the Spark and Athena writers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<DayPart>,
+}
+
+/// One piece of a stored day after its first: the same three files, for the events it adds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DayPart {
     /// `calls` table, relative to the state directory.
     pub calls: String,
     /// `detail` table, relative to the state directory.
     pub detail: String,
     /// eventID fingerprints, relative to the state directory.
     pub ids: String,
-    /// Unique management events of the day.
+    /// Unique management events of this piece.
     pub events: u64,
+}
+
+impl DayEntry {
+    /// Every piece of the day, the first one first.
+    pub fn pieces(&self) -> Vec<DayPart> {
+        let first_events = self
+            .events
+            .saturating_sub(self.parts.iter().map(|p| p.events).sum());
+        std::iter::once(DayPart {
+            calls: self.calls.clone(),
+            detail: self.detail.clone(),
+            ids: self.ids.clone(),
+            events: first_events,
+        })
+        .chain(self.parts.iter().cloned())
+        .collect()
+    }
+
+    fn from_pieces(generation: u64, mut pieces: Vec<DayPart>) -> DayEntry {
+        let events = pieces.iter().map(|p| p.events).sum();
+        let first = pieces.remove(0);
+        DayEntry {
+            generation,
+            calls: first.calls,
+            detail: first.detail,
+            ids: first.ids,
+            events,
+            parts: pieces,
+        }
+    }
+}
+
+/// The two rollup tables of a day.
+#[derive(Debug, Clone, Copy)]
+enum Table {
+    Calls,
+    Detail,
+}
+
+/// A day's entry after a commit, and the files it no longer names.
+struct Written {
+    name: String,
+    entry: DayEntry,
+    superseded: Vec<String>,
 }
 
 /// `manifest.json`: what the state holds.
@@ -117,7 +188,14 @@ fn day_number(name: &str) -> Option<i64> {
 pub struct Store {
     state: StateDir,
     manifest: Manifest,
+    compact_events: u64,
 }
+
+/// How many events the newest pieces of a day may hold together for a commit to fold them
+/// into one. Folding reads them whole (up to ~400 bytes of rollup per event when each event is
+/// its own detail row), so this bounds a commit's memory at ~100 MiB; a day filled night by
+/// night (an account's day is typically well under this) stays one piece.
+pub const COMPACT_EVENTS: u64 = 250_000;
 
 impl Store {
     /// A read-only copy of the current state (same directory, same manifest), for reading
@@ -126,6 +204,7 @@ impl Store {
         Store {
             state: self.state.clone(),
             manifest: self.manifest.clone(),
+            compact_events: self.compact_events,
         }
     }
 }
@@ -140,6 +219,7 @@ impl Store {
         Ok(Store {
             state: state.clone(),
             manifest,
+            compact_events: COMPACT_EVENTS,
         })
     }
 
@@ -152,7 +232,14 @@ impl Store {
         Ok(Store {
             state: state.clone(),
             manifest: Manifest::default(),
+            compact_events: COMPACT_EVENTS,
         })
+    }
+
+    /// Sets how many events a commit may fold into one piece of a day ([`COMPACT_EVENTS`] by
+    /// default; 0 never folds, which the tests use to check that pieces read as one).
+    pub fn set_compact_events(&mut self, events: u64) {
+        self.compact_events = events;
     }
 
     /// The state directory.
@@ -184,12 +271,22 @@ impl Store {
         Ok(self.load_id_list(day)?.into_iter().collect())
     }
 
-    /// The same fingerprints as a list, for callers that build their own sets.
+    /// The same fingerprints as a list (every piece of the day), for callers that build their
+    /// own sets.
     pub fn load_id_list(&self, day: i64) -> Result<Vec<u128>, StoreError> {
         let Some(e) = self.manifest.days.get(&day_name(day)) else {
             return Ok(Vec::new());
         };
-        let path = self.state.resolve(&e.ids);
+        let mut out = Vec::new();
+        for p in e.pieces() {
+            self.read_ids(&p.ids, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Appends the fingerprints of one file to `out`.
+    fn read_ids(&self, rel: &str, out: &mut Vec<u128>) -> Result<(), StoreError> {
+        let path = self.state.resolve(rel);
         let b = fs::read(&path).map_err(io(&path))?;
         if b.len() < 16 || &b[..8] != IDS_MAGIC {
             return Err(StoreError::Ids {
@@ -205,10 +302,11 @@ impl Store {
                 reason: "length does not match the count",
             });
         }
-        Ok(body
-            .chunks_exact(16)
-            .map(|c| u128::from_le_bytes(c.try_into().expect("16 bytes")))
-            .collect())
+        out.extend(
+            body.chunks_exact(16)
+                .map(|c| u128::from_le_bytes(c.try_into().expect("16 bytes"))),
+        );
+        Ok(())
     }
 
     fn read_table(&self, rel: &str) -> Result<DataFrame, StoreError> {
@@ -239,32 +337,33 @@ impl Store {
         Ok(())
     }
 
-    /// Adds `delta` (deduplicated new events) to the stored rollups and records `ids` (the full
-    /// fingerprint set of each touched day: stored plus new), in one atomic commit.
+    /// Adds `delta` (deduplicated new events) to the stored rollups and records `new_ids` (the
+    /// fingerprints of those events, by day), in one atomic commit. Each touched day gains one
+    /// piece; the newest pieces are folded into it while they hold no more than
+    /// [`Store::set_compact_events`]' events together.
     pub fn commit(
         &mut self,
         delta: Rollup,
-        ids: BTreeMap<i64, Vec<u128>>,
+        mut new_ids: BTreeMap<i64, Vec<u128>>,
     ) -> Result<(), StoreError> {
         let mut by_day = delta.split_by_day();
-        for d in ids.keys() {
+        for d in new_ids.keys() {
             by_day.entry(*d).or_default();
         }
-        let jobs: Vec<(i64, Rollup, Option<&Vec<u128>>)> = by_day
+        let jobs: Vec<(i64, Rollup, Vec<u128>)> = by_day
             .into_iter()
-            .map(|(d, r)| (d, r, ids.get(&d)))
+            .map(|(d, r)| (d, r, new_ids.remove(&d).unwrap_or_default()))
             .collect();
-        let written: Vec<Result<(String, DayEntry), StoreError>> = jobs
+        let written: Vec<Result<Option<Written>, StoreError>> = jobs
             .into_par_iter()
-            .map(|(day, mut r, day_ids)| self.write_day(day, &mut r, day_ids))
+            .map(|(day, r, ids)| self.write_day(day, r, ids))
             .collect();
         let mut next = self.manifest.clone();
         let mut superseded = Vec::new();
         for w in written {
-            let (name, entry) = w?;
-            if let Some(old) = next.days.insert(name, entry) {
-                superseded.extend([old.calls, old.detail, old.ids]);
-            }
+            let Some(w) = w? else { continue };
+            next.days.insert(w.name, w.entry);
+            superseded.extend(w.superseded);
         }
         // Fault injection for the crash tests: die as a kill would, with the new generation's
         // files written and the manifest not yet swapped.
@@ -281,62 +380,93 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a day's new piece (its new events `r` and their fingerprints `ids`, with the
+    /// newest stored pieces folded in while they stay under the compaction limit). Only the
+    /// folded pieces are read: a commit costs the new events and what it folds, never the
+    /// whole of a large day.
     fn write_day(
         &self,
         day: i64,
-        r: &mut Rollup,
-        day_ids: Option<&Vec<u128>>,
-    ) -> Result<(String, DayEntry), StoreError> {
+        mut r: Rollup,
+        mut ids: Vec<u128>,
+    ) -> Result<Option<Written>, StoreError> {
+        if r.apis.is_empty() && ids.is_empty() {
+            return Ok(None);
+        }
         let name = day_name(day);
         let old = self.manifest.days.get(&name);
-        if let Some(old) = old {
-            let calls = self.read_table(&old.calls)?;
-            table::add_calls(r, &calls).map_err(|source| StoreError::Polars {
-                path: self.state.resolve(&old.calls),
-                source,
-            })?;
-            let detail = self.read_table(&old.detail)?;
-            table::add_detail(r, &detail).map_err(|source| StoreError::Polars {
-                path: self.state.resolve(&old.detail),
-                source,
-            })?;
-        }
         let generation = old.map_or(1, |o| o.generation + 1);
-        let rel = |table: &str, ext: &str| StateDir::rollup_file(table, &name, generation, ext);
-        let entry = DayEntry {
-            generation,
+        let mut pieces = old.map(DayEntry::pieces).unwrap_or_default();
+        let mut together = r.total_calls();
+        let mut keep = pieces.len();
+        while keep > 0 && together + pieces[keep - 1].events <= self.compact_events {
+            keep -= 1;
+            together += pieces[keep].events;
+        }
+        let folded = pieces.split_off(keep);
+        let mut superseded = Vec::new();
+        for p in folded {
+            let calls = self.read_table(&p.calls)?;
+            table::add_calls(&mut r, &calls).map_err(|source| StoreError::Polars {
+                path: self.state.resolve(&p.calls),
+                source,
+            })?;
+            let detail = self.read_table(&p.detail)?;
+            table::add_detail(&mut r, &detail).map_err(|source| StoreError::Polars {
+                path: self.state.resolve(&p.detail),
+                source,
+            })?;
+            self.read_ids(&p.ids, &mut ids)?;
+            superseded.extend([p.calls, p.detail, p.ids]);
+        }
+        pieces.push(self.write_piece(&name, generation, &r, ids)?);
+        Ok(Some(Written {
+            name,
+            entry: DayEntry::from_pieces(generation, pieces),
+            superseded,
+        }))
+    }
+
+    /// Writes one piece's three files, named by the commit's generation.
+    fn write_piece(
+        &self,
+        name: &str,
+        generation: u64,
+        r: &Rollup,
+        mut ids: Vec<u128>,
+    ) -> Result<DayPart, StoreError> {
+        let rel = |table: &str, ext: &str| StateDir::rollup_file(table, name, generation, ext);
+        let piece = DayPart {
             calls: rel("calls", "parquet"),
             detail: rel("detail", "parquet"),
             ids: rel("ids", "bin"),
             events: r.total_calls(),
         };
         let mut calls = table::calls_frame(r).map_err(|source| StoreError::Polars {
-            path: self.state.resolve(&entry.calls),
+            path: self.state.resolve(&piece.calls),
             source,
         })?;
-        self.write_table(&entry.calls, &mut calls)?;
+        self.write_table(&piece.calls, &mut calls)?;
+        drop(calls);
         let mut detail = table::detail_frame(r).map_err(|source| StoreError::Polars {
-            path: self.state.resolve(&entry.detail),
+            path: self.state.resolve(&piece.detail),
             source,
         })?;
-        self.write_table(&entry.detail, &mut detail)?;
-        let mut sorted: Vec<u128> = match day_ids {
-            Some(v) => v.clone(),
-            None => self.load_id_list(day)?,
-        };
-        sorted.sort_unstable();
-        let mut buf = Vec::with_capacity(16 + sorted.len() * 16);
+        self.write_table(&piece.detail, &mut detail)?;
+        drop(detail);
+        ids.sort_unstable();
+        let mut buf = Vec::with_capacity(16 + ids.len() * 16);
         buf.extend_from_slice(IDS_MAGIC);
-        buf.extend_from_slice(&(sorted.len() as u64).to_le_bytes());
-        for id in &sorted {
+        buf.extend_from_slice(&(ids.len() as u64).to_le_bytes());
+        for id in &ids {
             buf.extend_from_slice(&id.to_le_bytes());
         }
-        let ids_path = self.state.resolve(&entry.ids);
+        let ids_path = self.state.resolve(&piece.ids);
         if let Some(dir) = ids_path.parent() {
             fs::create_dir_all(dir).map_err(io(dir))?;
         }
         write_atomic(&ids_path, &buf)?;
-        Ok((name, entry))
+        Ok(piece)
     }
 
     /// Removes files no manifest references: leftovers of a killed run.
@@ -345,8 +475,9 @@ impl Store {
             .manifest
             .days
             .values()
-            .flat_map(|e| [&e.calls, &e.detail, &e.ids])
-            .map(|r| self.state.resolve(r))
+            .flat_map(DayEntry::pieces)
+            .flat_map(|p| [p.calls, p.detail, p.ids])
+            .map(|r| self.state.resolve(&r))
             .collect();
         for entry in walkdir::WalkDir::new(self.state.rollups_dir())
             .into_iter()
@@ -365,21 +496,56 @@ impl Store {
         })
     }
 
-    fn concat(
-        &self,
-        range: TimeRange,
-        pick: fn(&DayEntry) -> &String,
-        time_col: &str,
-    ) -> Result<DataFrame, StoreError> {
+    /// One day's table: its file when the day is one piece, else its pieces summed into one
+    /// table of the same shape (each key once), as if the day had been written at once.
+    fn read_day(&self, e: &DayEntry, which: Table) -> Result<DataFrame, StoreError> {
+        let rel = |p: &DayPart| match which {
+            Table::Calls => p.calls.clone(),
+            Table::Detail => p.detail.clone(),
+        };
+        if e.parts.is_empty() {
+            return self.read_table(&rel(&e.pieces()[0]));
+        }
+        let mut r = Rollup::default();
+        for p in e.pieces() {
+            let rel = rel(&p);
+            let df = self.read_table(&rel)?;
+            match which {
+                Table::Calls => table::add_calls(&mut r, &df),
+                Table::Detail => table::add_detail(&mut r, &df),
+            }
+            .map_err(|source| StoreError::Polars {
+                path: self.state.resolve(&rel),
+                source,
+            })?;
+        }
+        self.frame(&r, which)
+    }
+
+    fn frame(&self, r: &Rollup, which: Table) -> Result<DataFrame, StoreError> {
+        match which {
+            Table::Calls => table::calls_frame(r),
+            Table::Detail => table::detail_frame(r),
+        }
+        .map_err(|source| StoreError::Polars {
+            path: self.state.root().to_path_buf(),
+            source,
+        })
+    }
+
+    fn concat(&self, range: TimeRange, which: Table) -> Result<DataFrame, StoreError> {
         let mut out: Option<DataFrame> = None;
         for e in self.days_in(range) {
-            let df = self.read_table(pick(e))?;
+            let df = self.read_day(e, which)?;
             match &mut out {
                 None => out = Some(df),
                 Some(acc) => {
                     acc.vstack_mut_owned(df)
                         .map_err(|source| StoreError::Polars {
-                            path: self.state.resolve(pick(e)),
+                            path: self.state.resolve(match which {
+                                Table::Calls => &e.calls,
+                                Table::Detail => &e.detail,
+                            }),
                             source,
                         })?;
                 }
@@ -389,18 +555,14 @@ impl Store {
             Some(df) => df,
             None => {
                 // An empty table of the right schema, so callers need no special case.
-                let mut empty = if time_col == table::col::MINUTE {
-                    table::calls_frame(&Rollup::default())
-                } else {
-                    table::detail_frame(&Rollup::default())
-                }
-                .map_err(|source| StoreError::Polars {
-                    path: self.state.root().to_path_buf(),
-                    source,
-                })?;
+                let mut empty = self.frame(&Rollup::default(), which)?;
                 empty.rechunk_mut();
                 return Ok(empty);
             }
+        };
+        let time_col = match which {
+            Table::Calls => table::col::MINUTE,
+            Table::Detail => table::col::BUCKET,
         };
         let t = col(time_col).cast(DataType::Int64);
         df.lazy()
@@ -418,12 +580,12 @@ impl Store {
 
     /// The `calls` table over a time range.
     pub fn calls(&self, range: TimeRange) -> Result<DataFrame, StoreError> {
-        self.concat(range, |e| &e.calls, table::col::MINUTE)
+        self.concat(range, Table::Calls)
     }
 
     /// The `detail` table over a time range.
     pub fn detail(&self, range: TimeRange) -> Result<DataFrame, StoreError> {
-        self.concat(range, |e| &e.detail, table::col::BUCKET)
+        self.concat(range, Table::Detail)
     }
 
     /// The `calls` table over a time range, as sparse in-memory rollups.

@@ -322,6 +322,80 @@ fn bucket_ingest_equals_the_local_copy_and_fetches_each_object_once() {
     assert_eq!(second.regions, want.regions);
     frames_equal(&local, &remote);
 
+    // Issue 18: every object was held in memory while its batch was read. With --spool-mib 0
+    // every body goes through a temporary file instead: the same state, and the temporary
+    // folder is empty afterwards.
+    let spooled = dir.path().join("spooled");
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut c = aws_cli(home);
+    c.env("TMPDIR", &tmp)
+        .args([
+            "ingest",
+            "--json",
+            "--region",
+            "us-east-1",
+            "--spool-mib",
+            "0",
+        ])
+        .args(["--endpoint-url", &moto.endpoint, "--since", "2026-01-05"])
+        .args(["--until", "2026-01-12", "--state"])
+        .arg(&spooled)
+        .arg(url);
+    let (ok, so, se) = run(&mut c);
+    assert!(
+        ok,
+        "spooled ingest failed: {}",
+        &se[se.len().saturating_sub(3000)..]
+    );
+    let s: IngestSummary = serde_json::from_str(so.trim()).unwrap();
+    assert_eq!((s.files, s.bad_files), (sim.files, 0), "{s:?}");
+    frames_equal(&local, &spooled);
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "spool files left behind: {left:?}");
+
+    // A temporary folder that cannot be written: each object is a bad file naming the path and
+    // the reason, and is not remembered, so the next run fetches it again.
+    let nowhere = dir.path().join("no-such-tmp");
+    let broken = dir.path().join("broken-tmp");
+    let mut c = aws_cli(home);
+    c.env("TMPDIR", &nowhere)
+        .args([
+            "ingest",
+            "--json",
+            "--region",
+            "us-east-1",
+            "--spool-mib",
+            "0",
+        ])
+        .args(["--endpoint-url", &moto.endpoint, "--since", "2026-01-06"])
+        .args(["--until", "2026-01-07", "--state"])
+        .arg(&broken)
+        .arg(url);
+    let (_, so, _) = run(&mut c);
+    let b: IngestSummary = serde_json::from_str(so.trim()).unwrap();
+    assert!(b.files > 0 && b.bad_files == b.files, "{b:?}");
+    assert!(
+        b.problems
+            .iter()
+            .all(|p| p.reason.contains("cannot spool the download to")
+                && p.reason.contains("no-such-tmp")),
+        "{:?}",
+        &b.problems[..3.min(b.problems.len())]
+    );
+    let mut c = aws_cli(home);
+    c.args(["ingest", "--json", "--region", "us-east-1"])
+        .args(["--endpoint-url", &moto.endpoint, "--since", "2026-01-06"])
+        .args(["--until", "2026-01-07", "--state"])
+        .arg(&broken)
+        .arg(url);
+    let (ok, so, _) = run(&mut c);
+    let again: IngestSummary = serde_json::from_str(so.trim()).unwrap();
+    assert!(
+        ok && again.files == b.files && again.bad_files == 0,
+        "{again:?}"
+    );
+
     // Third run: nothing new to fetch.
     let third = ingest_s3(
         home,

@@ -331,6 +331,145 @@ fn simulated_trail_counts_are_exact_and_halves_equal_whole() {
     assert_eq!(tables(&parted), tables(&whole));
 }
 
+fn run_pieces(
+    state: &Path,
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    compact: u64,
+) -> IngestSummary {
+    let mut store = Store::open_or_create(&StateDir::new(state)).unwrap();
+    store.set_compact_events(compact);
+    ingest_paths(&mut store, paths, opts, &|_, _| {}).unwrap()
+}
+
+/// Every rollup file under the state, relative to it.
+fn rollup_files(state: &Path) -> HashSet<String> {
+    walkdir::WalkDir::new(state.join("rollups"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(state)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+/// Issue 18: a commit rewrote every day it touched whole, so a day of millions of events cost
+/// memory and time with the day, not with the batch. A day now gains a piece per commit; the
+/// pieces read as the day written at once, deduplicate against each other, and are folded
+/// while small.
+#[test]
+fn a_day_in_pieces_reads_as_one_and_a_commit_leaves_earlier_pieces_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    let cfg = trailsight::simulate::SimConfig {
+        days: 3,
+        scale: 0.02,
+        seed: 12,
+        ..Default::default()
+    };
+    trailsight::simulate::simulate(&cfg, &trail, &|_, _| {}).unwrap();
+    let input = [trail.join("AWSLogs")];
+    let whole = dir.path().join("whole");
+    let s = run(&whole, &input);
+    let one = Store::open(&StateDir::new(&whole)).unwrap();
+    assert!(
+        one.manifest().days.values().all(|d| d.parts.is_empty()),
+        "small days are one piece"
+    );
+
+    // Never folding, in small batches: several pieces per day, the same tables and counts.
+    let small = IngestOptions {
+        batch_events: 500,
+        ..IngestOptions::default()
+    };
+    let pieces = dir.path().join("pieces");
+    let p = run_pieces(&pieces, &input, &small, 0);
+    assert_eq!(p.management_events, s.management_events);
+    let store = Store::open(&StateDir::new(&pieces)).unwrap();
+    let manifest = store.manifest().clone();
+    assert!(
+        manifest.days.values().any(|d| d.parts.len() >= 2),
+        "{manifest:#?}"
+    );
+    for (day, e) in &manifest.days {
+        let summed: u64 = e.pieces().iter().map(|p| p.events).sum();
+        assert_eq!(summed, e.events, "{day}");
+        assert_eq!(
+            e.events,
+            one.manifest().days[day].events,
+            "{day}: same events as read at once"
+        );
+    }
+    assert_eq!(store.total_events(), s.management_events);
+    assert_eq!(tables(&pieces), tables(&whole));
+    // Exactly the files the manifest names are on disk.
+    let named: HashSet<String> = manifest
+        .days
+        .values()
+        .flat_map(|e| e.pieces())
+        .flat_map(|p| [p.calls, p.detail, p.ids])
+        .collect();
+    assert_eq!(rollup_files(&pieces), named);
+
+    // Re-reading everything: every event is found in some piece, nothing is written.
+    let again = run_pieces(&pieces, &input, &small, 0);
+    assert_eq!(again.management_events, 0);
+    assert_eq!(again.duplicates, s.management_events + s.duplicates);
+    assert_eq!(rollup_files(&pieces), named);
+
+    // Half the files, then the other half: the second ingest only adds pieces, and every file
+    // of the first is still named, unchanged.
+    let (files, _) = trailsight::ingest::discover(&input);
+    let (odd, even): (Vec<_>, Vec<_>) = files.iter().enumerate().partition(|(i, _)| i % 2 == 1);
+    let paths = |v: &[(usize, &trailsight::ingest::InputFile)]| -> Vec<PathBuf> {
+        v.iter().map(|(_, f)| f.path.clone()).collect()
+    };
+    let halves = dir.path().join("halves");
+    run_pieces(&halves, &paths(&even), &IngestOptions::default(), 0);
+    let first = rollup_files(&halves);
+    let bytes: Vec<(String, Vec<u8>)> = first
+        .iter()
+        .map(|f| (f.clone(), std::fs::read(halves.join(f)).unwrap()))
+        .collect();
+    run_pieces(&halves, &paths(&odd), &IngestOptions::default(), 0);
+    for (f, b) in &bytes {
+        assert_eq!(&std::fs::read(halves.join(f)).unwrap(), b, "{f} rewritten");
+    }
+    assert!(rollup_files(&halves).is_superset(&first));
+    assert_eq!(tables(&halves), tables(&whole));
+
+    // Folding: a later commit with room folds the pieces back into one, and deletes them.
+    let folded = run_pieces(&pieces, &input, &IngestOptions::default(), u64::MAX);
+    assert_eq!(
+        folded.management_events, 0,
+        "nothing new, nothing folded yet"
+    );
+    let late = dir.path().join("late");
+    let mut rec = records("late", 1).remove(0);
+    let last_day = manifest.days.keys().last().unwrap().clone();
+    rec["eventTime"] = json!(format!("{last_day}T12:00:00Z"));
+    write(&late.join("late.json"), &records_doc(&[rec]));
+    let l = run_pieces(&pieces, &[late], &IngestOptions::default(), u64::MAX);
+    assert_eq!(l.management_events, 1);
+    let store = Store::open(&StateDir::new(&pieces)).unwrap();
+    let day = &store.manifest().days[&last_day];
+    assert!(day.parts.is_empty(), "{day:#?}");
+    assert_eq!(day.events, one.manifest().days[&last_day].events + 1);
+    let named: HashSet<String> = store
+        .manifest()
+        .days
+        .values()
+        .flat_map(|e| e.pieces())
+        .flat_map(|p| [p.calls, p.detail, p.ids])
+        .collect();
+    assert_eq!(rollup_files(&pieces), named, "folded pieces are deleted");
+}
+
 #[test]
 fn read_api_gives_zero_filled_series() {
     let dir = tempfile::tempdir().unwrap();
