@@ -29,12 +29,14 @@ else
 fi
 python3 fuzz/seed.py
 cd fuzz
-"${fuzz[@]}" build -O "${sanitizer[@]}"
+# -a: debug assertions on, so the splitter's UTF-8 window invariant (split.rs `text`) is
+# checked on every input.
+"${fuzz[@]}" build -O -a "${sanitizer[@]}"
 for t in "${targets[@]}"; do
   echo "== fuzz $t: $runs executions"
   rm -rf "artifacts/$t"
   # -max_len: CloudTrail records and config files are small; large inputs only slow the search.
-  "${fuzz[@]}" run -O "${sanitizer[@]}" "$t" -- -runs="$runs" -max_len=65536 \
+  "${fuzz[@]}" run -O -a "${sanitizer[@]}" "$t" -- -runs="$runs" -max_len=65536 \
     -print_final_stats=1 2>&1 | grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|cov:.*(DONE|INITED)|panicked|ERROR|SUMMARY' || true
   # A crash leaves an artifact and a non-zero status; grep above only trims the log.
   if ls "artifacts/$t"/crash-* "artifacts/$t"/oom-* "artifacts/$t"/timeout-* >/dev/null 2>&1; then
