@@ -215,7 +215,27 @@ pub(crate) fn run(cmd: &mut Command) -> (bool, String, String) {
 }
 
 fn ingest_s3(home: &Path, state: &Path, endpoint: &str, extra: &[&str]) -> IngestSummary {
+    let (ok, s, se) = ingest_s3_in(home, None, state, endpoint, extra);
+    assert!(
+        ok,
+        "ingest failed: {}",
+        &se[se.len().saturating_sub(3000)..]
+    );
+    s
+}
+
+/// `ingest --json` of a bucket, with `TMPDIR` set when given: (success, summary, stderr).
+fn ingest_s3_in(
+    home: &Path,
+    tmpdir: Option<&Path>,
+    state: &Path,
+    endpoint: &str,
+    extra: &[&str],
+) -> (bool, IngestSummary, String) {
     let mut c = aws_cli(home);
+    if let Some(t) = tmpdir {
+        c.env("TMPDIR", t);
+    }
     c.args([
         "ingest",
         "--json",
@@ -228,12 +248,9 @@ fn ingest_s3(home: &Path, state: &Path, endpoint: &str, extra: &[&str]) -> Inges
     .arg(state)
     .args(extra);
     let (ok, so, se) = run(&mut c);
-    assert!(
-        ok,
-        "ingest failed: {}",
-        &se[se.len().saturating_sub(3000)..]
-    );
-    serde_json::from_str(so.trim()).unwrap_or_else(|e| panic!("{e}: {so}"))
+    let s = serde_json::from_str(so.trim())
+        .unwrap_or_else(|e| panic!("{e}: {so}\n{}", &se[se.len().saturating_sub(3000)..]));
+    (ok, s, se)
 }
 
 fn frames_equal(a: &Path, b: &Path) {
@@ -328,27 +345,15 @@ fn bucket_ingest_equals_the_local_copy_and_fetches_each_object_once() {
     let spooled = dir.path().join("spooled");
     let tmp = dir.path().join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
-    let mut c = aws_cli(home);
-    c.env("TMPDIR", &tmp)
-        .args([
-            "ingest",
-            "--json",
-            "--region",
-            "us-east-1",
-            "--spool-mib",
-            "0",
-        ])
-        .args(["--endpoint-url", &moto.endpoint, "--since", "2026-01-05"])
-        .args(["--until", "2026-01-12", "--state"])
-        .arg(&spooled)
-        .arg(url);
-    let (ok, so, se) = run(&mut c);
-    assert!(
-        ok,
-        "spooled ingest failed: {}",
-        &se[se.len().saturating_sub(3000)..]
+    let week = ["--since", "2026-01-05", "--until", "2026-01-12"];
+    let (ok, s, se) = ingest_s3_in(
+        home,
+        Some(&tmp),
+        &spooled,
+        &moto.endpoint,
+        &[&week[..], &["--spool-mib", "0", url]].concat(),
     );
-    let s: IngestSummary = serde_json::from_str(so.trim()).unwrap();
+    assert!(ok, "spooled ingest failed: {se}");
     assert_eq!((s.files, s.bad_files), (sim.files, 0), "{s:?}");
     frames_equal(&local, &spooled);
     let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
@@ -356,24 +361,15 @@ fn bucket_ingest_equals_the_local_copy_and_fetches_each_object_once() {
 
     // A temporary folder that cannot be written: each object is a bad file naming the path and
     // the reason, and is not remembered, so the next run fetches it again.
-    let nowhere = dir.path().join("no-such-tmp");
     let broken = dir.path().join("broken-tmp");
-    let mut c = aws_cli(home);
-    c.env("TMPDIR", &nowhere)
-        .args([
-            "ingest",
-            "--json",
-            "--region",
-            "us-east-1",
-            "--spool-mib",
-            "0",
-        ])
-        .args(["--endpoint-url", &moto.endpoint, "--since", "2026-01-06"])
-        .args(["--until", "2026-01-07", "--state"])
-        .arg(&broken)
-        .arg(url);
-    let (_, so, _) = run(&mut c);
-    let b: IngestSummary = serde_json::from_str(so.trim()).unwrap();
+    let day = ["--since", "2026-01-06", "--until", "2026-01-07", url];
+    let (_, b, _) = ingest_s3_in(
+        home,
+        Some(&dir.path().join("no-such-tmp")),
+        &broken,
+        &moto.endpoint,
+        &[&day[..], &["--spool-mib", "0"]].concat(),
+    );
     assert!(b.files > 0 && b.bad_files == b.files, "{b:?}");
     assert!(
         b.problems
@@ -383,18 +379,8 @@ fn bucket_ingest_equals_the_local_copy_and_fetches_each_object_once() {
         "{:?}",
         &b.problems[..3.min(b.problems.len())]
     );
-    let mut c = aws_cli(home);
-    c.args(["ingest", "--json", "--region", "us-east-1"])
-        .args(["--endpoint-url", &moto.endpoint, "--since", "2026-01-06"])
-        .args(["--until", "2026-01-07", "--state"])
-        .arg(&broken)
-        .arg(url);
-    let (ok, so, _) = run(&mut c);
-    let again: IngestSummary = serde_json::from_str(so.trim()).unwrap();
-    assert!(
-        ok && again.files == b.files && again.bad_files == 0,
-        "{again:?}"
-    );
+    let again = ingest_s3(home, &broken, &moto.endpoint, &day);
+    assert!(again.files == b.files && again.bad_files == 0, "{again:?}");
 
     // Third run: nothing new to fetch.
     let third = ingest_s3(
