@@ -4,8 +4,9 @@
 //!
 //! The rules, in order:
 //! 1. Each finding has an **actor**: its principal; for a finding about an API rather than a
-//!    principal, the principal behind at least half of the window's calls; otherwise the API
-//!    series itself (account, region, service, API).
+//!    principal, the principal behind at least half of the window's calls; otherwise the
+//!    service in that account and region, so that several APIs of one service moving together
+//!    with nobody dominating them (a poller or an integration stopping) are one story.
 //! 2. Findings of the same account and actor join one incident when each starts within
 //!    [`IncidentConfig::gap_minutes`] of the end of the incident so far (a chain: a slow
 //!    attacker stays one incident as long as the pauses are shorter than the gap).
@@ -53,7 +54,7 @@ impl Default for IncidentConfig {
 pub enum Actor {
     /// A principal (role, user, service) ARN.
     Principal(String),
-    /// An API series nobody dominates: `service:Api` in account/region.
+    /// A service whose calls nobody dominates: `service in account/region`.
     Series(String),
 }
 
@@ -133,13 +134,7 @@ pub fn actor_of(f: &Finding, cfg: &IncidentConfig) -> Actor {
         Some(a) if a.insight_share >= cfg.actor_share && !a.value.is_empty() => {
             Actor::Principal(a.value.clone())
         }
-        _ => Actor::Series(format!(
-            "{}:{} in {}/{}",
-            f.event_source,
-            f.event_names.join("+"),
-            f.account,
-            f.region
-        )),
+        _ => Actor::Series(format!("{} in {}/{}", f.event_source, f.account, f.region)),
     }
 }
 
@@ -326,17 +321,25 @@ fn title(actor: &Actor, fs: &[&Finding], secs: i64) -> String {
             .sum()
     };
     let count = |k: FindingKind| fs.iter().filter(|f| f.kind == k).count();
-    let top_api = |k: FindingKind| -> String {
+    // The APIs of kind `k`'s findings, the most called first.
+    let ranked = |k: FindingKind| -> Vec<String> {
         let mut m: BTreeMap<&str, f64> = BTreeMap::new();
         for f in fs.iter().filter(|f| f.kind == k) {
             for n in &f.event_names {
                 *m.entry(n).or_default() += f.observed.total / f.event_names.len().max(1) as f64;
             }
         }
-        m.into_iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(n, _)| n.to_string())
-            .unwrap_or_default()
+        let mut v: Vec<(&str, f64)> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        v.into_iter().map(|(n, _)| n.to_string()).collect()
+    };
+    let top_api = |k: FindingKind| ranked(k).into_iter().next().unwrap_or_default();
+    // "A", "A and B", "A, B and 3 more".
+    let apis = |k: FindingKind| match ranked(k).as_slice() {
+        [] => String::new(),
+        [a] => a.clone(),
+        [a, b] => format!("{a} and {b}"),
+        [a, b, rest @ ..] => format!("{a}, {b} and {} more", rest.len()),
     };
     // Most telling evidence first.
     for k in [
@@ -366,8 +369,8 @@ fn title(actor: &Actor, fs: &[&Finding], secs: i64) -> String {
             }
             FindingKind::ErrorRate => format!("{total:.0} failed calls"),
             FindingKind::CallRateSpike => format!("{total:.0} {} calls", top_api(k)),
-            FindingKind::CallRateDrop => format!("{} calls dropped", top_api(k)),
-            FindingKind::MaintenanceGap => format!("{} did not run", top_api(k)),
+            FindingKind::CallRateDrop => format!("{} calls dropped", apis(k)),
+            FindingKind::MaintenanceGap => format!("{} did not run", apis(k)),
         };
         parts.push(text);
     }
@@ -569,7 +572,39 @@ mod tests {
         api.attributions.principal[0].insight_share = 0.3;
         assert_eq!(
             actor_of(&api, &cfg),
-            Actor::Series("iam.amazonaws.com:CreateUser in 111122223333/us-east-1".into())
+            Actor::Series("iam.amazonaws.com in 111122223333/us-east-1".into())
+        );
+    }
+
+    /// A trailgen replay (seed 301, inc-007) reported one stopped poller as two incidents: two
+    /// route53 APIs dropped together with nobody dominating either, each its own series.
+    #[test]
+    fn apis_of_one_service_that_nobody_dominates_are_one_incident() {
+        let mut a = f("a", FindingKind::CallRateDrop, None, 0, 3600, 80.0);
+        a.event_source = "route53.amazonaws.com".into();
+        a.event_names = vec!["ListHostedZones".into()];
+        a.observed.total = 40.0;
+        let mut b = a.clone();
+        b.id = "b".into();
+        b.event_names = vec!["ListResourceRecordSets".into()];
+        b.observed.total = 10.0;
+        let mut other = a.clone();
+        other.id = "c".into();
+        other.event_source = "sqs.amazonaws.com".into();
+        let got = group(&[a, b, other], &IncidentConfig::default());
+        assert_eq!(got.len(), 2, "{got:#?}");
+        let r53 = got
+            .iter()
+            .find(|i| i.actor.name().starts_with("route53"))
+            .unwrap();
+        assert_eq!(r53.storyline.len(), 2);
+        assert!(
+            r53.title.starts_with(
+                "route53.amazonaws.com in 111122223333/us-east-1: \
+                 ListHostedZones and ListResourceRecordSets calls dropped"
+            ),
+            "{}",
+            r53.title
         );
     }
 }
