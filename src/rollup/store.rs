@@ -131,6 +131,16 @@ enum Table {
     Detail,
 }
 
+impl Table {
+    /// This table's file in the day's first piece.
+    fn first_file(self, e: &DayEntry) -> &str {
+        match self {
+            Table::Calls => &e.calls,
+            Table::Detail => &e.detail,
+        }
+    }
+}
+
 /// A day's entry after a commit, and the files it no longer names.
 struct Written {
     name: String,
@@ -499,16 +509,15 @@ impl Store {
     /// One day's table: its file when the day is one piece, else its pieces summed into one
     /// table of the same shape (each key once), as if the day had been written at once.
     fn read_day(&self, e: &DayEntry, which: Table) -> Result<DataFrame, StoreError> {
-        let rel = |p: &DayPart| match which {
-            Table::Calls => p.calls.clone(),
-            Table::Detail => p.detail.clone(),
-        };
         if e.parts.is_empty() {
-            return self.read_table(&rel(&e.pieces()[0]));
+            return self.read_table(which.first_file(e));
         }
         let mut r = Rollup::default();
         for p in e.pieces() {
-            let rel = rel(&p);
+            let rel = match which {
+                Table::Calls => p.calls,
+                Table::Detail => p.detail,
+            };
             let df = self.read_table(&rel)?;
             match which {
                 Table::Calls => table::add_calls(&mut r, &df),
@@ -542,10 +551,7 @@ impl Store {
                 Some(acc) => {
                     acc.vstack_mut_owned(df)
                         .map_err(|source| StoreError::Polars {
-                            path: self.state.resolve(match which {
-                                Table::Calls => &e.calls,
-                                Table::Detail => &e.detail,
-                            }),
+                            path: self.state.resolve(which.first_file(e)),
                             source,
                         })?;
                 }
