@@ -237,7 +237,9 @@ impl Bursts {
         }
     }
 
-    fn maxima(&self, len: usize) -> &[f64] {
+    /// The largest daily maxima (largest first) of the nearest kept window length not shorter
+    /// than `len` buckets.
+    pub fn maxima(&self, len: usize) -> &[f64] {
         BURST_LENS
             .iter()
             .position(|&l| l >= len)
@@ -1149,9 +1151,12 @@ mod tests {
 
     #[test]
     fn calibration_ignores_a_single_precedent_but_not_two() {
-        use crate::detect::calibrate::score;
+        use crate::detect::calibrate::{days_of_precedent, score};
         let tests = 1152.0;
-        assert_eq!(score(1e-30, tests, 1, 28), score(1e-30, tests, 0, 28));
-        assert!(score(1e-30, tests, 2, 28) < 60.0);
+        assert_eq!(
+            score(1e-30, tests, days_of_precedent(1), 28),
+            score(1e-30, tests, days_of_precedent(0), 28)
+        );
+        assert!(score(1e-30, tests, days_of_precedent(2), 28) < 60.0);
     }
 }

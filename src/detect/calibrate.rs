@@ -13,6 +13,16 @@
 //!   on a single day counts as never reached ([`MIN_PRECEDENT_DAYS`]): that day may have been
 //!   an incident itself, and one day is no rhythm.
 //!
+//! **Past its precedent, the entity's own tail**: when fewer than two days reached half the
+//! size, the largest size that two days did reach (`s₂`) is extrapolated with a power-law tail
+//! of index [`TAIL_INDEX`]: `k = 2 · (s₂ / (½ · observed))^TAIL_INDEX` ([`precedent`]). The
+//! sizes of real jobs' bursts are heavy-tailed (a Terraform apply that touches seven roles
+//! where it usually touches two, a scan of a new region): a CI role that writes two IAM
+//! policies on most deploy days and seven today is a few times its habit, about monthly, not
+//! "beyond anything in its history"; a principal that never did any of it has no `s₂` and
+//! nothing to extrapolate from. With four weeks a burst 16× its two-day precedent still scores
+//! 70 and one 70× scores the ceiling.
+//!
 //! `r = (k + a · r_M) / (n + a)` with `a` = [`PRIOR_DAYS`] pseudo-days of the model: with no
 //! history the model decides; with four weeks a size reached once in them is at best a
 //! once-a-month event whatever `p` says.
@@ -32,6 +42,8 @@
 //! ([`score_of_period`]). A default `min_score` of 70 therefore reads "would have alerted about
 //! once a year on this entity's own history".
 
+use crate::baseline::Bursts;
+
 /// Pseudo-days the model's rate counts for against the entity's own history.
 pub const PRIOR_DAYS: f64 = 7.0;
 
@@ -44,6 +56,11 @@ pub const SAME_ORDER: f64 = 0.5;
 /// A size never reached in `n` days claims a return period of at most this many times
 /// `n + PRIOR_DAYS` days, however small the model's `p`.
 pub const MAX_EXTRAPOLATION: f64 = 100.0;
+
+/// How fast burst sizes thin out past an entity's precedent: the index of the power-law tail
+/// [`precedent`] extrapolates with (a size `x` times larger is `x^1.5` times rarer). Measured
+/// job-size and traffic-burst tails are Pareto with indices of about 1–2; 1.5 sits between.
+pub const TAIL_INDEX: f64 = 1.5;
 
 /// The score at which the scale stops being linear in `log10(T)` (T = 1000 days).
 const KNEE_SCORE: f64 = 80.0;
@@ -76,17 +93,46 @@ pub fn period_of_score(score: f64) -> f64 {
     }
 }
 
+/// The days of precedent a day count stands for: one day is none (it may have been an incident
+/// itself, the same stolen key used twice, and one day is no rhythm — as the burst ceiling
+/// ignores a single day).
+pub fn days_of_precedent(k: u32) -> f64 {
+    if k < MIN_PRECEDENT_DAYS {
+        0.0
+    } else {
+        f64::from(k)
+    }
+}
+
+/// The days of precedent in `history` of a window of `len` buckets starting at `at` (Unix
+/// seconds) with `observed` calls: the days a window reached [`SAME_ORDER`] of it
+/// ([`Bursts::precedent_days`]) when at least [`MIN_PRECEDENT_DAYS`] did, else the entity's
+/// tail extrapolated from the largest size reached on that many days, `s₂`:
+/// `2 · (s₂ / (SAME_ORDER · observed))^TAIL_INDEX`, below 2 and falling with the size; 0 when
+/// no size was reached on two days.
+pub fn precedent(history: &Bursts, len: usize, observed: f64, at: Option<i64>) -> f64 {
+    let half = observed * SAME_ORDER;
+    let k = days_of_precedent(history.precedent_days(len, half, at));
+    if k > 0.0 || half <= 0.0 {
+        return k;
+    }
+    let two = MIN_PRECEDENT_DAYS as usize;
+    match history.maxima(len).get(two - 1) {
+        Some(&s2) if s2 > 0.0 && s2 < half => {
+            f64::from(MIN_PRECEDENT_DAYS) * (s2 / half).powf(TAIL_INDEX)
+        }
+        _ => 0.0,
+    }
+}
+
 /// The return period in days of a window with model tail probability `p`, tried `tests` times
-/// a day, whose size the entity reached on `k` of its `n` training days; at most
-/// [`MAX_EXTRAPOLATION`] × (`n` + [`PRIOR_DAYS`]).
-pub fn return_period(p: f64, tests: f64, k: u32, n: u32) -> f64 {
+/// a day, with `k` days of precedent ([`precedent`], [`days_of_precedent`]) in the entity's `n`
+/// training days; at most [`MAX_EXTRAPOLATION`] × (`n` + [`PRIOR_DAYS`]).
+pub fn return_period(p: f64, tests: f64, k: f64, n: u32) -> f64 {
     let p = if p.is_nan() { 1.0 } else { p.clamp(0.0, 1.0) };
     let r_model = (tests * p).min(1.0);
-    // One day is no precedent: it may have been an incident itself (the same stolen key used
-    // twice), and one day is no rhythm — as the burst ceiling ignores a single day.
-    let k = if k < MIN_PRECEDENT_DAYS { 0 } else { k };
     let days = f64::from(n) + PRIOR_DAYS;
-    let r = (f64::from(k) + PRIOR_DAYS * r_model) / days;
+    let r = (k.max(0.0) + PRIOR_DAYS * r_model) / days;
     let ceiling = MAX_EXTRAPOLATION * days;
     if r <= 0.0 {
         ceiling
@@ -96,7 +142,7 @@ pub fn return_period(p: f64, tests: f64, k: u32, n: u32) -> f64 {
 }
 
 /// The calibrated score ([`score_of_period`] of [`return_period`]).
-pub fn score(p: f64, tests: f64, k: u32, n: u32) -> f64 {
+pub fn score(p: f64, tests: f64, k: f64, n: u32) -> f64 {
     score_of_period(return_period(p, tests, k, n))
 }
 
@@ -147,40 +193,94 @@ mod tests {
         let tests = 1152.0;
         // Never reached in 28 days: p of 1e-12 and of 1e-100 are the same evidence, "beyond
         // anything in its history", 100 × 35 days.
-        let far = return_period(1e-100, tests, 0, 28);
+        let far = return_period(1e-100, tests, days_of_precedent(0), 28);
         assert!((far - 3500.0).abs() < 1e-6, "{far}");
-        assert_eq!(score(1e-12, tests, 0, 28), score(1e-100, tests, 0, 28));
-        let s = score(1e-100, tests, 0, 28);
+        assert_eq!(
+            score(1e-12, tests, days_of_precedent(0), 28),
+            score(1e-100, tests, days_of_precedent(0), 28)
+        );
+        let s = score(1e-100, tests, days_of_precedent(0), 28);
         assert!((88.0..89.0).contains(&s), "{s}");
         // A shorter history claims less: day 2 (one day seen) still above 75.
-        let day2 = score(1e-100, tests, 0, 1);
+        let day2 = score(1e-100, tests, days_of_precedent(0), 1);
         assert!((75.0..s).contains(&day2), "{day2}");
         // Below the ceiling the model still ranks.
-        assert!(score(1e-4, tests, 0, 28) < score(1e-5, tests, 0, 28));
+        assert!(
+            score(1e-4, tests, days_of_precedent(0), 28)
+                < score(1e-5, tests, days_of_precedent(0), 28)
+        );
     }
 
     #[test]
     fn own_history_caps_what_the_model_says() {
         let tests = 1152.0;
         // Never reached in 28 days and far out in the model: the ceiling.
-        assert!(score(1e-30, tests, 0, 28) > 88.0);
+        assert!(score(1e-30, tests, days_of_precedent(0), 28) > 88.0);
         // The same window, reached on 2 of the 28 days: every ~two weeks, below 70.
-        let twice = score(1e-30, tests, 2, 28);
+        let twice = score(1e-30, tests, days_of_precedent(2), 28);
         assert!((40.0..50.0).contains(&twice), "{twice}");
         // More often reached, lower score: the score ranks.
-        assert!(score(1e-30, tests, 5, 28) < twice);
+        assert!(score(1e-30, tests, days_of_precedent(5), 28) < twice);
     }
 
     #[test]
     fn short_history_leans_on_the_model() {
         let tests = 1152.0;
         // One day of history: an extreme window still scores high, a mild one does not.
-        assert!(score(1e-12, tests, 0, 1) > 75.0);
-        assert!(score(1e-3, tests, 0, 1) < 30.0);
+        assert!(score(1e-12, tests, days_of_precedent(0), 1) > 75.0);
+        assert!(score(1e-3, tests, days_of_precedent(0), 1) < 30.0);
         // Reached on the one day seen: one day is no precedent, the model decides.
-        assert!(score(1e-12, tests, 1, 1) > 75.0);
+        assert!(score(1e-12, tests, days_of_precedent(1), 1) > 75.0);
         // Reached on both of two days: about weekly (the model's pseudo-days keep it above 1).
-        assert!(score(1e-12, tests, 2, 2) < 40.0);
+        assert!(score(1e-12, tests, days_of_precedent(2), 2) < 40.0);
+    }
+
+    fn bursts(daily_max: &[f64]) -> Bursts {
+        Bursts {
+            days: 28,
+            daily_max: vec![daily_max.to_vec(); crate::baseline::BURST_LENS.len()],
+            peaks: vec![vec![0; daily_max.len()]; crate::baseline::BURST_LENS.len()],
+        }
+    }
+
+    /// Regression (trailgen tuning seed 301): a Terraform role that writes two IAM policies on
+    /// most deploy days and seven one day scored "beyond anything in its history" (88). Past
+    /// its precedent a size follows the entity's own tail: a few times its habit is about
+    /// monthly, far past it reaches the ceiling, and with no second day there is no tail.
+    #[test]
+    fn a_size_past_its_precedent_follows_the_entitys_tail() {
+        let tests = 1152.0;
+        let ci = bursts(&[12.0, 2.0, 2.0, 1.0]);
+        // Within a factor of two of three days: those days are the precedent.
+        assert_eq!(precedent(&ci, 1, 4.0, None), 3.0);
+        // Seven: only the one-off day of 12 reached 3.5, so the tail of the days of 2 speaks.
+        let k = precedent(&ci, 1, 7.0, None);
+        assert!(
+            (k - 2.0 * (2.0f64 / 3.5).powf(TAIL_INDEX)).abs() < 1e-12,
+            "{k}"
+        );
+        let seven = score(1e-30, tests, k, 28);
+        assert!((40.0..60.0).contains(&seven), "{seven}");
+        // Continuous where the precedent ends (half the size = the second day's size) and
+        // falling with the size: 16× scores about 70, 70× and more the ceiling.
+        let at_edge = precedent(&ci, 1, 4.0 + 1e-9, None);
+        assert!((at_edge - 2.0).abs() < 1e-6, "{at_edge}");
+        let mut last = seven;
+        for x in [10.0, 20.0, 32.0, 64.0, 140.0] {
+            let s = score(1e-30, tests, precedent(&ci, 1, x, None), 28);
+            assert!(s > last, "{x}: {s} <= {last}");
+            last = s;
+        }
+        let sixteen = score(1e-30, tests, precedent(&ci, 1, 32.0, None), 28);
+        assert!((68.0..73.0).contains(&sixteen), "{sixteen}");
+        assert_eq!(
+            score(1e-30, tests, precedent(&ci, 1, 140.0, None), 28),
+            score(1e-30, tests, 0.0, 28)
+        );
+        // One day of anything is no tail: beyond it is beyond the history.
+        let once = bursts(&[2.0]);
+        assert_eq!(precedent(&once, 1, 7.0, None), 0.0);
+        assert_eq!(precedent(&Bursts::default(), 1, 7.0, None), 0.0);
     }
 
     #[test]
@@ -188,7 +288,7 @@ mod tests {
         // Smaller p, higher (or equal, once clamped) score.
         let mut last = -1.0;
         for e in 0..40 {
-            let s = score(10f64.powi(-e), 1152.0, 0, 28);
+            let s = score(10f64.powi(-e), 1152.0, 0.0, 28);
             assert!(s >= last, "p 1e-{e}: {s} < {last}");
             last = s;
         }

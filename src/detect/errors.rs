@@ -131,6 +131,19 @@ fn denied_reads(rows: &[(&ApiKey, &DetailKey, &DetailVal)]) -> bool {
     denied_share(rows, true) >= 0.9
 }
 
+/// Whether the failed calls of `rows` are a sweep of reads: at least nine in ten of them
+/// read-only, whatever the error — denied, or probing configuration that is not there
+/// (`NoSuchBucketPolicy`, `ResourceNotFoundException`), as a configuration scanner does on
+/// every resource it inventories.
+fn read_sweep(rows: &[(&ApiKey, &DetailKey, &DetailVal)]) -> bool {
+    let (mut reads, mut all) = (0u64, 0u64);
+    for (k, _, dv) in rows {
+        reads += u64::from(dv.count) * u64::from(k.read_only);
+        all += u64::from(dv.count);
+    }
+    all > 0 && reads * 10 >= all * 9
+}
+
 /// The baseline side of a principal's attribution: its own failures in the training window.
 fn principal_baseline(principal: &str, m: &PrincipalModel) -> TopContributors {
     TopContributors {
@@ -335,9 +348,9 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
                 h.score.min(CONSOLE_FANOUT_MAX_SCORE)
             } else if model.is_none()
                 && context::role_name(principal).is_some()
-                && denied_reads(&rows)
+                && read_sweep(&rows)
             {
-                // A role no one used before, sweeping reads it may not make: someone its trust
+                // A role no one used before, sweeping reads that fail: someone its trust
                 // policy admits began using it (a new scanner's first assessment), and that
                 // assumption is judged on whoever made it — as with its first actions in
                 // `rare_action`. Weighed as a habitual sweep: at most 65, shown below the

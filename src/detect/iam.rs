@@ -117,20 +117,35 @@ impl Detector for IamBurst {
                 // From the principal's own networks and tools, an IAM burst is most likely its
                 // owner at work (an admin onboarding a team); from elsewhere, a stolen key.
                 let ctx = Context::of(&rows, habits);
+                // The same role in the organization's other accounts (a pipeline deployed to
+                // each): bursts it makes there are this role's habit here too, when this
+                // account's own history is thinner.
+                let peer = elsewhere
+                    .iter()
+                    .map(|m| {
+                        (
+                            m.account.as_str(),
+                            h.score_against(&params, &m.iam_burst, start),
+                        )
+                    })
+                    .filter(|(_, s)| *s < h.score)
+                    .min_by(|a, b| a.1.total_cmp(&b.1));
+                let size = peer.map_or(h.score, |(_, s)| s);
                 let score = match by_service {
-                    Some(_) => h.score.min(at::SERVICE_MADE_MAX_SCORE),
-                    None => ctx.weigh(h.score),
+                    Some(_) => size.min(at::SERVICE_MADE_MAX_SCORE),
+                    None => ctx.weigh(size),
                 };
                 if score < floor {
                     continue;
                 }
                 let clause = ctx.describe();
                 let explanation = format!(
-                    "{} by {principal}: {} IAM writes in {}; this principal made {history} IAM writes in the previous {days} days{}{}{}",
+                    "{} by {principal}: {} IAM writes in {}; this principal made {history} IAM writes in the previous {days} days{}{}{}{}",
                     names.join(", "),
                     h.observed,
                     at::duration(end - start),
                     if model.is_none() { " (never seen before)" } else { "" },
+                    peer.map_or(String::new(), |(a, _)| format!("; the same role makes bursts like it in account {a}")),
                     if clause.is_empty() { String::new() } else { format!("; {clause}") },
                     by_service.map_or(String::new(), |svc| format!("; all made by {svc} on its behalf (scored at most {})", at::SERVICE_MADE_MAX_SCORE))
                 );

@@ -8,7 +8,9 @@
 //! the job's reliability and history: a job that ran 28 nights out of 28 and then did not is
 //! worth waking up for; one that misses one night in ten is not watched (`min_reliability`).
 //! Score = 60 + 35 · reliability⁴ · min(1, runs_seen / 14); an off-schedule run scores 0.8 of
-//! that. The p-value is the Laplace estimate of a miss, (misses + ½) / (runs expected + 1).
+//! that. Reliability leaves out the misses at the end of the baseline (an outage still going
+//! on): the second night a disabled schedule does not run is checked like the first. The
+//! p-value is the Laplace estimate of a miss, (misses + ½) / (runs expected + 1).
 
 use serde::{Deserialize, Serialize};
 
@@ -113,8 +115,13 @@ impl Detector for MaintenanceGap {
                 if score < floor {
                     continue;
                 }
+                let outage = match j.trailing_misses {
+                    0 => String::new(),
+                    1 => "; it also missed its run before".to_string(),
+                    n => format!("; it also missed its {n} runs before"),
+                };
                 let explanation = format!(
-                    "{} by {} ({} {}/{}), usually {when} (±{} min, {} of {} runs in the baseline, ~{} calls each), {what} on {}",
+                    "{} by {} ({} {}/{}), usually {when} (±{} min, {} of {} runs in the baseline, ~{} calls each), {what} on {}{outage}",
                     j.event_name,
                     j.principal,
                     j.event_source,

@@ -310,9 +310,7 @@ fn routine_work(
     .sum();
     let tests = params.tests_per_day();
     let reached = |m: &crate::baseline::PrincipalModel| {
-        let k =
-            m.call_burst
-                .precedent_days(h.len, work * super::calibrate::SAME_ORDER, Some(start));
+        let k = super::calibrate::precedent(&m.call_burst, h.len, work, Some(start));
         (
             k,
             m.call_burst.days,
@@ -323,7 +321,7 @@ fn routine_work(
         .into_iter()
         .chain(elsewhere)
         .map(|m| (m.account.as_str(), reached(m)))
-        .filter(|(_, (k, _, _))| *k > 0)
+        .filter(|(_, (k, _, _))| *k > 0.0)
         .min_by(|a, b| a.1 .2.total_cmp(&b.1 .2))?;
     let (where_, (k, n, score)) = best;
     let place = if where_ == account {
@@ -331,10 +329,20 @@ fn routine_work(
     } else {
         format!(" (the same role in account {where_})")
     };
+    let amount = if k >= f64::from(super::calibrate::MIN_PRECEDENT_DAYS) {
+        format!("an amount of work it reached on {k} of {n} days")
+    } else {
+        // The inverse of calibrate::precedent's tail: how many times the size two days reached.
+        let times = 1.0
+            / (super::calibrate::SAME_ORDER
+                * (k / f64::from(super::calibrate::MIN_PRECEDENT_DAYS))
+                    .powf(1.0 / super::calibrate::TAIL_INDEX));
+        format!("{times:.1}× the most work it did on two of {n} days")
+    };
     Some(Routine {
         score,
         reason: format!(
-            "{principal} did {work} calls in all in the window, an amount of work it reached on {k} of {n} days{place}, from its usual networks and tools"
+            "{principal} did {work} calls in all in the window, {amount}{place}, from its usual networks and tools"
         ),
     })
 }

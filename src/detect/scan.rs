@@ -106,15 +106,17 @@ impl<'a> Params<'a> {
     fn score(&self, p: f64, start: usize, len: usize, observed: f64, expected: f64) -> f64 {
         let tests = self.tests_per_day();
         let k = match self.tail {
-            Tail::Up => self.history.map_or(0, |b| {
+            Tail::Up => self.history.map_or(0.0, |b| {
                 let at = self
                     .origin
                     .map(|o| o + start as i64 * crate::time::BUCKET_SECS);
-                b.precedent_days(len, observed * super::calibrate::SAME_ORDER, at)
+                super::calibrate::precedent(b, len, observed, at)
             }),
-            Tail::Down => self.lulls.map_or(0, |l| {
+            Tail::Down => self.lulls.map_or(0.0, |l| {
                 let ratio = observed / expected.max(1e-9);
-                l.days_below(len, (ratio / super::calibrate::SAME_ORDER).max(0.1))
+                super::calibrate::days_of_precedent(
+                    l.days_below(len, (ratio / super::calibrate::SAME_ORDER).max(0.1)),
+                )
             }),
         };
         super::calibrate::score(p, tests, k, self.days)
@@ -130,6 +132,16 @@ pub(crate) struct Hit {
     pub(crate) expected: f64,
     pub(crate) p: f64,
     pub(crate) score: f64,
+}
+
+impl Hit {
+    /// This spike's score against another entity's burst history `history` (the same role in
+    /// another account), its window beginning at `at` (Unix seconds): what it would score had
+    /// that history been its own.
+    pub(crate) fn score_against(&self, params: &Params<'_>, history: &Bursts, at: i64) -> f64 {
+        let k = super::calibrate::precedent(history, self.len, self.observed, Some(at));
+        super::calibrate::score(self.p, params.tests_per_day(), k, history.days)
+    }
 }
 
 fn tail_p(tail: Tail, o: f64, e: f64, alpha: f64) -> f64 {
@@ -362,9 +374,15 @@ mod tests {
         };
         let p = up(&[1, 3, 6]).with_history(Some(&history), 28);
         assert!(scan(&obs, &exp, 0.1, &p).is_empty());
-        // Twice the usual burst is not.
+        // Twice the usual burst passes the ceiling, but lies in the series' own tail of
+        // bursts (about every three weeks, [`super::calibrate::precedent`]): under 50.
         for o in &mut obs[100..106] {
             *o = 80.0;
+        }
+        assert!(scan(&obs, &exp, 0.1, &p).is_empty());
+        // Five times is rarer than that.
+        for o in &mut obs[100..106] {
+            *o = 170.0;
         }
         assert_eq!(scan(&obs, &exp, 0.1, &p).len(), 1);
     }
@@ -379,11 +397,16 @@ mod tests {
         let never = Bursts {
             peaks: Vec::new(),
             days: 28,
+            daily_max: vec![Vec::new(); 6],
+        };
+        // Bursts of 10 on ten days: 240 is 24 times that, far out in the series' tail.
+        let small = Bursts {
             daily_max: vec![vec![10.0; 10]; 6],
+            ..never.clone()
         };
         // The same 240-call window was reached on 4 of the 28 days (ceiling margin 1.0 lets
         // it through the routine filter, so only the score tells them apart).
-        let mut sometimes = never.clone();
+        let mut sometimes = small.clone();
         for v in &mut sometimes.daily_max {
             v[..4].fill(300.0);
             v.sort_by(|a, b| b.total_cmp(a));
@@ -392,9 +415,11 @@ mod tests {
         p.burst_margin = 0.0;
         p.min_score = 0.0;
         let top = |b: &Bursts| scan(&obs, &exp, 0.1, &p.with_history(Some(b), 28))[0].score;
-        let (new, seen) = (top(&never), top(&sometimes));
+        let (new, far, seen) = (top(&never), top(&small), top(&sometimes));
         // Never reached in 28 days: the ceiling of size alone (3,500 days).
         assert!(new > 88.0, "{new}");
+        // 24 times the series' bursts: 2 · (10/120)^1.5 days in 35, about every two years.
+        assert!((75.0..80.0).contains(&far), "{far}");
         // 4 days in 28 (+7 model pseudo-days): about weekly, score ~ 20·log10(35/4) + 20.
         assert!((35.0..45.0).contains(&seen), "{seen}");
     }

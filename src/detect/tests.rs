@@ -338,19 +338,7 @@ fn rare_action_is_first_seen_only() {
 #[test]
 fn maintenance_gap_missed_run_off_schedule_and_delivery_hole() {
     let job_role = "arn:aws:iam::111122223333:role/backup";
-    let job = PeriodicJob {
-        account: ACCT.into(),
-        region: REGION.into(),
-        principal: job_role.into(),
-        event_source: "ec2.amazonaws.com".into(),
-        event_name: "CreateSnapshot".into(),
-        period: Period::Daily,
-        minute_of_day: 120,
-        tolerance_minutes: 60,
-        runs_seen: 28,
-        runs_expected: 28,
-        typical_calls: 8,
-    };
+    let job = snapshot_job(job_role);
     let mut b = Baselines::empty(T0 - 28 * 86_400, T0);
     b.jobs.push(job);
     let det = MaintenanceGap(MaintenanceConfig::default());
@@ -422,6 +410,46 @@ fn maintenance_gap_missed_run_off_schedule_and_delivery_hole() {
         ));
     }
     assert!(run(&det, &hole, &b, 24).is_empty());
+    // Regression (trailgen held-out seed 107): a nightly export whose schedule was disabled
+    // was reported the first night only; the next nights its reliability in a short history
+    // (8 runs of 9) fell under `min_reliability`. Misses at the end of the baseline are the
+    // outage going on, not the job's record: the third night is reported and says so.
+    let mut b = Baselines::empty(T0 - 10 * 86_400, T0);
+    b.jobs.push(PeriodicJob {
+        runs_seen: 8,
+        runs_expected: 10,
+        trailing_misses: 2,
+        ..snapshot_job(job_role)
+    });
+    let f = run(&det, &r, &b, 24);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(
+        f[0].explanation
+            .contains("it also missed its 2 runs before"),
+        "{}",
+        f[0].explanation
+    );
+    // The same record with its misses spread over the window is an unreliable job: not watched.
+    b.jobs[0].trailing_misses = 0;
+    assert!(run(&det, &r, &b, 24).is_empty());
+}
+
+/// The nightly snapshot job of [`maintenance_gap_missed_run_off_schedule_and_delivery_hole`].
+fn snapshot_job(principal: &str) -> PeriodicJob {
+    PeriodicJob {
+        account: ACCT.into(),
+        region: REGION.into(),
+        principal: principal.into(),
+        event_source: "ec2.amazonaws.com".into(),
+        event_name: "CreateSnapshot".into(),
+        period: Period::Daily,
+        minute_of_day: 120,
+        tolerance_minutes: 60,
+        runs_seen: 28,
+        runs_expected: 28,
+        typical_calls: 8,
+        trailing_misses: 0,
+    }
 }
 
 #[test]
@@ -961,6 +989,71 @@ fn iam_bursts_weigh_the_place_they_came_from() {
         f[0].explanation.contains("new to it"),
         "{}",
         f[0].explanation
+    );
+}
+
+/// Regression (trailgen tuning seed 301): the Terraform apply role of an account where it had
+/// made one IAM write in three weeks wrote five in five minutes, as it does in the account
+/// where most modules are applied, and alerted at 88. The same role's bursts in the
+/// organization's other accounts are its habit here too; a user's are not borrowed.
+#[test]
+fn an_iam_burst_the_same_role_makes_in_other_accounts_is_its_habit() {
+    let here = "arn:aws:iam::111122223333:role/github-actions-terraform-apply";
+    let mut r = Rollup::default();
+    background(&mut r, 6);
+    for (i, name) in [
+        "CreateRole",
+        "PutRolePolicy",
+        "AttachRolePolicy",
+        "UpdateAssumeRolePolicy",
+        "TagRole",
+    ]
+    .iter()
+    .enumerate()
+    {
+        r.add(&ev(
+            T0 + 7200 + i as i64 * 30,
+            &format!("tf{i}"),
+            "iam.amazonaws.com",
+            name,
+            false,
+            here,
+            None,
+        ));
+    }
+    let mut b = Baselines::empty(T0 - 28 * 86_400, T0);
+    b.principals.push(principal_model(
+        here,
+        0.0,
+        &["sts.amazonaws.com:GetCallerIdentity"],
+    ));
+    let iam = IamBurst(IamConfig::default());
+    let alone = run(&iam, &r, &b, 6);
+    assert_eq!(alone.len(), 1, "{alone:#?}");
+    assert!(alone[0].score >= 70.0, "{}", alone[0].score);
+    // Elsewhere the role wrote four to six IAM changes at once on four days.
+    let mut there = principal_model(
+        "arn:aws:iam::444455556666:role/github-actions-terraform-apply",
+        0.01,
+        &["iam.amazonaws.com:CreateRole"],
+    );
+    there.account = "444455556666".into();
+    there.iam_burst = Bursts {
+        days: 28,
+        daily_max: vec![vec![6.0, 5.0, 5.0, 4.0]; crate::baseline::BURST_LENS.len()],
+        peaks: vec![vec![0; 4]; crate::baseline::BURST_LENS.len()],
+    };
+    b.principals.push(there);
+    assert!(run(&iam, &r, &b, 6).is_empty());
+    let shown = run_down_to(&iam, &r, &b, 6, 0.0);
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(shown[0].score < 50.0, "{}", shown[0].score);
+    assert!(
+        shown[0]
+            .explanation
+            .contains("the same role makes bursts like it in account 444455556666"),
+        "{}",
+        shown[0].explanation
     );
 }
 
@@ -1593,9 +1686,12 @@ fn a_scanner_with_a_history_of_new_failures_is_not_news_for_more() {
 /// first assessment (200 reads denied across 37 services) and raised `error_rate` at 100 in
 /// every account. A role no one used before sweeping reads it may not make is shown, not
 /// alerted; the same sweep by a long-term key never used before (a user) alerts.
+/// Regression (trailgen tuning seed 301): a sweep that probes configuration as much as it is
+/// denied (`NoSuchBucketPolicy`, `ResourceNotFoundException` on half its reads) is the same
+/// first assessment.
 #[test]
 fn a_new_roles_first_denied_sweep_is_shown_not_alerted() {
-    let sweep = |who: &'static str| {
+    let sweep_failing = |who: &'static str, other: &'static str| {
         let mut r = Rollup::default();
         background(&mut r, 24);
         let sources = [
@@ -1612,6 +1708,8 @@ fn a_new_roles_first_denied_sweep_is_shown_not_alerted() {
                     who,
                     Some(if i % 25 == 0 {
                         "ThrottlingException"
+                    } else if i % 2 == 0 {
+                        other
                     } else {
                         "AccessDenied"
                     }),
@@ -1622,6 +1720,7 @@ fn a_new_roles_first_denied_sweep_is_shown_not_alerted() {
         }
         r
     };
+    let sweep = |who: &'static str| sweep_failing(who, "AccessDenied");
     let b = Baselines::empty(T0 - 28 * 86_400, T0);
     let det = ErrorRate(ErrorConfig::default());
     let role = "arn:aws:iam::111122223333:role/prowler-scan-role";
@@ -1635,6 +1734,20 @@ fn a_new_roles_first_denied_sweep_is_shown_not_alerted() {
     assert!(
         !shown.is_empty() && shown.iter().all(|s| *s < 70.0),
         "{shown:?}"
+    );
+    let probing = of(
+        run_down_to(
+            &det,
+            &sweep_failing(role, "NoSuchBucketPolicy"),
+            &b,
+            24,
+            1.0,
+        ),
+        role,
+    );
+    assert!(
+        !probing.is_empty() && probing.iter().all(|s| *s < 70.0),
+        "{probing:?}"
     );
     let user = "arn:aws:iam::111122223333:user/partner-sync";
     let alerted = of(run(&det, &sweep(user), &b, 24), user);
@@ -1691,6 +1804,7 @@ fn jobs_near_midnight_are_checked_by_their_night() {
         runs_seen: 28,
         runs_expected: 28,
         typical_calls: 1,
+        trailing_misses: 0,
     };
     let det = MaintenanceGap(MaintenanceConfig::default());
     let ran_at = |t: i64| {
