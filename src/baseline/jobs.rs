@@ -386,30 +386,18 @@ mod tests {
     /// weekdays only; before a week of history no job is looked for.
     #[test]
     fn workday_jobs_are_told_from_daily_ones() {
-        use crate::event::Event;
-        use std::borrow::Cow;
         let monday = 1_767_571_200; // 2026-01-05T00:00:00Z
         let mut r = Rollup::default();
         for d in 0..14i64 {
             if weekday_of(monday + d * 86_400) >= 5 {
                 continue;
             }
-            r.add(&Event {
-                time: monday + d * 86_400 + 13 * 3600 + 60,
-                event_id: Cow::Owned(format!("e{d}")),
-                event_source: Cow::Borrowed("ssm.amazonaws.com"),
-                event_name: Cow::Borrowed("StartAutomationExecution"),
-                read_only: false,
-                error_code: None,
-                principal: Cow::Borrowed("arn:aws:iam::1:role/invoice-batch"),
-                principal_type: Cow::Borrowed("AssumedRole"),
-                session_arn: None,
-                access_key_id: None,
-                source_ip: Cow::Borrowed("10.0.0.1"),
-                user_agent: Cow::Borrowed("Boto3/1.34"),
-                account: Cow::Borrowed("1"),
-                region: Cow::Borrowed("us-east-1"),
-            });
+            call(
+                &mut r,
+                monday + d * 86_400 + 13 * 3600 + 60,
+                ("ssm.amazonaws.com", "StartAutomationExecution"),
+                "arn:aws:iam::1:role/invoice-batch",
+            );
         }
         let catalog = Catalog::builtin();
         assert!(catalog.is(
@@ -428,14 +416,15 @@ mod tests {
         assert!(discover(&r, &catalog, monday, monday + 4 * 86_400).is_empty());
     }
 
-    fn call(r: &mut Rollup, t: i64, name: &'static str, principal: &'static str) {
+    /// One successful write of `api` (event source, name) by `principal` at `t`.
+    fn call(r: &mut Rollup, t: i64, api: (&'static str, &'static str), principal: &'static str) {
         use crate::event::Event;
         use std::borrow::Cow;
         r.add(&Event {
             time: t,
             event_id: Cow::Owned(format!("e{t}")),
-            event_source: Cow::Borrowed("secretsmanager.amazonaws.com"),
-            event_name: Cow::Borrowed(name),
+            event_source: Cow::Borrowed(api.0),
+            event_name: Cow::Borrowed(api.1),
             read_only: false,
             error_code: None,
             principal: Cow::Borrowed(principal),
@@ -460,8 +449,18 @@ mod tests {
         let mut r = Rollup::default();
         for week in 0..4i64 {
             let w = monday + week * 7 * 86_400;
-            call(&mut r, w + 9 * 3600 + 60 * week, "PutSecretValue", who);
-            call(&mut r, w + 2 * 86_400 + 11 * 3600, "PutSecretValue", who);
+            call(
+                &mut r,
+                w + 9 * 3600 + 60 * week,
+                ("secretsmanager.amazonaws.com", "PutSecretValue"),
+                who,
+            );
+            call(
+                &mut r,
+                w + 2 * 86_400 + 11 * 3600,
+                ("secretsmanager.amazonaws.com", "PutSecretValue"),
+                who,
+            );
         }
         let catalog = Catalog::builtin();
         let jobs = discover(&r, &catalog, monday, monday + 28 * 86_400);
@@ -483,7 +482,7 @@ mod tests {
             call(
                 &mut r,
                 monday + d * 86_400 + 15 * 3600,
-                "PutSecretValue",
+                ("secretsmanager.amazonaws.com", "PutSecretValue"),
                 who,
             );
         }
@@ -498,7 +497,12 @@ mod tests {
         let who = "arn:aws:iam::1:role/rotator";
         let mut r = Rollup::default();
         for d in (0..18i64).filter(|d| *d != 3) {
-            call(&mut r, day0 + d * 86_400 + 2 * 3600, "RotateSecret", who);
+            call(
+                &mut r,
+                day0 + d * 86_400 + 2 * 3600,
+                ("secretsmanager.amazonaws.com", "RotateSecret"),
+                who,
+            );
         }
         let jobs = discover(&r, &Catalog::builtin(), day0, day0 + 20 * 86_400);
         assert_eq!(jobs.len(), 1, "{jobs:#?}");

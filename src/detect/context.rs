@@ -39,6 +39,9 @@ pub(crate) struct Context {
     pub(crate) new_networks: Vec<String>,
     /// Tool families of the calls that are not among its habits, most calls first.
     pub(crate) new_agents: Vec<String>,
+    /// Networks of the calls that are not among its habits but are among the organization's
+    /// ([`OrgNetworks`], [`Context::within`]): places of its people, not a stranger's.
+    pub(crate) org_networks: Vec<String>,
     /// Its chance of a new network on an active day.
     pub(crate) network_churn: f64,
     /// Its chance of a new tool family on an active day.
@@ -56,6 +59,7 @@ impl Context {
                 known: false,
                 new_networks: Vec::new(),
                 new_agents: Vec::new(),
+                org_networks: Vec::new(),
                 network_churn: 1.0,
                 agent_churn: 1.0,
             };
@@ -77,9 +81,23 @@ impl Context {
             known: true,
             new_networks: ranked(nets),
             new_agents: ranked(agents),
+            org_networks: Vec::new(),
             network_churn: h.network_churn(),
             agent_churn: h.agent_churn(),
         }
+    }
+
+    /// This context with the networks new to the principal that the organization uses
+    /// ([`OrgNetworks`]) moved to `org_networks`: they count as its usual places. A person's
+    /// first day on the office network or the VPN, or on the home network two of their other
+    /// roles sign in from, is no stranger's address; a stolen key's is new to everyone.
+    pub(crate) fn within(mut self, org: &OrgNetworks) -> Context {
+        let (known, new): (Vec<String>, Vec<String>) = std::mem::take(&mut self.new_networks)
+            .into_iter()
+            .partition(|n| org.knows(n));
+        self.new_networks = new;
+        self.org_networks = known;
+        self
     }
 
     /// Every call from a network and a tool family the principal used before.
@@ -171,11 +189,25 @@ impl Context {
         if !self.known {
             return String::new();
         }
-        if self.habitual() {
-            return "from its usual networks and tools".into();
-        }
         let list = |v: &[String]| v.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
-        let mut parts = Vec::new();
+        let org = (!self.org_networks.is_empty()).then(|| {
+            format!(
+                "from {} its organization uses ({})",
+                if self.org_networks.len() == 1 {
+                    "a network"
+                } else {
+                    "networks"
+                },
+                list(&self.org_networks)
+            )
+        });
+        if self.habitual() {
+            return match org {
+                Some(o) => format!("{o}, with its usual tools"),
+                None => "from its usual networks and tools".into(),
+            };
+        }
+        let mut parts: Vec<String> = org.into_iter().collect();
         if !self.new_networks.is_empty() {
             parts.push(format!(
                 "from {} new to it ({})",
@@ -234,11 +266,54 @@ pub(crate) fn role_name(principal: &str) -> Option<String> {
     Some(resource.to_string())
 }
 
+/// Principals of the organization a network must be a habit of ([`Habits::knows_network`],
+/// two days or more each) to be one of its networks: one could be a stolen key's second day.
+pub(crate) const ORG_NETWORK_PRINCIPALS: usize = 2;
+
+/// The organization's networks: those that are habits of at least [`ORG_NETWORK_PRINCIPALS`]
+/// of its principals (its offices and VPN egress, the homes its people sign in from with
+/// several roles, fixed CI runners).
+#[derive(Debug, Default)]
+pub(crate) struct OrgNetworks(std::collections::HashSet<String>);
+
+impl OrgNetworks {
+    /// From the principal models of the baselines.
+    pub(crate) fn of(b: &Baselines) -> OrgNetworks {
+        OrgNetworks::from_habits(b.principals.iter().map(|m| &m.habits))
+    }
+
+    /// From the habits of each of the organization's principals.
+    fn from_habits<'h>(all: impl Iterator<Item = &'h Habits>) -> OrgNetworks {
+        let mut users: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for h in all {
+            let need = h.habit_days().max(2);
+            for (n, d) in &h.networks {
+                if *d >= need {
+                    *users.entry(n.as_str()).or_default() += 1;
+                }
+            }
+        }
+        OrgNetworks(
+            users
+                .into_iter()
+                .filter(|(_, c)| *c >= ORG_NETWORK_PRINCIPALS)
+                .map(|(n, _)| n.to_string())
+                .collect(),
+        )
+    }
+
+    /// Whether `network` ([`network_of`] form) is one of the organization's.
+    pub(crate) fn knows(&self, network: &str) -> bool {
+        self.0.contains(network)
+    }
+}
+
 /// The organization's roles by [`role_name`], per account: a role in a small or new account
 /// borrows what the same role does in the others (the APIs it calls, its habits, its bursts).
 #[derive(Debug, Default)]
 pub(crate) struct Peers<'a> {
     roles: BTreeMap<String, Vec<&'a PrincipalModel>>,
+    networks: OrgNetworks,
 }
 
 impl<'a> Peers<'a> {
@@ -258,7 +333,15 @@ impl<'a> Peers<'a> {
                     .then_with(|| a.account.cmp(&b.account))
             });
         }
-        Peers { roles }
+        Peers {
+            roles,
+            networks: OrgNetworks::of(b),
+        }
+    }
+
+    /// The organization's networks ([`OrgNetworks`]).
+    pub(crate) fn networks(&self) -> &OrgNetworks {
+        &self.networks
     }
 
     /// The same role in the organization's other accounts, most active first.
@@ -335,6 +418,49 @@ mod tests {
         assert!(c.habitual());
         assert_eq!(c.factor(), HABITUAL);
         assert_eq!(c.describe(), "from its usual networks and tools");
+    }
+
+    /// Regression (trailgen tuning seed 301): people's sessions denied on console pages, and an
+    /// administrator rotating keys, from a network new to their role but used for weeks by
+    /// their other roles (the office, a home), alerted as a stranger's. A network that is a
+    /// habit of two of the organization's principals is one of its places; one principal's
+    /// (a stolen key's second day) or one day's is not.
+    #[test]
+    fn a_network_the_organization_uses_is_no_strangers() {
+        let k = key();
+        let (dk, dv) = row("208.185.9.40", "aws-cli/2.18.0");
+        let used = |network: &str, days: i64| {
+            let mut b = HabitsBuilder::default();
+            for d in 0..days {
+                b.add(d, network, "console");
+            }
+            b.finish()
+        };
+        let mut all = vec![used("208.185.9.0/24", 5)];
+        let org = |all: &[Habits]| OrgNetworks::from_habits(all.iter());
+        let new = || Context::of(&[(&k, &dk, &dv)], Some(&habits(0)));
+        // One other principal's habit: still new.
+        assert_eq!(new().within(&org(&all)).new_networks.len(), 1);
+        // A second principal's single day: still new.
+        all.push(used("208.185.9.0/24", 1));
+        assert_eq!(new().within(&org(&all)).new_networks.len(), 1);
+        // A habit of two: the organization's.
+        all.push(used("208.185.9.0/24", 3));
+        let c = new().within(&org(&all));
+        assert!(c.habitual(), "{c:?}");
+        assert_eq!(c.factor(), HABITUAL);
+        assert_eq!(
+            c.describe(),
+            "from a network its organization uses (208.185.9.0/24), with its usual tools"
+        );
+        // A stranger's address stays new beside it, and is what the clause leads with after
+        // the organization's.
+        let (dk2, dv2) = row("193.189.100.204", "python-requests/2.31.0");
+        let c =
+            Context::of(&[(&k, &dk, &dv), (&k, &dk2, &dv2)], Some(&habits(0))).within(&org(&all));
+        assert_eq!(c.new_networks, vec!["193.189.100.0/24".to_string()]);
+        assert_eq!(c.org_networks, vec!["208.185.9.0/24".to_string()]);
+        assert!(!c.habitual());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::attribution::{self as at, Draft};
-use super::context::{self, Context};
+use super::context::{self, Context, OrgNetworks};
 use super::scan::{lens, scan, Params};
 use super::{check_windows, DetectConfigError, DetectInput, Detector, DetectorConfig, Ratio};
 use crate::baseline::{api_name, routine_key, PrincipalModel, TopContributors};
@@ -279,6 +279,7 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
     let w = input.window;
     let n = ((w.end - w.start) / BUCKET_SECS).max(0) as usize;
     let models = input.baselines.principal_index();
+    let org = OrgNetworks::of(input.baselines);
     // Failures the principal's own job has on most days (the Config recorder's denied
     // Describe calls) are its routine, not a burst: they leave its series. So do answers that
     // an optional configuration is not set (an inventory's `NoSuchCORSConfiguration`).
@@ -308,7 +309,8 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
                 rk.account == account && dk.principal == principal && failed(rk, dk)
             }),
             model.map(|m| &m.habits),
-        );
+        )
+        .within(&org);
         let floor = params.min_score;
         params.min_score = day.scan_floor(floor);
         // A stranger — a network and a tool family both new to a settled principal — probing
@@ -342,7 +344,7 @@ fn principal_findings(input: &DetectInput<'_>, params: &Params<'_>) -> Vec<Findi
             // A sweep of denied reads from the principal's own networks and tools is its job
             // lacking a permission (a scanner, a console page); enumeration with a stolen key
             // comes from somewhere else.
-            let ctx = Context::of(&rows, model.map(|m| &m.habits));
+            let ctx = Context::of(&rows, model.map(|m| &m.habits)).within(&org);
             let known_place = ctx.known && ctx.new_networks.is_empty();
             let score = if console_fanout(&rows, known_place) {
                 h.score.min(CONSOLE_FANOUT_MAX_SCORE)

@@ -97,7 +97,8 @@ impl Detector for IamBurst {
                     k.account == account && dk.principal == principal && is_iam(k)
                 }),
                 habits,
-            );
+            )
+            .within(peers.networks());
             let mut params = params
                 .with_history(model.map(|m| &m.iam_burst), model.map_or(0, |_| days))
                 .at(w.start);
@@ -116,7 +117,7 @@ impl Detector for IamBurst {
                 let by_service = at::service_made(&rows);
                 // From the principal's own networks and tools, an IAM burst is most likely its
                 // owner at work (an admin onboarding a team); from elsewhere, a stolen key.
-                let ctx = Context::of(&rows, habits);
+                let ctx = Context::of(&rows, habits).within(peers.networks());
                 // The same role in the organization's other accounts (a pipeline deployed to
                 // each): bursts it makes there are this role's habit here too, when this
                 // account's own history is thinner.

@@ -197,7 +197,7 @@ impl Detector for RareAction {
             let habits = model
                 .map(|m| &m.habits)
                 .or(elsewhere.first().map(|m| &m.habits));
-            let ctx = Context::of(&rows, habits);
+            let ctx = Context::of(&rows, habits).within(peers.networks());
             let peer = peers.account_calling(principal, account, &api_name(source, name));
             let first_in_region = model.is_some_and(|m| m.apis.contains(&api_name(source, name)));
             let factor = if unexcused {

@@ -297,7 +297,8 @@ fn routine_work(
         &owner_rows,
         own.map(|m| &m.habits)
             .or(elsewhere.first().map(|m| &m.habits)),
-    );
+    )
+    .within(peers.networks());
     if !ctx.habitual() {
         return None;
     }
