@@ -344,10 +344,11 @@ pub fn discover(roll: &Rollup, catalog: &Catalog, start: i64, end: i64) -> Vec<P
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn job(period: Period) -> PeriodicJob {
+    /// A job of principal `p` at 02:00 (±60 min) that ran 28 of 28 times, ~8 calls each.
+    pub(crate) fn job(period: Period) -> PeriodicJob {
         PeriodicJob {
             account: "a".into(),
             region: "r".into(),

@@ -125,6 +125,13 @@ pub fn precedent(history: &Bursts, len: usize, observed: f64, at: Option<i64>) -
     }
 }
 
+/// How many times the size reached on [`MIN_PRECEDENT_DAYS`] days a window was, given the
+/// tail extrapolation `k` (below 2) that [`precedent`] made of it: its inverse, for
+/// explanations.
+pub fn times_precedent(k: f64) -> f64 {
+    1.0 / (SAME_ORDER * (k / f64::from(MIN_PRECEDENT_DAYS)).powf(1.0 / TAIL_INDEX))
+}
+
 /// The return period in days of a window with model tail probability `p`, tried `tests` times
 /// a day, with `k` days of precedent ([`precedent`], [`days_of_precedent`]) in the entity's `n`
 /// training days; at most [`MAX_EXTRAPOLATION`] × (`n` + [`PRIOR_DAYS`]).
@@ -271,6 +278,7 @@ mod tests {
             assert!(s > last, "{x}: {s} <= {last}");
             last = s;
         }
+        assert!((times_precedent(k) - 3.5).abs() < 1e-9);
         let sixteen = score(1e-30, tests, precedent(&ci, 1, 32.0, None), 28);
         assert!((68.0..73.0).contains(&sixteen), "{sixteen}");
         assert_eq!(

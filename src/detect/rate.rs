@@ -333,11 +333,7 @@ fn routine_work(
     let amount = if k >= f64::from(super::calibrate::MIN_PRECEDENT_DAYS) {
         format!("an amount of work it reached on {k} of {n} days")
     } else {
-        // The inverse of calibrate::precedent's tail: how many times the size two days reached.
-        let times = 1.0
-            / (super::calibrate::SAME_ORDER
-                * (k / f64::from(super::calibrate::MIN_PRECEDENT_DAYS))
-                    .powf(1.0 / super::calibrate::TAIL_INDEX));
+        let times = super::calibrate::times_precedent(k);
         format!("{times:.1}× the most work it did on two of {n} days")
     };
     Some(Routine {

@@ -440,15 +440,7 @@ fn snapshot_job(principal: &str) -> PeriodicJob {
         account: ACCT.into(),
         region: REGION.into(),
         principal: principal.into(),
-        event_source: "ec2.amazonaws.com".into(),
-        event_name: "CreateSnapshot".into(),
-        period: Period::Daily,
-        minute_of_day: 120,
-        tolerance_minutes: 60,
-        runs_seen: 28,
-        runs_expected: 28,
-        typical_calls: 8,
-        trailing_misses: 0,
+        ..crate::baseline::jobs::tests::job(Period::Daily)
     }
 }
 
