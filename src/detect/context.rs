@@ -189,47 +189,30 @@ impl Context {
         if !self.known {
             return String::new();
         }
-        let list = |v: &[String]| v.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
-        let org = (!self.org_networks.is_empty()).then(|| {
-            format!(
-                "from {} its organization uses ({})",
-                if self.org_networks.len() == 1 {
-                    "a network"
-                } else {
-                    "networks"
-                },
-                list(&self.org_networks)
-            )
-        });
+        // "from a network new to it (a)", "with tools new to it (a, b, c)": none when empty.
+        let clause = |lead: &str, (one, many): (&str, &str), what: &str, v: &[String]| {
+            (!v.is_empty()).then(|| {
+                let shown = v.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+                let noun = if v.len() == 1 { one } else { many };
+                format!("{lead} {noun} {what} ({shown})")
+            })
+        };
+        const NETWORK: (&str, &str) = ("a network", "networks");
+        let org = clause("from", NETWORK, "its organization uses", &self.org_networks);
         if self.habitual() {
             return match org {
                 Some(o) => format!("{o}, with its usual tools"),
                 None => "from its usual networks and tools".into(),
             };
         }
-        let mut parts: Vec<String> = org.into_iter().collect();
-        if !self.new_networks.is_empty() {
-            parts.push(format!(
-                "from {} new to it ({})",
-                if self.new_networks.len() == 1 {
-                    "a network"
-                } else {
-                    "networks"
-                },
-                list(&self.new_networks)
-            ));
-        }
-        if !self.new_agents.is_empty() {
-            parts.push(format!(
-                "with {} new to it ({})",
-                if self.new_agents.len() == 1 {
-                    "a tool"
-                } else {
-                    "tools"
-                },
-                list(&self.new_agents)
-            ));
-        }
+        let parts: Vec<String> = [
+            org,
+            clause("from", NETWORK, "new to it", &self.new_networks),
+            clause("with", ("a tool", "tools"), "new to it", &self.new_agents),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         parts.join(" ")
     }
 }
